@@ -1,0 +1,93 @@
+"""Settings of every stage, read from ``EF_*`` environment variables (one prefix).
+
+The same code runs on a laptop and on GKE; only these values differ. Imports no ML library.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from functools import lru_cache
+from pathlib import Path
+
+from pydantic import AliasChoices, Field, field_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from components.version import __version__
+
+ENV_PREFIX = "EF_"
+
+
+class Settings(BaseSettings):
+    """Configuration shared by the pipeline steps, the API and the dashboard."""
+
+    model_config = SettingsConfigDict(env_prefix=ENV_PREFIX, extra="ignore", frozen=True)
+
+    # storage
+    bucket: str = Field(
+        "energy-forecasting", min_length=3, max_length=63, pattern=r"^[a-z0-9][a-z0-9._-]+[a-z0-9]$"
+    )
+    prefix: str = Field("", description="Object-name prefix inside the bucket, without slashes at the ends.")
+    gcp_project: str = Field("local-project", description="GCP project of the storage client.")
+    data_dir: Path = Field(Path(".data"), description="Local working folder (emulator files, MLflow SQLite).")
+
+    # source
+    dataset: str = "ConsumptionDE35Hour"
+    api_url: str = Field("https://api.energidataservice.dk/dataset", pattern=r"^https?://")
+    api_page_size: int = Field(10_000, ge=1, le=100_000)
+    api_timeout_s: float = Field(30.0, gt=0)
+    api_max_retries: int = Field(5, ge=0, le=20)
+    api_backoff_s: float = Field(1.0, ge=0)
+    snapshot: Path | None = Field(
+        None,
+        validation_alias=AliasChoices("ENERGY_SNAPSHOT", "EF_SNAPSHOT"),
+        description="Read this Parquet/CSV export instead of the API (offline machines).",
+    )
+    dataset_last_hour: datetime = Field(
+        datetime(2023, 6, 30, 21, tzinfo=UTC),
+        description="Last published hour of the dataset; later reference times are clamped to it.",
+    )
+
+    # window of one run: [reference - days_delay - days_export, reference - days_delay)
+    days_delay: int = Field(0, ge=0, le=365)
+    days_export: int = Field(21, ge=2, le=730)
+
+    # feature store
+    feature_group: str = Field("energy_consumption", pattern=r"^[a-z0-9_]+$")
+    feature_group_version: int = Field(1, ge=1)
+
+    # model
+    mlflow_tracking_uri: str = Field("", description="Defaults to SQLite in data_dir.")
+    mlflow_experiment: str = "energy-forecasting"
+    model_name: str = "energy-forecaster"
+    horizon: int = Field(24, ge=1, le=168)
+
+    # monitoring
+    monitoring_wape_threshold: float = Field(0.15, gt=0)
+
+    # the one image
+    image: str = "europe-west1-docker.pkg.dev/my-project/energy-forecasting/energy-forecasting"
+    image_tag: str = __version__
+
+    @field_validator("prefix")
+    @classmethod
+    def _strip_prefix(cls, value: str) -> str:
+        return value.strip("/")
+
+    @field_validator("dataset_last_hour")
+    @classmethod
+    def _utc(cls, value: datetime) -> datetime:
+        return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+
+    @property
+    def image_uri(self) -> str:
+        return f"{self.image}:{self.image_tag}"
+
+    @property
+    def tracking_uri(self) -> str:
+        return self.mlflow_tracking_uri or f"sqlite:///{self.data_dir.resolve() / 'mlflow.db'}"
+
+
+@lru_cache(maxsize=1)
+def get_settings() -> Settings:
+    """The process-wide settings (read once)."""
+    return Settings()

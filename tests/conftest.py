@@ -1,0 +1,62 @@
+"""Shared fixtures: one real GCS emulator per test session, a fresh bucket per test, the shared data."""
+
+from __future__ import annotations
+
+import os
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from components.emulator import GcsEmulator
+from components.settings import Settings
+from components.storage import ObjectStore
+
+REPO_ROOT = Path(__file__).resolve().parents[1]
+SHARED_DATA = Path(os.environ.get("EF_SHARED_DATA", REPO_ROOT.parent / "shared" / "data"))
+SNAPSHOT_PATH = SHARED_DATA / "energidataservice" / "ConsumptionDE35Hour_2022-12-21T16_2023-01-17T23.parquet"
+API_PAGE_SAMPLE = SHARED_DATA / "energidataservice" / "api_page_sample.json"
+
+
+@pytest.fixture(scope="session")
+def snapshot_path() -> Path:
+    if not SNAPSHOT_PATH.exists():
+        pytest.fail(f"shared snapshot missing at {SNAPSHOT_PATH} (set EF_SHARED_DATA)")
+    return SNAPSHOT_PATH
+
+
+@pytest.fixture(scope="session")
+def gcs_emulator(tmp_path_factory: pytest.TempPathFactory) -> Iterator[GcsEmulator]:
+    """The real fake-gcs-server binary, started once for the whole test session."""
+    emulator = GcsEmulator(tmp_path_factory.mktemp("gcs") / "root").start()
+    previous = os.environ.get("STORAGE_EMULATOR_HOST")
+    os.environ["STORAGE_EMULATOR_HOST"] = emulator.url
+    yield emulator
+    emulator.stop()
+    if previous is None:
+        os.environ.pop("STORAGE_EMULATOR_HOST", None)
+    else:
+        os.environ["STORAGE_EMULATOR_HOST"] = previous
+
+
+@pytest.fixture()
+def bucket_name(gcs_emulator: GcsEmulator) -> str:
+    return f"test-{uuid.uuid4().hex[:12]}"
+
+
+@pytest.fixture()
+def settings(bucket_name: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Settings:
+    """Settings for one test: its own bucket and data folder, also exported as EF_* variables
+    so that KFP components run under ``kfp.local`` see the same values."""
+    monkeypatch.setenv("EF_BUCKET", bucket_name)
+    monkeypatch.setenv("EF_DATA_DIR", str(tmp_path / "data"))
+    monkeypatch.setenv("EF_MLFLOW_TRACKING_URI", f"sqlite:///{tmp_path / 'mlflow.db'}")
+    return Settings()
+
+
+@pytest.fixture()
+def store(settings: Settings) -> ObjectStore:
+    object_store = ObjectStore.from_settings(settings)
+    object_store.ensure_bucket()
+    return object_store
