@@ -1,0 +1,104 @@
+"""The JSON objects that stages write and the API reads: pointers, metadata and summaries.
+
+Writers build them with these models and readers validate with them, so a schema-breaking object
+is caught at the boundary. Imports no ML library. Frame columns live in ``components.schemas``.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from pydantic import BaseModel, ConfigDict, Field
+
+
+class _Contract(BaseModel):
+    model_config = ConfigDict(extra="allow", frozen=True)
+
+
+class FeaturePointer(_Contract):
+    """``features/<group>/v<N>/latest.json``."""
+
+    run_id: str
+    snapshot: str = Field(description="object name of the snapshot Parquet")
+    manifest: str = Field(description="object name of the snapshot manifest")
+    window_start: datetime
+    window_end: datetime
+    rows: int = Field(ge=0)
+    sha256: str
+    updated_at: datetime
+
+
+class ForecastMetadata(_Contract):
+    """``forecasts/runs/<run>/metadata.json``, written before the pointer moves."""
+
+    run_id: str
+    scheduled_time: datetime
+    generated_at: datetime
+    model_name: str
+    model_version: str
+    feature_snapshot: str = Field(description="object name of the feature snapshot used")
+    rows: int = Field(ge=0)
+    series: int = Field(ge=0)
+    horizon: int = Field(ge=1)
+    has_band: bool = False
+
+
+class ForecastPointer(_Contract):
+    """``forecasts/latest.json``."""
+
+    run_id: str
+    forecast: str = Field(description="object name of forecast.parquet")
+    metadata: str = Field(description="object name of metadata.json")
+    generated_at: datetime
+    model_version: str
+
+
+MONITORING_TABLES: dict[str, tuple[str, ...]] = {
+    "by_forecast_run": ("run_id", "scheduled_time", "n", "mape", "wape"),
+    "by_series": ("area", "consumer_type", "n", "mape", "wape"),
+    "by_horizon": ("horizon", "n", "mape", "wape"),
+    "pairs": ("run_id", "area", "consumer_type", "datetime_utc", "horizon", "forecast", "observed"),
+}
+"""Columns of each ``monitoring/runs/<run>/<table>.parquet``.
+
+``pairs`` is every stored forecast joined with the observation that has since arrived.
+"""
+
+
+class Freshness(_Contract):
+    newest_observation: datetime
+    age_hours: float
+
+
+class Drift(_Contract):
+    psi: float = Field(description="population stability index, last week vs the training window")
+    reference_start: datetime
+    reference_end: datetime
+    current_start: datetime
+    current_end: datetime
+
+
+class MonitoringSummary(_Contract):
+    """``monitoring/runs/<run>/summary.json``."""
+
+    run_id: str
+    generated_at: datetime
+    evaluated_forecast_runs: int = Field(ge=0)
+    evaluated_pairs: int = Field(ge=0)
+    overall_mape: float | None = None
+    overall_wape: float | None = None
+    rolling_wape: float | None = Field(None, description="WAPE of the most recent forecast runs")
+    wape_threshold: float
+    needs_attention: bool
+    reason: str | None = None
+    freshness: Freshness
+    drift: Drift | None = None
+    tables: dict[str, str] = Field(description="table name -> object name, see MONITORING_TABLES")
+
+
+class MonitoringPointer(_Contract):
+    """``monitoring/latest.json``."""
+
+    run_id: str
+    summary: str = Field(description="object name of summary.json")
+    generated_at: datetime
