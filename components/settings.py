@@ -64,6 +64,19 @@ class Settings(BaseSettings):
     # monitoring
     monitoring_wape_threshold: float = Field(0.15, gt=0)
 
+    # cluster (read when the pipeline is compiled or scheduled)
+    k8s_settings_configmap: str = Field(
+        "energy-forecasting-settings", description="ConfigMap whose EF_* keys every step gets as env."
+    )
+    k8s_service_account: str = Field(
+        "energy-forecasting-pipelines", description="Kubernetes SA of pipeline pods (Workload Identity)."
+    )
+    train_node_selector: str = Field(
+        "",
+        pattern=r"^([A-Za-z0-9./_-]+=[A-Za-z0-9._-]+)?$",
+        description="Optional `label=value` node selector for the train and tune steps.",
+    )
+
     # the one image
     image: str = "europe-west1-docker.pkg.dev/my-project/energy-forecasting/energy-forecasting"
     image_tag: str = __version__
