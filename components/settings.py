@@ -63,6 +63,12 @@ class Settings(BaseSettings):
 
     # monitoring
     monitoring_wape_threshold: float = Field(0.15, gt=0)
+    monitoring_rolling_runs: int = Field(
+        24, ge=1, le=10_000, description="Rolling WAPE is computed over this many most recent forecast runs."
+    )
+    monitoring_max_age_hours: float = Field(
+        72.0, gt=0, description="Data older than this (newest observation vs scheduled time) is stale."
+    )
 
     # cluster (read when the pipeline is compiled or scheduled)
     k8s_settings_configmap: str = Field(
