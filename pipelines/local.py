@@ -1,0 +1,166 @@
+"""Run the pipeline under KFP's own local runner against the local GCS emulator and MLflow."""
+
+from __future__ import annotations
+
+import logging
+import os
+import re
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+from components.emulator import GcsEmulator
+from components.settings import Settings
+from components.storage import ObjectStore
+
+log = logging.getLogger(__name__)
+_ANSI = re.compile(r"\x1b\[[0-9;]*m")
+_START = re.compile(r"^Executing task '([^']+)'")
+_END = re.compile(r"^Task '([^']+)' finished with status (\w+)")
+
+
+@dataclass
+class StepTimes:
+    """Wall time of each task, read off kfp.local's own log records."""
+
+    on_step: Callable[[int, str, str, float], None] | None = None
+    started: dict[str, float] = field(default_factory=dict)
+    seconds: dict[str, float] = field(default_factory=dict)
+    status: dict[str, str] = field(default_factory=dict)
+    order: list[str] = field(default_factory=list)
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        message = _ANSI.sub("", record.getMessage())
+        if match := _START.match(message):
+            self.started[match[1]] = record.created
+        elif (match := _END.match(message)) and match[1] in self.started:
+            name = match[1]
+            self.seconds[name] = record.created - self.started[name]
+            self.status[name] = match[2]
+            self.order.append(name)
+            if self.on_step:
+                self.on_step(len(self.order), name, match[2], self.seconds[name])
+        return True
+
+
+@contextmanager
+def step_timer(on_step: Callable[[int, str, str, float], None] | None = None) -> Iterator[StepTimes]:
+    times = StepTimes(on_step=on_step)
+    root = logging.getLogger()
+    root.addFilter(times.filter)
+    try:
+        yield times
+    finally:
+        root.removeFilter(times.filter)
+
+
+@contextmanager
+def local_storage(settings: Settings) -> Iterator[str]:
+    """Use the emulator named by STORAGE_EMULATOR_HOST, or start one for this run with its files
+    under ``data_dir/gcs`` (the same place ``make demo`` keeps them)."""
+    host = os.environ.get("STORAGE_EMULATOR_HOST")
+    if host:
+        yield host
+        return
+    emulator = GcsEmulator(settings.data_dir / "gcs").start()
+    log.info("started a GCS emulator for this run at %s (files in %s)", emulator.url, emulator.root)
+    os.environ["STORAGE_EMULATOR_HOST"] = emulator.url
+    try:
+        yield emulator.url
+    finally:
+        os.environ.pop("STORAGE_EMULATOR_HOST", None)
+        emulator.stop()
+
+
+@dataclass
+class RunResult:
+    parameters: dict[str, Any]
+    seconds: float
+    steps: StepTimes
+    summary: dict[str, Any]
+
+
+def run_pipeline_locally(
+    parameters: dict[str, Any],
+    settings: Settings,
+    pipeline_root: Path,
+    on_step: Callable[[int, str, str, float], None] | None = None,
+) -> RunResult:
+    """Run the whole DAG once with ``kfp.local.SubprocessRunner(use_venv=False)``.
+
+    Raises RuntimeError naming the failed step when a step fails.
+    """
+    from kfp import local
+
+    from pipelines.pipeline import build_pipeline
+
+    ObjectStore.from_settings(settings).ensure_bucket()
+    os.environ.setdefault("EF_MLFLOW_TRACKING_URI", settings.tracking_uri)
+    settings.data_dir.mkdir(parents=True, exist_ok=True)
+    local.init(
+        runner=local.SubprocessRunner(use_venv=False), pipeline_root=str(pipeline_root), raise_on_error=True
+    )
+    pipeline = build_pipeline(settings)
+    started = time.perf_counter()
+    with step_timer(on_step) as steps:
+        pipeline(**parameters)
+    elapsed = time.perf_counter() - started
+    return RunResult(parameters, elapsed, steps, summarize(settings))
+
+
+def summarize(settings: Settings) -> dict[str, Any]:
+    """Where the newest forecast and monitoring objects are, the champion model and its metrics."""
+    from components import layout
+
+    store = ObjectStore.from_settings(settings)
+    summary: dict[str, Any] = {"bucket": f"gs://{settings.bucket}/{settings.prefix}".rstrip("/")}
+    feature = store.read_pointer(
+        layout.feature_latest(settings.feature_group, settings.feature_group_version)
+    )
+    if feature:
+        summary["feature_snapshot"] = store.uri(feature.body["snapshot"])
+    forecast = store.read_pointer(layout.FORECAST_LATEST)
+    if forecast:
+        summary["forecast"] = store.uri(forecast.body["forecast"])
+        summary["model_version"] = forecast.body.get("model_version")
+    monitoring = store.read_pointer(layout.MONITORING_LATEST)
+    if monitoring:
+        body = store.read_json(monitoring.body["summary"])
+        summary["monitoring"] = store.uri(monitoring.body["summary"])
+        for key in ("overall_wape", "overall_mape", "rolling_wape", "needs_attention", "reason"):
+            summary[f"monitoring_{key}"] = body.get(key)
+    summary.update(_champion_metrics(settings))
+    return summary
+
+
+def _champion_metrics(settings: Settings) -> dict[str, Any]:
+    import mlflow
+    from mlflow.exceptions import MlflowException
+
+    client = mlflow.MlflowClient(tracking_uri=settings.tracking_uri, registry_uri=settings.tracking_uri)
+    try:
+        version = client.get_model_version_by_alias(settings.model_name, "champion")
+    except MlflowException:
+        return {}
+    metrics = client.get_run(version.run_id).data.metrics if version.run_id else {}
+    wanted = {k: round(v, 4) for k, v in metrics.items() if k in ("wape", "mape", "rmse", "baseline_wape")}
+    return {"champion_version": version.version, **{f"champion_{k}": v for k, v in wanted.items()}}
+
+
+def iso_hours(start: datetime, end: datetime, every_hours: int) -> list[datetime]:
+    """Reference times ``start, start+every, …`` up to and including ``end``."""
+    from datetime import timedelta
+
+    if every_hours < 1:
+        raise ValueError("--every must be at least 1h")
+    if end < start:
+        raise ValueError(f"--end {end.isoformat()} is before --start {start.isoformat()}")
+    out, current = [], start
+    while current <= end:
+        out.append(current)
+        current += timedelta(hours=every_hours)
+    return out
