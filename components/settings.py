@@ -8,6 +8,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from functools import lru_cache
 from pathlib import Path
+from typing import Literal
 
 from pydantic import AliasChoices, Field, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -60,6 +61,24 @@ class Settings(BaseSettings):
     mlflow_experiment: str = "energy-forecasting"
     model_name: str = "energy-forecaster"
     horizon: int = Field(24, ge=1, le=168)
+
+    # hyper-parameter search (Optuna locally, Katib on the cluster)
+    tune_origins: int = Field(3, ge=1, le=60, description="Daily backtest origins scored per tuning trial.")
+    tune_timeout_s: float = Field(1800.0, gt=0, description="Time budget of a local Optuna study.")
+    tune_seed: int = Field(0, ge=0)
+    tune_fixed: dict[str, int | float | str | bool] = Field(
+        default_factory=dict,
+        description='Search-space names pinned to a value, JSON, e.g. {"n_estimators": 100} (quick demo).',
+    )
+    katib_namespace: str = Field("kubeflow", pattern=r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$", max_length=63)
+    katib_service_account: str = Field("", description="SA of Katib trial pods; empty = k8s_service_account.")
+    katib_algorithm: Literal["tpe", "random"] = "tpe"
+    katib_parallel_trials: int = Field(2, ge=1, le=50)
+    katib_max_failed_trials: int = Field(3, ge=1)
+    katib_timeout_s: float = Field(4 * 3600.0, gt=0, description="Watch timeout of a Katib Experiment.")
+    katib_poll_s: float = Field(15.0, gt=0)
+    katib_trial_cpu: str = Field("2", pattern=r"^[0-9]+(\.[0-9]+|m)?$")
+    katib_trial_memory: str = Field("4Gi", pattern=r"^[0-9]+(Ki|Mi|Gi|Ti|K|M|G|T)?$")
 
     # monitoring
     monitoring_wape_threshold: float = Field(0.15, gt=0)
