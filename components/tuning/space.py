@@ -1,0 +1,164 @@
+"""The search space as declared once in ``components.model.config.SEARCH_SPACE``: validation,
+Optuna suggestions and typing of values that come back as strings (Katib, the trial CLI).
+
+Spec format (one per parameter name)::
+
+    {"type": "int", "low": 16, "high": 255, "log": True}
+    {"type": "float", "low": 0.01, "high": 0.3, "log": True}
+    {"type": "categorical", "choices": [24, 48, 168]}
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping
+from typing import TYPE_CHECKING, Annotated, Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, ValidationError, model_validator
+
+if TYPE_CHECKING:
+    import optuna
+
+Choice = str | int | float | bool
+
+
+class SearchSpaceError(ValueError):
+    """The search space, or a value said to be inside it, is invalid; the message names the parameter."""
+
+
+class _Spec(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class IntParam(_Spec):
+    type: Literal["int"]
+    low: int
+    high: int
+    log: bool = False
+
+    @model_validator(mode="after")
+    def _bounds(self) -> IntParam:
+        if self.low > self.high:
+            raise ValueError(f"low {self.low} > high {self.high}")
+        if self.log and self.low <= 0:
+            raise ValueError(f"log scale needs low > 0, got {self.low}")
+        return self
+
+
+class FloatParam(_Spec):
+    type: Literal["float"]
+    low: float
+    high: float
+    log: bool = False
+
+    @model_validator(mode="after")
+    def _bounds(self) -> FloatParam:
+        if not (math.isfinite(self.low) and math.isfinite(self.high)) or self.low > self.high:
+            raise ValueError(f"need finite low <= high, got [{self.low}, {self.high}]")
+        if self.log and self.low <= 0:
+            raise ValueError(f"log scale needs low > 0, got {self.low}")
+        return self
+
+
+class CategoricalParam(_Spec):
+    type: Literal["categorical"]
+    choices: list[Choice] = Field(min_length=1)
+
+    @model_validator(mode="after")
+    def _distinct(self) -> CategoricalParam:
+        labels = [str(choice) for choice in self.choices]
+        if len(set(labels)) != len(labels):
+            raise ValueError(f"choices must be distinct as text (Katib passes them as strings): {labels}")
+        return self
+
+
+ParamSpec = Annotated[IntParam | FloatParam | CategoricalParam, Field(discriminator="type")]
+_SPEC: TypeAdapter[IntParam | FloatParam | CategoricalParam] = TypeAdapter(ParamSpec)
+
+Space = dict[str, IntParam | FloatParam | CategoricalParam]
+
+
+def parse_space(space: Mapping[str, Mapping[str, Any]]) -> Space:
+    """Validate a raw ``SEARCH_SPACE`` dict into typed specs; raise naming the bad parameter."""
+    if not space:
+        raise SearchSpaceError("search space is empty")
+    parsed: Space = {}
+    for name, raw in space.items():
+        if not isinstance(name, str) or not name.replace("_", "").isalnum():
+            raise SearchSpaceError(f"search space: parameter name {name!r} must be [A-Za-z0-9_]+")
+        try:
+            parsed[name] = _SPEC.validate_python(dict(raw))
+        except (ValidationError, TypeError) as exc:
+            raise SearchSpaceError(
+                f"search space: parameter {name!r} spec {raw!r} is invalid: {exc}"
+            ) from exc
+    return parsed
+
+
+def ensure_space(space: Mapping[str, Any]) -> Space:
+    """``space`` as typed specs: parsed if it is a raw dict, returned as is if already parsed."""
+    if space and all(isinstance(spec, IntParam | FloatParam | CategoricalParam) for spec in space.values()):
+        return dict(space)
+    return parse_space(space)
+
+
+def suggest(trial: optuna.Trial, space: Space) -> dict[str, Any]:
+    """One Optuna suggestion per parameter of the space."""
+    params: dict[str, Any] = {}
+    for name, spec in space.items():
+        if isinstance(spec, IntParam):
+            params[name] = trial.suggest_int(name, spec.low, spec.high, log=spec.log)
+        elif isinstance(spec, FloatParam):
+            params[name] = trial.suggest_float(name, spec.low, spec.high, log=spec.log)
+        else:
+            params[name] = trial.suggest_categorical(name, spec.choices)
+    return params
+
+
+def coerce(name: str, value: Any, spec: IntParam | FloatParam | CategoricalParam) -> Choice:
+    """Type ``value`` (often a string from Katib or a command line) by its spec and check it is inside.
+
+    Raise :class:`SearchSpaceError` naming the parameter otherwise.
+    """
+    if isinstance(value, bool) and not isinstance(spec, CategoricalParam):
+        raise SearchSpaceError(f"parameter {name!r}: {value!r} is not a number")
+    if isinstance(spec, CategoricalParam):
+        by_label = {str(choice): choice for choice in spec.choices}
+        if str(value) not in by_label:
+            raise SearchSpaceError(f"parameter {name!r}: {value!r} is not one of {list(by_label)}")
+        return by_label[str(value)]
+    try:
+        number = float(value)
+    except (TypeError, ValueError) as exc:
+        raise SearchSpaceError(f"parameter {name!r}: cannot read {value!r} as {spec.type}") from exc
+    if not math.isfinite(number) or not spec.low <= number <= spec.high:
+        raise SearchSpaceError(f"parameter {name!r}: {value!r} is outside [{spec.low}, {spec.high}]")
+    if isinstance(spec, FloatParam):
+        return number
+    if not number.is_integer():
+        raise SearchSpaceError(f"parameter {name!r}: {value!r} is not an integer")
+    return int(number)
+
+
+def coerce_params(params: Mapping[str, Any], space: Space, where: str) -> dict[str, Choice]:
+    """Type every value of ``params``; each name must be in the space. ``where`` names the source."""
+    unknown = sorted(set(params) - set(space))
+    if unknown:
+        raise SearchSpaceError(
+            f"{where}: unknown parameter(s) {unknown}; the search space has {sorted(space)}"
+        )
+    try:
+        return {name: coerce(name, value, space[name]) for name, value in params.items()}
+    except SearchSpaceError as exc:
+        raise SearchSpaceError(f"{where}: {exc}") from exc
+
+
+def is_inside(config: Mapping[str, Any], space: Space) -> bool:
+    """Whether every parameter of the space is present in ``config`` with a value inside its range."""
+    try:
+        for name, spec in space.items():
+            if name not in config or coerce(name, config[name], spec) != config[name]:
+                return False
+    except SearchSpaceError:
+        return False
+    return True
