@@ -1,0 +1,162 @@
+"""Monitoring page: accuracy over time, per series, observed vs forecast, freshness and the alert."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pandas as pd
+import streamlit as st
+
+from dashboard import charts, ui
+from dashboard.client import ApiClient, ApiError, ApiNotReadyError, Labels
+
+
+def _pct(value: Any) -> str:
+    return "—" if value is None else f"{float(value):.1%}"
+
+
+def _banner(metrics: dict[str, Any]) -> None:
+    threshold = metrics.get("wape_threshold")
+    if metrics.get("needs_attention"):
+        st.warning(
+            f"**Needs attention** — {metrics.get('reason') or 'the monitoring step raised the alert flag'} "
+            f"(WAPE alert threshold {_pct(threshold)})",
+            icon="🚨",
+        )
+    else:
+        st.success(
+            f"Forecast accuracy is within the alert threshold (rolling WAPE "
+            f"{_pct(metrics.get('rolling_wape'))} vs {_pct(threshold)}); data is fresh enough.",
+            icon="✅",
+        )
+
+
+def _headline(api: ApiClient, metrics: dict[str, Any]) -> None:
+    freshness = metrics.get("freshness") or {}
+    cols = st.columns(5)
+    cols[0].metric("Overall WAPE", _pct(metrics.get("overall_wape")))
+    cols[1].metric("Overall MAPE", _pct(metrics.get("overall_mape")))
+    rolling, threshold = metrics.get("rolling_wape"), metrics.get("wape_threshold")
+    cols[2].metric(
+        "Rolling WAPE",
+        _pct(rolling),
+        delta=None
+        if rolling is None or threshold is None
+        else f"{(rolling - threshold) * 100:+.1f} pp vs alert",
+        delta_color="inverse",
+    )
+    cols[3].metric(
+        "Evaluated",
+        f"{metrics.get('evaluated_forecast_runs', 0)} runs",
+        delta=f"{metrics.get('evaluated_pairs', 0):,} pairs",
+        delta_color="off",
+    )
+    age = freshness.get("age_hours")
+    cols[4].metric(
+        "Newest observation",
+        charts.fmt_time(freshness.get("newest_observation")),
+        delta=None if age is None else f"{float(age):.1f} h old",
+        delta_color="off",
+    )
+    notes = [
+        f"Monitoring run {metrics.get('run_id')} generated {charts.fmt_time(metrics.get('generated_at'))}"
+    ]
+    try:
+        ready = api.ready()
+    except ApiError:
+        ready = {}
+    if ready.get("forecast_run_id"):
+        stale = " — **stale**" if ready.get("stale") else ""
+        age_h = float(ready.get("age_hours") or 0)
+        notes.append(f"served forecast {ready['forecast_run_id']} is {age_h:.1f} h old{stale}")
+    drift = metrics.get("drift")
+    if isinstance(drift, dict) and drift.get("psi") is not None:
+        notes.append(f"drift PSI {float(drift['psi']):.3f} (last week vs training window)")
+    st.caption(" · ".join(notes))
+
+
+def _series_section(api: ApiClient, labels: Labels, table: pd.DataFrame) -> None:
+    st.subheader("Observed vs forecast for one series")
+    options = list(zip(table["area"], table["consumer_type"], strict=True))
+    if not options:
+        st.info("No series has been evaluated yet.")
+        return
+    left, right = st.columns([5, 1])
+    choice = left.selectbox(
+        "Series (worst first)",
+        options=options,
+        index=0,
+        format_func=lambda key: labels.series(*key),
+        key="mon_series",
+    )
+    unit: charts.Unit = right.radio("Unit", charts.UNITS, horizontal=True, key="mon_unit") or "kWh"
+    area, consumer_type = choice if choice is not None else options[0]
+    try:
+        answer = api.monitoring_series(area, consumer_type)
+    except ApiError as err:
+        ui.show_error(err)
+        return
+    pairs = charts.pairs_frame(answer["pairs"])
+    name = labels.series(area, consumer_type)
+    metrics = answer.get("metrics") or {}
+    st.caption(
+        f"{name}: {metrics.get('n', len(pairs))} forecast/observation pairs · "
+        f"MAPE {_pct(metrics.get('mape'))} · WAPE {_pct(metrics.get('wape'))}"
+    )
+    if pairs.empty:
+        st.info(f"No forecast of {name} has been compared with observations yet.")
+        return
+    st.plotly_chart(charts.pairs_figure(pairs, name, unit), width="stretch", key="mon_pairs")
+
+
+def render() -> None:
+    st.title("Monitoring: is the forecast still good?")
+    try:
+        api = ui.client()
+        labels = api.labels()
+        metrics = api.monitoring_metrics()
+    except ApiNotReadyError as err:
+        st.info(f"No monitoring result yet. {err}", icon="⏳")
+        return
+    except (ApiError, ui.SettingsError) as err:
+        ui.show_error(err)
+        return
+
+    _banner(metrics)
+    _headline(api, metrics)
+
+    st.subheader("Accuracy over time (per forecast run)")
+    runs = charts.runs_frame(metrics["by_forecast_run"])
+    if runs.empty:
+        st.info("No forecast run has been evaluated yet.")
+    else:
+        st.plotly_chart(
+            charts.accuracy_figure(runs, metrics.get("wape_threshold")), width="stretch", key="mon_runs"
+        )
+    if metrics["by_horizon"]:
+        with st.expander("WAPE by hours ahead"):
+            st.plotly_chart(charts.horizon_figure(metrics["by_horizon"]), width="stretch", key="mon_h")
+
+    st.subheader("Accuracy per series")
+    table = charts.series_metrics_frame(metrics["by_series"], labels)
+    tab_table, tab_map = st.tabs(["Table (worst first)", "Heat map"])
+    with tab_table:
+        st.dataframe(
+            table,
+            hide_index=True,
+            width="stretch",
+            height=320,
+            column_config={
+                "mape_pct": st.column_config.NumberColumn("MAPE (%)", format="%.2f"),
+                "wape_pct": st.column_config.NumberColumn("WAPE (%)", format="%.2f"),
+                "n": st.column_config.NumberColumn("pairs"),
+            },
+        )
+    with tab_map:
+        if not table.empty:
+            st.plotly_chart(charts.wape_heatmap(table, labels), width="stretch", key="mon_heat")
+
+    _series_section(api, labels, table)
+
+
+render()

@@ -1,0 +1,104 @@
+"""Data quality page: the latest validation result and the feature snapshot's facts."""
+
+from __future__ import annotations
+
+import pandas as pd
+import streamlit as st
+
+from dashboard import charts, ui
+from dashboard.client import ApiError, ApiNotReadyError
+
+
+def render() -> None:
+    st.title("Data quality: what the forecast was built on")
+    try:
+        api = ui.client()
+        labels = api.labels()
+        quality = api.quality()
+    except ApiNotReadyError as err:
+        st.info(f"No feature snapshot loaded yet. {err}", icon="⏳")
+        return
+    except (ApiError, ui.SettingsError) as err:
+        ui.show_error(err)
+        return
+
+    success, counts, table = charts.validation_table(quality.get("validation"))
+    st.subheader("Latest validation")
+    if success is True:
+        st.success(
+            f"The data contract passed: {counts['passed'] if counts['passed'] is not None else 'all'} of "
+            f"{counts['evaluated'] if counts['evaluated'] is not None else '?'} expectations met.",
+            icon="✅",
+        )
+    elif success is False:
+        st.warning(
+            f"The data contract failed: {counts['failed'] if counts['failed'] is not None else 'some'} "
+            f"of {counts['evaluated'] if counts['evaluated'] is not None else '?'} expectations not met.",
+            icon="🚨",
+        )
+    else:
+        st.info("The snapshot's manifest records no validation result.")
+    cols = list(st.columns(3))
+    cols[0].metric("Expectations run", "—" if counts["evaluated"] is None else counts["evaluated"])
+    cols[1].metric("Passed", "—" if counts["passed"] is None else counts["passed"])
+    cols[2].metric("Failed", "—" if counts["failed"] is None else counts["failed"])
+    if not table.empty:
+        st.dataframe(
+            table.sort_values("passed", kind="stable"),
+            hide_index=True,
+            width="stretch",
+            column_config={"passed": st.column_config.CheckboxColumn("passed")},
+        )
+
+    st.subheader("Feature snapshot")
+    coverage = pd.DataFrame(
+        quality.get("coverage") or [],
+        columns=["area", "consumer_type", "hours", "expected_hours", "newest_observation"],
+    )
+    series = quality.get("series") if quality.get("series") is not None else len(coverage)
+    cols = list(st.columns(4))
+    cols[0].metric("Snapshot run", str(quality["run_id"]))
+    cols[1].metric("Rows", f"{int(quality['rows']):,}")
+    cols[2].metric("Series", series)
+    cols[3].metric(
+        "Complete series",
+        f"{int((coverage['hours'] >= coverage['expected_hours']).sum())} / {len(coverage)}"
+        if not coverage.empty
+        else "—",
+    )
+    st.caption(
+        f"Window {charts.fmt_time(quality['window_start'])} → {charts.fmt_time(quality['window_end'])} · "
+        f"object `{quality.get('snapshot', '?')}` · sha256 `{str(quality.get('sha256', '?'))[:16]}…`"
+    )
+    if not coverage.empty:
+        coverage.insert(
+            0,
+            "series",
+            [
+                labels.series(str(a), str(c))
+                for a, c in zip(coverage["area"], coverage["consumer_type"], strict=True)
+            ],
+        )
+        coverage["complete_pct"] = (
+            coverage["hours"] / coverage["expected_hours"].where(coverage["expected_hours"] > 0) * 100
+        )
+        st.markdown("**Hours served per series** (least complete first)")
+        st.dataframe(
+            coverage.drop(columns=["area", "consumer_type"]),
+            hide_index=True,
+            width="stretch",
+            height=300,
+            column_config={
+                "complete_pct": st.column_config.ProgressColumn(
+                    "complete", format="%.0f%%", min_value=0, max_value=100
+                ),
+                "newest_observation": st.column_config.DatetimeColumn(
+                    "newest observation (UTC)", format="YYYY-MM-DD HH:mm"
+                ),
+            },
+        )
+    with st.expander("Manifest, as written by the feature step"):
+        st.json(quality.get("manifest") or {}, expanded=False)
+
+
+render()
