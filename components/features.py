@@ -1,0 +1,276 @@
+"""Feature store: immutable, versioned snapshots of validated frames, a manifest and a ``latest`` pointer.
+
+Writer: ``write_snapshot`` stores ``features/<group>/v<N>/snapshots/<run>.parquet`` (run =
+``layout.run_id(window.end)``) create-only, then ``<run>.manifest.json``, then moves ``latest.json``
+by compare-and-swap. A repeated run of the same window with the same bytes writes nothing; different
+bytes for an existing run are an error and change nothing.
+
+Reader: ``load_snapshot(store, settings, run=None, start=None, end=None)`` gives the latest (or the
+named) snapshot, checked against its manifest's sha256, optionally cut to ``[start, end)``.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import TYPE_CHECKING, Any
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from components import layout
+from components.contracts import FeaturePointer
+from components.schemas import AREA, CONSUMER_TYPE, DATETIME, FEATURE_COLUMNS, FEATURE_DTYPES
+from components.storage import ObjectExistsError, ObjectNotFoundError, PointerConflictError, StorageError
+from components.version import __version__
+
+if TYPE_CHECKING:
+    import pandas as pd
+
+    from components.extract import Window
+    from components.settings import Settings
+    from components.storage import ObjectStore
+
+log = logging.getLogger(__name__)
+
+POINTER_ATTEMPTS = 5
+
+
+class FeatureStoreError(RuntimeError):
+    """A snapshot could not be written or read; the message names the object."""
+
+
+class SnapshotConflictError(FeatureStoreError):
+    """The run already has a snapshot with different bytes; nothing was changed."""
+
+
+class FeatureManifest(BaseModel):
+    """``features/<group>/v<N>/snapshots/<run>.manifest.json``."""
+
+    model_config = ConfigDict(extra="allow", frozen=True)
+
+    group: str
+    version: int = Field(ge=1)
+    run_id: str
+    snapshot: str
+    window_start: datetime
+    window_end: datetime
+    hours: int = Field(ge=1)
+    rows: int = Field(ge=0)
+    series: int = Field(ge=0)
+    columns: dict[str, str]
+    sha256: str = Field(pattern=r"^[0-9a-f]{64}$")
+    source: str
+    validation_summary: dict[str, Any]
+    validation_result: dict[str, Any]
+    created_at: datetime
+    package_version: str
+
+
+@dataclass(frozen=True)
+class SnapshotWrite:
+    run_id: str
+    snapshot: str
+    manifest: str
+    sha256: str
+    rows: int
+    created: bool
+    pointer_moved: bool
+    uri: str
+
+
+def snapshot_frame(frame: pd.DataFrame) -> pd.DataFrame:
+    """The frame as stored: the feature columns in order, their dtypes, rows sorted by key."""
+    missing = [c for c in FEATURE_COLUMNS if c not in frame]
+    if missing:
+        raise FeatureStoreError(f"frame lacks feature columns {missing}; has {list(frame.columns)}")
+    out = frame[list(FEATURE_COLUMNS)].astype(FEATURE_DTYPES)
+    return out.sort_values([DATETIME, AREA, CONSUMER_TYPE], kind="stable").reset_index(drop=True)
+
+
+def snapshot_bytes(frame: pd.DataFrame) -> bytes:
+    """Deterministic Parquet bytes of a feature frame (same rows -> same bytes)."""
+    import io
+
+    buffer = io.BytesIO()
+    snapshot_frame(frame).to_parquet(buffer, index=False, engine="pyarrow", compression="zstd")
+    return buffer.getvalue()
+
+
+def sha256(data: bytes) -> str:
+    return hashlib.sha256(data).hexdigest()
+
+
+def write_snapshot(
+    store: ObjectStore,
+    settings: Settings,
+    frame: pd.DataFrame,
+    window: Window,
+    validation: dict[str, Any],
+    source: str,
+    version: int | None = None,
+    now: datetime | None = None,
+) -> SnapshotWrite:
+    """Store a validated frame as the run's immutable snapshot and move ``latest`` to it.
+
+    Refuses a frame whose validation did not succeed. Idempotent for the same window and bytes.
+    """
+    from components.validation import summary
+
+    if not validation.get("success"):
+        raise FeatureStoreError("refusing to store a frame whose validation failed")
+    group = settings.feature_group
+    version = version or settings.feature_group_version
+    run = layout.run_id(window.end)
+    snapshot_name = layout.feature_snapshot(group, version, run)
+    manifest_name = layout.feature_manifest(group, version, run)
+    latest_name = layout.feature_latest(group, version)
+    stored = snapshot_frame(frame)
+    data = snapshot_bytes(stored)
+    digest = sha256(data)
+    series = int(stored[[AREA, CONSUMER_TYPE]].drop_duplicates().shape[0])
+
+    created = True
+    try:
+        store.create(snapshot_name, data, "application/vnd.apache.parquet")
+        log.info("wrote %s (%d rows, sha256 %s)", store.uri(snapshot_name), len(stored), digest)
+    except ObjectExistsError:
+        existing = sha256(store.read_bytes(snapshot_name))
+        if existing != digest:
+            raise SnapshotConflictError(
+                f"{store.uri(snapshot_name)} already exists with sha256 {existing}, but this run of "
+                f"window {window} produced {digest}: snapshots are immutable, nothing was changed "
+                f"(bump the feature group version to store different features)"
+            ) from None
+        created = False
+        log.info("%s already exists with the same bytes: nothing new written", store.uri(snapshot_name))
+
+    manifest = FeatureManifest(
+        group=group,
+        version=version,
+        run_id=run,
+        snapshot=snapshot_name,
+        window_start=window.start,
+        window_end=window.end,
+        hours=window.hours,
+        rows=len(stored),
+        series=series,
+        columns={c: str(stored[c].dtype) for c in stored.columns},
+        sha256=digest,
+        source=source,
+        validation_summary=summary(validation),
+        validation_result=validation,
+        created_at=now or datetime.now(UTC),
+        package_version=__version__,
+    )
+    try:
+        store.create_json(manifest_name, manifest.model_dump(mode="json"))
+        created = True
+    except ObjectExistsError:
+        other = FeatureManifest.model_validate(store.read_json(manifest_name))
+        if other.sha256 != digest:
+            raise SnapshotConflictError(
+                f"{store.uri(manifest_name)} names sha256 {other.sha256}, the snapshot has {digest}"
+            ) from None
+        manifest = other
+
+    moved = _move_latest(store, latest_name, manifest)
+    if not created and not moved:
+        log.info("window %s is already stored as run %s: nothing new was written", window, run)
+    return SnapshotWrite(
+        run_id=run,
+        snapshot=snapshot_name,
+        manifest=manifest_name,
+        sha256=digest,
+        rows=len(stored),
+        created=created,
+        pointer_moved=moved,
+        uri=store.uri(snapshot_name),
+    )
+
+
+def _move_latest(store: ObjectStore, latest_name: str, manifest: FeatureManifest) -> bool:
+    """Point ``latest`` at this snapshot unless it already does or points at a newer window."""
+    for _ in range(POINTER_ATTEMPTS):
+        pointer = store.read_pointer(latest_name)
+        if pointer is not None:
+            current = FeaturePointer.model_validate(pointer.body)
+            if current.run_id == manifest.run_id and current.sha256 == manifest.sha256:
+                return False
+            if current.window_end > manifest.window_end:
+                log.info("%s points at the newer run %s; left as is", store.uri(latest_name), current.run_id)
+                return False
+        body = FeaturePointer(
+            run_id=manifest.run_id,
+            snapshot=manifest.snapshot,
+            manifest=layout.feature_manifest(manifest.group, manifest.version, manifest.run_id),
+            window_start=manifest.window_start,
+            window_end=manifest.window_end,
+            rows=manifest.rows,
+            sha256=manifest.sha256,
+            updated_at=datetime.now(UTC),
+        ).model_dump(mode="json")
+        try:
+            generation = store.move_pointer(
+                latest_name, body, None if pointer is None else pointer.generation
+            )
+        except PointerConflictError as err:
+            log.warning("%s; re-reading the pointer", err)
+            continue
+        log.info("moved %s to run %s (generation %d)", store.uri(latest_name), manifest.run_id, generation)
+        return True
+    raise FeatureStoreError(
+        f"{store.uri(latest_name)} kept moving: gave up after {POINTER_ATTEMPTS} attempts"
+    )
+
+
+def load_manifest(store: ObjectStore, settings: Settings, run: str | None = None) -> FeatureManifest:
+    group, version = settings.feature_group, settings.feature_group_version
+    if run is None:
+        latest_name = layout.feature_latest(group, version)
+        pointer = store.read_pointer(latest_name)
+        if pointer is None:
+            raise FeatureStoreError(f"no feature snapshot yet: {store.uri(latest_name)} does not exist")
+        run = FeaturePointer.model_validate(pointer.body).run_id
+    manifest_name = layout.feature_manifest(group, version, layout.check_run_id(run))
+    try:
+        return FeatureManifest.model_validate(store.read_json(manifest_name))
+    except ObjectNotFoundError as err:
+        raise FeatureStoreError(f"no feature snapshot {run}: {err}") from err
+
+
+def load_snapshot(
+    store: ObjectStore,
+    settings: Settings,
+    run: str | None = None,
+    start: datetime | None = None,
+    end: datetime | None = None,
+) -> tuple[pd.DataFrame, FeatureManifest]:
+    """A stored snapshot ("latest" when ``run`` is None) checked against its manifest, cut to
+    ``[start, end)`` when given."""
+    import io
+
+    import pandas as pd
+
+    manifest = load_manifest(store, settings, run)
+    data = store.read_bytes(manifest.snapshot)
+    digest = sha256(data)
+    if digest != manifest.sha256:
+        raise FeatureStoreError(
+            f"{store.uri(manifest.snapshot)} has sha256 {digest}, its manifest says {manifest.sha256}"
+        )
+    try:
+        frame = pd.read_parquet(io.BytesIO(data))
+    except Exception as err:
+        raise StorageError(f"{store.uri(manifest.snapshot)} is not readable Parquet: {err}") from err
+    frame = frame.astype(FEATURE_DTYPES)
+    for name, bound in (("start", start), ("end", end)):
+        if bound is not None and bound.tzinfo is None:
+            raise ValueError(f"{name} {bound.isoformat()} must be timezone-aware")
+    if start is not None:
+        frame = frame[frame[DATETIME] >= start]
+    if end is not None:
+        frame = frame[frame[DATETIME] < end]
+    log.info("loaded %d rows of feature snapshot %s", len(frame), manifest.run_id)
+    return frame.reset_index(drop=True), manifest
