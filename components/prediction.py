@@ -15,7 +15,7 @@ from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
 from components import layout, schemas
-from components.contracts import FeaturePointer, ForecastMetadata, ForecastPointer
+from components.contracts import ForecastMetadata, ForecastPointer
 from components.storage import ObjectExistsError, ObjectStore, PointerConflictError, parquet_bytes
 
 if TYPE_CHECKING:
@@ -83,25 +83,12 @@ def parse_scheduled_time(value: str, now: datetime | None = None) -> datetime:
 
 
 # --- loading (feature store and model registry) ----------------------------------------------------
-def latest_snapshot_run(store: ObjectStore, settings: Settings) -> str:
-    """The run id the feature group's ``latest.json`` names."""
-    name = layout.feature_latest(settings.feature_group, settings.feature_group_version)
-    pointer = store.read_pointer(name)
-    if pointer is None:
-        raise FileNotFoundError(f"no feature snapshot yet: {store.uri(name)} does not exist")
-    return layout.check_run_id(FeaturePointer.model_validate(pointer.body).run_id)
-
-
 def load_features(store: ObjectStore, settings: Settings, run: str | None) -> tuple[pd.DataFrame, str]:
     """The feature snapshot frame and its object name (``run`` None = the latest snapshot)."""
-    snapshot_run = layout.check_run_id(run) if run else latest_snapshot_run(store, settings)
-    name = layout.feature_snapshot(settings.feature_group, settings.feature_group_version, snapshot_run)
-    try:
-        from components.features import load_snapshot
-    except ModuleNotFoundError:  # the feature store reader is not installed: read the object itself
-        return store.read_parquet(name), name
-    frame, _manifest = load_snapshot(store, settings, run=snapshot_run)
-    return frame, name
+    from components.features import load_snapshot
+
+    frame, manifest = load_snapshot(store, settings, run=layout.check_run_id(run) if run else None)
+    return frame, manifest.snapshot
 
 
 def load_model(settings: Settings) -> tuple[Any, str]:

@@ -14,7 +14,7 @@ def predict(
 ) -> NamedTuple("PredictOutputs", forecast=str, run_id=str, created=bool):  # type: ignore[valid-type]
     """Forecast the next hours of every series with the champion model and publish them.
 
-    ``scheduled_time`` is RFC 3339 (KFP's ``{{$.pipeline_job_schedule_time_utc}}``) or "" for now.
+    ``scheduled_time`` is RFC 3339 (what KFP's schedule-time placeholder resolves to) or "" for now.
     ``model_version`` only orders this step after training and is logged; the champion is used.
     Returns the forecast's object URI, the run id and whether this run wrote it.
     """
