@@ -101,6 +101,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     from components.features import load_snapshot
     from components.model.backtest import backtest_wape
     from components.storage import ObjectStore
+    from components.tuning.optuna_search import point_config
 
     settings = settings.model_copy(update={"feature_group_version": args.feature_group_version})
     try:
@@ -113,7 +114,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             args.origins,
             dict(args.param),
         )
-        wape = float(backtest_wape(frame, config, origins=args.origins, seed=args.seed))
+        wape = float(backtest_wape(frame, point_config(config), origins=args.origins, seed=args.seed))
     except Exception:
         log.exception("trial failed")
         return 1
