@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import re
 import time
 from collections.abc import AsyncIterator, Iterator
 from contextlib import asynccontextmanager
@@ -24,6 +25,7 @@ from fastapi.responses import PlainTextResponse, Response
 from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, Counter, Histogram, generate_latest
 from prometheus_client.core import GaugeMetricFamily
 from prometheus_client.registry import Collector
+from pydantic import BeforeValidator
 from starlette.middleware.gzip import GZipMiddleware
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
@@ -60,6 +62,18 @@ CtypePath = Annotated[
     str,
     Path(pattern=CTYPE_PATTERN, description="DE35 consumer-type code, see /consumer-types", examples=["111"]),
 ]
+
+_RFC3339 = re.compile(r"^\d{4}-\d{2}-\d{2}[Tt ]\d{2}:\d{2}:\d{2}(\.\d+)?([Zz]|[+-]\d{2}:\d{2})$")
+
+
+def _rfc3339(value: object) -> object:
+    """Only RFC 3339 date-times with an offset (pydantic alone would also take epoch numbers)."""
+    if isinstance(value, str) and not _RFC3339.match(value):
+        raise ValueError("expected an RFC 3339 date-time with offset, e.g. 2023-01-17T23:00:00Z")
+    return value
+
+
+Rfc3339 = Annotated[datetime, BeforeValidator(_rfc3339)]
 
 NOT_FOUND: dict[int | str, dict[str, Any]] = {
     404: {"model": ErrorResponse, "description": "unknown area or consumer type; `valid` lists the codes"}
@@ -351,8 +365,8 @@ def build_router(api: Api) -> APIRouter:
         summary="One series: recent observations and the current forecast",
         description=(
             "The last observations (168 h by default) and the current 24 h forecast with its band "
-            "(null when the model has none). `start`/`end` (ISO-8601; UTC when no offset) keep only "
-            "points with start <= datetime_utc <= end."
+            "(null when the model has none). `start`/`end` (RFC 3339 with offset, e.g. "
+            "`2023-01-17T23:00:00Z`) keep only points with start <= datetime_utc <= end."
         ),
         responses={**NOT_MODIFIED, **NOT_FOUND, **UNAVAILABLE},
     )
@@ -360,8 +374,8 @@ def build_router(api: Api) -> APIRouter:
         request: Request,
         area: AreaPath,
         consumer_type: CtypePath,
-        start: Annotated[datetime | None, Query(description="keep points at or after this time")] = None,
-        end: Annotated[datetime | None, Query(description="keep points at or before this time")] = None,
+        start: Annotated[Rfc3339 | None, Query(description="keep points at or after this time")] = None,
+        end: Annotated[Rfc3339 | None, Query(description="keep points at or before this time")] = None,
     ) -> Response:
         if (bad := _check_codes(area, consumer_type)) is not None:
             return bad

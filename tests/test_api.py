@@ -110,14 +110,17 @@ def test_series_start_end_window(client: TestClient) -> None:
     body = SeriesForecastResponse.model_validate(response.json())
     assert [p.datetime_utc.hour for p in body.observations] == [20, 21, 22, 23]
     assert [p.horizon for p in body.forecast] == [1, 2, 3]
-    naive = client.get(f"{V1}/forecasts/DK2/999", params={"start": "2023-01-18T23:00:00"}).json()
-    assert naive["observations"] == [] and [p["horizon"] for p in naive["forecast"]] == [24]
+    late = client.get(f"{V1}/forecasts/DK2/999", params={"start": "2023-01-19T00:00:00+01:00"}).json()
+    assert late["observations"] == [] and [p["horizon"] for p in late["forecast"]] == [24]
 
 
 @pytest.mark.parametrize(
     ("params", "where"),
     [
         ({"start": "yesterday"}, "start"),
+        ({"start": "1674000000"}, "start"),
+        ({"start": "2023-01-18T00:00:00"}, "start"),  # no offset
+        ({"end": "2023-01-18"}, "end"),
         ({"end": "2023-13-45T00:00:00Z"}, "end"),
         ({"start": "2023-01-18T00:00:00Z", "end": "2023-01-17T00:00:00Z"}, "start"),
     ],
