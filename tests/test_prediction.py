@@ -99,9 +99,9 @@ def register_champion(tracking_uri: str, model_name: str) -> str:
     return version
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture(scope="session")
 def champion_registry(tmp_path_factory: pytest.TempPathFactory) -> tuple[str, str]:
-    """One SQLite registry per module holding the champion; returns (tracking URI, version)."""
+    """One SQLite registry per test session holding the champion; returns (tracking URI, version)."""
     uri = f"sqlite:///{tmp_path_factory.mktemp('mlflow') / 'mlflow.db'}"
     return uri, register_champion(uri, Settings().model_name)
 
