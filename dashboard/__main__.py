@@ -56,6 +56,8 @@ def command(host: str, port: int, extra: list[str]) -> list[str]:
         "false",
         "--global.developmentMode",
         "false",
+        "--client.toolbarMode",
+        "minimal",
         *extra,
     ]
 

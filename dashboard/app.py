@@ -11,15 +11,28 @@ import streamlit as st
 
 from dashboard import ui
 
-PAGES_DIR = Path(__file__).resolve().parent / "pages"
+PAGES_DIR = Path(__file__).resolve().parent / "views"
 
-st.set_page_config(page_title="Energy forecasts — Denmark", page_icon="⚡", layout="wide")
+st.set_page_config(page_title="Energy forecasts — Denmark", page_icon=":material/bolt:", layout="wide")
 
 navigation = st.navigation(
     [
-        st.Page(PAGES_DIR / "forecasts.py", title="Forecasts", icon="📈", url_path="forecasts", default=True),
-        st.Page(PAGES_DIR / "monitoring.py", title="Monitoring", icon="🩺", url_path="monitoring"),
-        st.Page(PAGES_DIR / "quality.py", title="Data quality", icon="✅", url_path="quality"),
+        st.Page(
+            PAGES_DIR / "forecasts.py",
+            title="Forecasts",
+            icon=":material/show_chart:",
+            url_path="forecasts",
+            default=True,
+        ),
+        st.Page(
+            PAGES_DIR / "monitoring.py",
+            title="Monitoring",
+            icon=":material/monitor_heart:",
+            url_path="monitoring",
+        ),
+        st.Page(
+            PAGES_DIR / "quality.py", title="Data quality", icon=":material/fact_check:", url_path="quality"
+        ),
     ]
 )
 ui.sidebar_status()

@@ -112,6 +112,11 @@ def table_frame(frame: pd.DataFrame, unit: Unit) -> pd.DataFrame:
     return out.sort_values(["series", "datetime_utc"], kind="stable").reset_index(drop=True)
 
 
+def table_csv(table: pd.DataFrame) -> bytes:
+    """The CSV download of a table: UTC timestamps in ISO form, no index."""
+    return table.to_csv(index=False, date_format="%Y-%m-%dT%H:%M:%SZ").encode()
+
+
 def _rgba(hex_color: str, alpha: float) -> str:
     red, green, blue = (int(hex_color[i : i + 2], 16) for i in (1, 3, 5))
     return f"rgba({red},{green},{blue},{alpha})"
@@ -362,7 +367,7 @@ def pairs_figure(pairs: pd.DataFrame, name: str, unit: Unit) -> go.Figure:
 
 
 # --- data quality ----------------------------------------------------------------------------------
-VALIDATION_COLUMNS = ("expectation", "column", "passed", "unexpected", "checked", "observed")
+VALIDATION_COLUMNS = ("rule", "check", "column", "passed", "unexpected", "checked", "observed")
 
 
 def _first(mapping: dict[str, Any], *keys: str) -> Any:
@@ -377,57 +382,60 @@ def _dict(value: Any) -> dict[str, Any]:
     return value if isinstance(value, dict) else {}
 
 
-def validation_table(validation: Any) -> tuple[bool | None, dict[str, int | None], pd.DataFrame]:
-    """The manifest's validation result as (success, counts, one row per expectation).
+def _int(value: Any) -> int | None:
+    try:
+        return None if value is None else int(value)
+    except (TypeError, ValueError):
+        return None
 
-    The manifest stores the validate step's summary as written; this accepts a Great Expectations
-    result (``describe_dict()`` or ``to_json_dict()`` shape) and simpler summaries with a list of
-    ``{name|type, column, success, unexpected_count}`` items. Unknown shapes give an empty table.
+
+def _rule_row(item: dict[str, Any], passed_default: bool | None = None) -> dict[str, Any]:
+    config = _dict(item.get("expectation_config"))
+    kwargs = _dict(_first(item, "kwargs") or config.get("kwargs"))
+    result = _dict(item.get("result"))
+    check = _first(item, "check", "expectation_type", "type") or _first(config, "type", "expectation_type")
+    observed = _first(item, "observed") or _first(result, "observed_value")
+    success = item.get("success")
+    return {
+        "rule": str(_first(item, "rule", "name", "expectation") or check or "?"),
+        "check": None if check is None else str(check),
+        "column": _first(item, "column") or kwargs.get("column"),
+        "passed": bool(success) if success is not None else passed_default,
+        "unexpected": _int(_first(item, "unexpected_count") or _first(result, "unexpected_count")),
+        "checked": _int(_first(item, "element_count") or _first(result, "element_count")),
+        "observed": None if observed is None else str(observed)[:80],
+    }
+
+
+def validation_table(validation: Any) -> tuple[bool | None, dict[str, int | None], pd.DataFrame]:
+    """A validation result as (success, counts of rules run/passed/failed, one row per rule).
+
+    Accepts the validate step's full result (``rules`` + ``statistics.evaluated_rules``...), its
+    short manifest form (``statistics`` + the ``failed`` rules only), a Great Expectations result
+    (``results``/``expectations`` with ``statistics.evaluated_expectations``...) and a bare bool.
+    Unknown shapes give no rows and no counts rather than an error.
     """
-    rows: list[dict[str, Any]] = []
     if not isinstance(validation, dict):
         validation = {"success": validation} if isinstance(validation, bool) else {}
-    items = _first(validation, "results", "expectations", "checks")
-    for item in items if isinstance(items, list) else []:
-        if not isinstance(item, dict):
-            continue
-        config: dict[str, Any] = _dict(item.get("expectation_config"))
-        kwargs = _first(item, "kwargs") or config.get("kwargs") or {}
-        result: dict[str, Any] = _dict(item.get("result"))
-        observed = _first(result, "observed_value")
-        rows.append(
-            {
-                "expectation": str(
-                    _first(item, "expectation_type", "type", "expectation", "name")
-                    or config.get("type")
-                    or config.get("expectation_type")
-                    or "?"
-                ),
-                "column": _first(item, "column")
-                or (kwargs.get("column") if isinstance(kwargs, dict) else None),
-                "passed": bool(item.get("success")) if item.get("success") is not None else None,
-                "unexpected": _first(item, "unexpected_count") or _first(result, "unexpected_count"),
-                "checked": _first(item, "element_count") or _first(result, "element_count"),
-                "observed": None if observed is None else str(observed)[:80],
-            }
-        )
+    items = _first(validation, "rules", "results", "expectations", "checks")
+    rows = [_rule_row(item) for item in (items if isinstance(items, list) else []) if isinstance(item, dict)]
+    if not rows and isinstance(validation.get("failed"), list):
+        rows = [
+            _rule_row(item, passed_default=False) for item in validation["failed"] if isinstance(item, dict)
+        ]
     table = pd.DataFrame(rows, columns=list(VALIDATION_COLUMNS))
+
     stats = _dict(validation.get("statistics"))
-    evaluated = _first(stats, "evaluated_expectations") or _first(validation, "evaluated", "expectations_run")
-    passed = _first(stats, "successful_expectations")
-    failed = _first(stats, "unsuccessful_expectations")
-    if passed is None:
-        passed = _first(validation, "passed", "successful")
-    if failed is None:
-        failed = _first(validation, "failed", "unsuccessful")
-    if not table.empty:
+    evaluated = _int(_first(stats, "evaluated_rules", "evaluated_expectations"))
+    passed = _int(_first(stats, "successful_rules", "successful_expectations"))
+    failed = _int(_first(stats, "unsuccessful_rules", "unsuccessful_expectations"))
+    if items and isinstance(items, list):
         evaluated = evaluated if evaluated is not None else len(table)
         passed = passed if passed is not None else int((table["passed"] == True).sum())  # noqa: E712
-        failed = failed if failed is not None else int((table["passed"] == False).sum())  # noqa: E712
+    if failed is None and evaluated is not None and passed is not None:
+        failed = evaluated - passed
+    if passed is None and evaluated is not None and failed is not None:
+        passed = evaluated - failed
     success = validation.get("success")
-    counts = {
-        "evaluated": None if evaluated is None else int(evaluated),
-        "passed": None if passed is None else int(passed),
-        "failed": None if failed is None else int(failed),
-    }
+    counts = {"evaluated": evaluated, "passed": passed, "failed": failed}
     return (None if success is None else bool(success)), counts, table

@@ -43,14 +43,17 @@ def client() -> ApiClient:
 def show_error(err: Exception) -> None:
     """A friendly box instead of a traceback."""
     if isinstance(err, ApiUnavailableError):
-        st.error(f"**The forecasts API is not reachable.** {err}", icon="🔌")
+        st.error(f"**The forecasts API is not reachable.** {err}", icon=":material/cloud_off:")
     elif isinstance(err, ApiNotReadyError):
-        st.info(str(err), icon="⏳")
+        st.info(str(err), icon=":material/hourglass_empty:")
     elif isinstance(err, ApiError | SettingsError):
-        st.error(str(err), icon="⚠️")
+        st.error(str(err), icon=":material/error:")
     else:  # pragma: no cover - a bug in the dashboard itself; keep the page alive and log it
         log.exception("unexpected error while rendering a page")
-        st.error(f"Something went wrong while drawing this page ({type(err).__name__}: {err}).", icon="⚠️")
+        st.error(
+            f"Something went wrong while drawing this page ({type(err).__name__}: {err}).",
+            icon=":material/error:",
+        )
 
 
 def sidebar_status() -> None:

@@ -100,7 +100,7 @@ def render() -> None:
     run_id = str(payloads[0]["run_id"])
     st.download_button(
         "Download CSV",
-        data=table.to_csv(index=False, date_format="%Y-%m-%dT%H:%M:%SZ").encode(),
+        data=charts.table_csv(table),
         file_name=f"forecast_{run_id}_{len(payloads)}_series.csv",
         mime="text/csv",
         key="fc_csv",

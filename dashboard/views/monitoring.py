@@ -21,13 +21,13 @@ def _banner(metrics: dict[str, Any]) -> None:
         st.warning(
             f"**Needs attention** — {metrics.get('reason') or 'the monitoring step raised the alert flag'} "
             f"(WAPE alert threshold {_pct(threshold)})",
-            icon="🚨",
+            icon=":material/notification_important:",
         )
     else:
         st.success(
             f"Forecast accuracy is within the alert threshold (rolling WAPE "
             f"{_pct(metrics.get('rolling_wape'))} vs {_pct(threshold)}); data is fresh enough.",
-            icon="✅",
+            icon=":material/check_circle:",
         )
 
 
@@ -37,6 +37,7 @@ def _headline(api: ApiClient, metrics: dict[str, Any]) -> None:
     cols[0].metric("Overall WAPE", _pct(metrics.get("overall_wape")))
     cols[1].metric("Overall MAPE", _pct(metrics.get("overall_mape")))
     rolling, threshold = metrics.get("rolling_wape"), metrics.get("wape_threshold")
+    runs = [r.get("wape") for r in metrics.get("by_forecast_run") or []]
     cols[2].metric(
         "Rolling WAPE",
         _pct(rolling),
@@ -44,19 +45,25 @@ def _headline(api: ApiClient, metrics: dict[str, Any]) -> None:
         if rolling is None or threshold is None
         else f"{(rolling - threshold) * 100:+.1f} pp vs alert",
         delta_color="inverse",
+        chart_data=[float(w) * 100 for w in runs if w is not None] or None,
+        help="WAPE of the most recent forecast runs; the line is WAPE per run",
     )
     cols[3].metric(
         "Evaluated",
         f"{metrics.get('evaluated_forecast_runs', 0)} runs",
         delta=f"{metrics.get('evaluated_pairs', 0):,} pairs",
         delta_color="off",
+        delta_arrow="off",
     )
     age = freshness.get("age_hours")
+    newest = freshness.get("newest_observation")
     cols[4].metric(
-        "Newest observation",
-        charts.fmt_time(freshness.get("newest_observation")),
-        delta=None if age is None else f"{float(age):.1f} h old",
+        "Data age",
+        "—" if age is None else f"{float(age):.1f} h",
+        delta=None if newest is None else f"newest {charts.utc(newest):%m-%d %H:%M} UTC",
         delta_color="off",
+        delta_arrow="off",
+        help=f"newest observation: {charts.fmt_time(newest)}",
     )
     notes = [
         f"Monitoring run {metrics.get('run_id')} generated {charts.fmt_time(metrics.get('generated_at'))}"
@@ -116,7 +123,7 @@ def render() -> None:
         labels = api.labels()
         metrics = api.monitoring_metrics()
     except ApiNotReadyError as err:
-        st.info(f"No monitoring result yet. {err}", icon="⏳")
+        st.info(f"No monitoring result yet. {err}", icon=":material/hourglass_empty:")
         return
     except (ApiError, ui.SettingsError) as err:
         ui.show_error(err)

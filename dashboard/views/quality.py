@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import pandas as pd
 import streamlit as st
 
@@ -16,25 +18,34 @@ def render() -> None:
         labels = api.labels()
         quality = api.quality()
     except ApiNotReadyError as err:
-        st.info(f"No feature snapshot loaded yet. {err}", icon="⏳")
+        st.info(f"No feature snapshot loaded yet. {err}", icon=":material/hourglass_empty:")
         return
     except (ApiError, ui.SettingsError) as err:
         ui.show_error(err)
         return
 
-    success, counts, table = charts.validation_table(quality.get("validation"))
+    raw_manifest = quality.get("manifest")
+    manifest: dict[str, Any] = raw_manifest if isinstance(raw_manifest, dict) else {}
+    # the manifest's full result lists every rule; the served `validation` may be its short form
+    candidates = (
+        manifest.get("validation_result"),
+        quality.get("validation"),
+        manifest.get("validation_summary"),
+    )
+    validation = next((c for c in candidates if c is not None), None)
+    success, counts, table = charts.validation_table(validation)
     st.subheader("Latest validation")
     if success is True:
         st.success(
             f"The data contract passed: {counts['passed'] if counts['passed'] is not None else 'all'} of "
             f"{counts['evaluated'] if counts['evaluated'] is not None else '?'} expectations met.",
-            icon="✅",
+            icon=":material/check_circle:",
         )
     elif success is False:
         st.warning(
             f"The data contract failed: {counts['failed'] if counts['failed'] is not None else 'some'} "
             f"of {counts['evaluated'] if counts['evaluated'] is not None else '?'} expectations not met.",
-            icon="🚨",
+            icon=":material/report:",
         )
     else:
         st.info("The snapshot's manifest records no validation result.")
@@ -56,8 +67,11 @@ def render() -> None:
         columns=["area", "consumer_type", "hours", "expected_hours", "newest_observation"],
     )
     series = quality.get("series") if quality.get("series") is not None else len(coverage)
+    window_hours = (
+        charts.utc(quality["window_end"]) - charts.utc(quality["window_start"])
+    ).total_seconds() / 3600
     cols = list(st.columns(4))
-    cols[0].metric("Snapshot run", str(quality["run_id"]))
+    cols[0].metric("Window", f"{window_hours:.0f} h", help="hours of observations in the snapshot")
     cols[1].metric("Rows", f"{int(quality['rows']):,}")
     cols[2].metric("Series", series)
     cols[3].metric(
@@ -67,8 +81,9 @@ def render() -> None:
         else "—",
     )
     st.caption(
-        f"Window {charts.fmt_time(quality['window_start'])} → {charts.fmt_time(quality['window_end'])} · "
-        f"object `{quality.get('snapshot', '?')}` · sha256 `{str(quality.get('sha256', '?'))[:16]}…`"
+        f"Snapshot run {quality['run_id']} · window {charts.fmt_time(quality['window_start'])} → "
+        f"{charts.fmt_time(quality['window_end'])} · object `{quality.get('snapshot', '?')}` · "
+        f"sha256 `{str(quality.get('sha256', '?'))[:16]}…`"
     )
     if not coverage.empty:
         coverage.insert(
@@ -98,7 +113,7 @@ def render() -> None:
             },
         )
     with st.expander("Manifest, as written by the feature step"):
-        st.json(quality.get("manifest") or {}, expanded=False)
+        st.json(manifest, expanded=False)
 
 
 render()
