@@ -1,0 +1,264 @@
+"""Extract: window semantics, the snapshot source (Parquet and CSV export) and the API client
+against a local server that replays the shared snapshot with the real envelope and paging."""
+
+from __future__ import annotations
+
+import logging
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+import pytest
+
+from components.energidataservice import ApiClient, ApiError
+from components.extract import (
+    ExtractError,
+    Window,
+    compute_window,
+    extract,
+    parse_reference,
+    read_snapshot_file,
+)
+from components.schemas import RAW_COLUMNS
+from components.settings import Settings
+from components.validation import clean_frame
+from tests.replay_api import Fault, load_records, serve
+
+LAST = datetime(2023, 1, 17, 23, tzinfo=UTC)  # newest hour of the shared snapshot
+REFERENCE = "2023-01-18T00:00Z"
+WINDOW = Window(datetime(2023, 1, 15, tzinfo=UTC), datetime(2023, 1, 18, tzinfo=UTC))
+ROWS_3_DAYS = 76 * 72
+
+
+@pytest.fixture(scope="module")
+def records(snapshot_path: Path) -> list[dict[str, Any]]:
+    return load_records(snapshot_path)
+
+
+@pytest.fixture(scope="module")
+def expected(snapshot_path: Path) -> pd.DataFrame:
+    """The shared snapshot cut to WINDOW, sorted like the API (sort=HourUTC)."""
+    frame = pd.read_parquet(snapshot_path)
+    frame = frame[(frame["HourUTC"] >= "2023-01-15T00:00") & (frame["HourUTC"] < "2023-01-18T00:00")]
+    return frame.sort_values(["HourUTC", "PriceArea", "ConsumerType_DE35"]).reset_index(drop=True)
+
+
+def api_settings(settings: Settings, api_url: str, **update: Any) -> Settings:
+    values: dict[str, Any] = {
+        "api_url": api_url,
+        "snapshot": None,
+        "dataset_last_hour": LAST,
+        "api_page_size": 1000,
+        "api_backoff_s": 0.001,
+        "api_max_retries": 3,
+        "api_timeout_s": 5.0,
+    }
+    values.update(update)
+    return settings.model_copy(update=values)
+
+
+def client(api_url: str, sleeps: list[float] | None = None, **kw: Any) -> ApiClient:
+    recorder = sleeps.append if sleeps is not None else (lambda _s: None)
+    options: dict[str, Any] = {"page_size": 1000, "backoff_s": 0.001, "max_retries": 3, "timeout_s": 5.0}
+    options.update(kw)
+    return ApiClient(api_url=api_url, dataset="ConsumptionDE35Hour", sleep=recorder, **options)
+
+
+def as_frame(fetched: list[Any]) -> pd.DataFrame:
+    return pd.DataFrame([r.model_dump() for r in fetched], columns=list(RAW_COLUMNS))
+
+
+# --- window ------------------------------------------------------------------------------------
+def test_window_truncates_to_the_hour_and_applies_delay() -> None:
+    window = compute_window(datetime(2023, 1, 10, 5, 42, 7, tzinfo=UTC), 2, 3, LAST)
+    assert window == Window(datetime(2023, 1, 5, 5, tzinfo=UTC), datetime(2023, 1, 8, 5, tzinfo=UTC))
+    assert window.hours == 72
+
+
+def test_window_clamps_to_the_last_hour_and_logs_it(caplog: pytest.LogCaptureFixture) -> None:
+    with caplog.at_level(logging.WARNING, logger="components.extract"):
+        window = compute_window(datetime(2026, 11, 27, 20, tzinfo=UTC), 0, 3, LAST)
+    assert window == WINDOW
+    assert "after the dataset's last hour 2023-01-17T23:00:00+00:00" in caplog.text
+    caplog.clear()
+    with caplog.at_level(logging.WARNING, logger="components.extract"):
+        assert compute_window(datetime(2023, 1, 18, tzinfo=UTC), 0, 3, LAST) == WINDOW
+    assert caplog.text == ""  # exactly last hour + 1 h is not clamped
+
+
+def test_reference_parsing() -> None:
+    now = datetime(2024, 5, 1, 12, 30, tzinfo=UTC)
+    assert parse_reference("", now=now) == now
+    assert parse_reference("now", now=now) == now
+    assert parse_reference("2023-01-18T00:00") == datetime(2023, 1, 18, tzinfo=UTC)
+    assert parse_reference("2023-01-18T01:00+01:00") == datetime(2023, 1, 18, tzinfo=UTC)
+    with pytest.raises(ValueError, match="reference_time: 'yesterday' is not an ISO-8601 time"):
+        parse_reference("yesterday")
+    with pytest.raises(ValueError, match="days_export must be >= 1"):
+        compute_window(now, 0, 0, LAST)
+
+
+# --- snapshot source ---------------------------------------------------------------------------
+def test_snapshot_parquet_window(settings: Settings, snapshot_path: Path, expected: pd.DataFrame) -> None:
+    result = extract(settings.model_copy(update={"snapshot": snapshot_path}), "now", 0, 3)
+    assert result.window == WINDOW
+    assert result.source == f"snapshot:{snapshot_path.name}"
+    assert list(result.frame.columns) == list(RAW_COLUMNS)
+    assert len(result.frame) == ROWS_3_DAYS
+    got = result.frame.sort_values(["HourUTC", "PriceArea", "ConsumerType_DE35"]).reset_index(drop=True)
+    assert got["TotalCon"].tolist() == expected["TotalCon"].tolist()
+    assert got["HourUTC"].min() == "2023-01-15T00:00:00" and got["HourUTC"].max() == "2023-01-17T23:00:00"
+
+
+def test_snapshot_too_short_names_window_and_what_was_found(settings: Settings, snapshot_path: Path) -> None:
+    with pytest.raises(ExtractError) as err:
+        extract(settings.model_copy(update={"snapshot": snapshot_path}), REFERENCE, 0, 30)
+    message = str(err.value)
+    assert "[2022-12-19T00:00:00+00:00, 2023-01-18T00:00:00+00:00) (720 h)" in message
+    assert "has 656 distinct hours" in message
+    assert "2022-12-21T16:00:00+00:00 .. 2023-01-17T23:00:00+00:00" in message
+
+
+def test_snapshot_csv_export_with_semicolons_and_decimal_commas(
+    settings: Settings, tmp_path: Path, expected: pd.DataFrame
+) -> None:
+    csv_frame = expected.copy()
+    csv_frame["TotalCon"] = [f"{v},5" if i % 2 else str(v) for i, v in enumerate(expected["TotalCon"])]
+    csv_frame["HourUTC"] = csv_frame["HourUTC"].str.replace("T", " ").str[:16]  # "2023-01-15 00:00"
+    path = tmp_path / "export.csv"
+    csv_frame.to_csv(path, sep=";", index=False)
+    result = extract(settings.model_copy(update={"snapshot": path}), REFERENCE, 0, 3)
+    assert result.window == WINDOW
+    assert len(result.frame) == ROWS_3_DAYS
+    assert result.frame["ConsumerType_DE35"].iloc[0] == "111"  # a code, not the number 111
+    clean, problems = clean_frame(result.frame)
+    assert problems == []
+    want = [v + (0.5 if i % 2 else 0.0) for i, v in enumerate(expected["TotalCon"])]
+    assert clean["energy_consumption"].tolist() == want
+    assert clean["datetime_utc"].min() == WINDOW.start
+
+
+def test_snapshot_errors_are_clear(tmp_path: Path) -> None:
+    with pytest.raises(ExtractError, match="does not exist"):
+        read_snapshot_file(tmp_path / "missing.parquet")
+    (tmp_path / "x.json").write_text("{}")
+    with pytest.raises(ExtractError, match="unsupported type '.json'"):
+        read_snapshot_file(tmp_path / "x.json")
+    (tmp_path / "bad.csv").write_text("a;b\n1;2\n")
+    with pytest.raises(ExtractError, match="has no HourUTC column"):
+        read_snapshot_file(tmp_path / "bad.csv")
+    (tmp_path / "bad.parquet").write_bytes(b"not parquet")
+    with pytest.raises(ExtractError, match="is not readable"):
+        read_snapshot_file(tmp_path / "bad.parquet")
+
+
+# --- API client against the replay server ------------------------------------------------------
+def test_api_happy_path_pages_with_limit_and_offset(
+    settings: Settings, records: list[dict[str, Any]], expected: pd.DataFrame
+) -> None:
+    with serve(records, "ConsumptionDE35Hour") as (url, replay):
+        result = extract(api_settings(settings, url), REFERENCE, 0, 3)
+    assert result.window == WINDOW
+    assert result.source == f"api:{url}/ConsumptionDE35Hour"
+    pd.testing.assert_frame_equal(result.frame, expected, check_dtype=False)
+    assert [r["offset"] for r in replay.requests] == ["0", "1000", "2000", "3000", "4000", "5000"]
+    first = replay.requests[0]
+    assert first["start"] == "2023-01-15T00:00" and first["end"] == "2023-01-18T00:00"
+    assert (first["timezone"], first["sort"], first["limit"]) == ("utc", "HourUTC", "1000")
+
+
+def test_api_500_then_success(records: list[dict[str, Any]], expected: pd.DataFrame) -> None:
+    sleeps: list[float] = []
+    with serve(records, "ConsumptionDE35Hour", [Fault("status", offset=2000, status=500)]) as (url, replay):
+        fetched = client(url, sleeps).fetch(WINDOW.start, WINDOW.end)
+    assert as_frame(fetched)["TotalCon"].tolist() == expected["TotalCon"].tolist()
+    assert [r["offset"] for r in replay.requests].count("2000") == 2
+    assert sleeps == [0.001]
+
+
+def test_api_429_honours_retry_after_with_exponential_backoff(
+    records: list[dict[str, Any]], expected: pd.DataFrame, caplog: pytest.LogCaptureFixture
+) -> None:
+    sleeps: list[float] = []
+    faults = [
+        Fault("status", offset=0, status=429, retry_after="2"),
+        Fault("status", offset=0, status=429),
+        Fault("status", offset=0, status=429),
+    ]
+    with (
+        caplog.at_level(logging.WARNING, logger="components.energidataservice"),
+        serve(records, "ConsumptionDE35Hour", faults) as (url, replay),
+    ):
+        fetched = client(url, sleeps, backoff_s=0.01).fetch(WINDOW.start, WINDOW.end)
+    assert len(fetched) == ROWS_3_DAYS
+    assert as_frame(fetched)["TotalCon"].tolist() == expected["TotalCon"].tolist()
+    assert sleeps == [2.0, 0.02, 0.04]  # Retry-After wins over the backoff, then 0.01 * 2**n
+    assert [r["offset"] for r in replay.requests].count("0") == 4
+    assert "HTTP 429 Too Many Requests; retry 1/3 in 2.000 s" in caplog.text
+
+
+def test_api_gives_up_with_a_clear_error(records: list[dict[str, Any]]) -> None:
+    with (
+        serve(records, "ConsumptionDE35Hour", [Fault("status", offset=1000, status=503, times=99)]) as (
+            url,
+            replay,
+        ),
+        pytest.raises(ApiError, match=r"offset 1000: giving up after 4 attempts: HTTP 503"),
+    ):
+        client(url).fetch(WINDOW.start, WINDOW.end)
+    assert len(replay.requests) == 1 + 4
+
+
+def test_api_truncated_json_body_is_retried(records: list[dict[str, Any]], expected: pd.DataFrame) -> None:
+    with serve(records, "ConsumptionDE35Hour", [Fault("truncate", offset=3000)]) as (url, replay):
+        fetched = client(url).fetch(WINDOW.start, WINDOW.end)
+    assert as_frame(fetched)["TotalCon"].tolist() == expected["TotalCon"].tolist()
+    assert [r["offset"] for r in replay.requests].count("3000") == 2
+
+
+def test_api_truncated_json_body_every_time_is_a_clear_error(records: list[dict[str, Any]]) -> None:
+    with (
+        serve(records, "ConsumptionDE35Hour", [Fault("truncate", offset=3000, times=99)]) as (url, _),
+        pytest.raises(ApiError, match=r"offset 3000: giving up after 4 attempts: body is not valid JSON"),
+    ):
+        client(url).fetch(WINDOW.start, WINDOW.end)
+
+
+def test_api_record_with_a_missing_field_is_a_clear_error(records: list[dict[str, Any]]) -> None:
+    with (
+        serve(records, "ConsumptionDE35Hour", [Fault("drop_field", offset=1000, field="TotalCon")]) as (
+            url,
+            _,
+        ),
+        pytest.raises(ApiError) as err,
+    ):
+        client(url).fetch(WINDOW.start, WINDOW.end)
+    message = str(err.value)
+    assert "record #1500 (offset 1000, index 500 on the page) is invalid" in message
+    assert "TotalCon: Field required" in message
+
+
+def test_api_empty_page_in_the_middle_is_a_clear_error(records: list[dict[str, Any]]) -> None:
+    with (
+        serve(records, "ConsumptionDE35Hour", [Fault("empty_page", offset=2000)]) as (url, _),
+        pytest.raises(ApiError, match=r"empty page at offset 2000 although total is 5472; got 2000 of 5472"),
+    ):
+        client(url).fetch(WINDOW.start, WINDOW.end)
+
+
+def test_api_fewer_hours_than_the_window_is_an_error(
+    settings: Settings, records: list[dict[str, Any]]
+) -> None:
+    short = [r for r in records if r["HourUTC"] < "2023-01-17T00:00"]  # the last day is missing
+    with serve(short, "ConsumptionDE35Hour") as (url, _), pytest.raises(ExtractError) as err:
+        extract(api_settings(settings, url), REFERENCE, 0, 3)
+    assert "window [2023-01-15T00:00:00+00:00, 2023-01-18T00:00:00+00:00) (72 h) asks for 72 hours" in str(
+        err.value
+    )
+    assert "has 48 distinct hours" in str(err.value)
+
+
+def test_api_wrong_envelope_is_a_clear_error(records: list[dict[str, Any]]) -> None:
+    with serve(records, "OtherDataset") as (url, _), pytest.raises(ApiError, match="HTTP 404 .not retried"):
+        client(url).fetch(WINDOW.start, WINDOW.end)
