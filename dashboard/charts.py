@@ -288,18 +288,20 @@ def series_metrics_frame(series: Iterable[dict[str, Any]], labels: Labels) -> pd
     )
 
 
-def wape_heatmap(metrics: pd.DataFrame, labels: Labels) -> go.Figure:
-    """WAPE of every series: consumer types down, areas across."""
-    grid = metrics.pivot_table(index="consumer_type", columns="area", values="wape_pct", aggfunc="first")
+def series_heatmap(
+    frame: pd.DataFrame, labels: Labels, column: str, title: str, colorscale: str = "YlOrRd"
+) -> go.Figure:
+    """One value per series as a grid: consumer types down, areas across."""
+    grid = frame.pivot_table(index="consumer_type", columns="area", values=column, aggfunc="first")
     grid = grid.sort_index()
     fig = go.Figure(
         go.Heatmap(
             z=grid.to_numpy(),
             x=[labels.area(code) for code in grid.columns],
             y=[labels.consumer_type(code) for code in grid.index],
-            colorscale="YlOrRd",
-            colorbar={"title": "WAPE %"},
-            hovertemplate="%{y}<br>%{x}<br>WAPE %{z:.2f} %<extra></extra>",
+            colorscale=colorscale,
+            colorbar={"title": title},
+            hovertemplate=f"%{{y}}<br>%{{x}}<br>{title} %{{z:.2f}}<extra></extra>",
         )
     )
     fig.update_layout(
@@ -308,6 +310,11 @@ def wape_heatmap(metrics: pd.DataFrame, labels: Labels) -> go.Figure:
         yaxis={"autorange": "reversed"},
     )
     return fig
+
+
+def wape_heatmap(metrics: pd.DataFrame, labels: Labels) -> go.Figure:
+    """WAPE (%) of every series."""
+    return series_heatmap(metrics, labels, "wape_pct", "WAPE %")
 
 
 def pairs_frame(pairs: Iterable[dict[str, Any]]) -> pd.DataFrame:

@@ -98,13 +98,28 @@ def render() -> None:
     table = charts.table_frame(frame, unit)
     st.subheader("What the chart shows")
     run_id = str(payloads[0]["run_id"])
-    st.download_button(
-        "Download CSV",
+    left, right = st.columns(2)
+    left.download_button(
+        "Download CSV of what is shown",
         data=charts.table_csv(table),
         file_name=f"forecast_{run_id}_{len(payloads)}_series.csv",
         mime="text/csv",
         key="fc_csv",
+        icon=":material/download:",
     )
+    try:
+        every = api.forecasts_csv()
+    except ApiError as err:
+        right.caption(f"The CSV of every series is not available: {err}")
+    else:
+        right.download_button(
+            "Download every series (CSV from the API)",
+            data=every.encode(),
+            file_name=f"forecast_{run_id}_all_series.csv",
+            mime="text/csv",
+            key="fc_csv_all",
+            icon=":material/download:",
+        )
     st.dataframe(
         table,
         hide_index=True,

@@ -97,6 +97,12 @@ def render() -> None:
         coverage["complete_pct"] = (
             coverage["hours"] / coverage["expected_hours"].where(coverage["expected_hours"] > 0) * 100
         )
+        st.markdown("**Share of the served window observed, per series**")
+        st.plotly_chart(
+            charts.series_heatmap(coverage, labels, "complete_pct", "observed %", colorscale="RdYlGn"),
+            width="stretch",
+            key="dq_coverage",
+        )
         st.markdown("**Hours served per series** (least complete first)")
         st.dataframe(
             coverage.drop(columns=["area", "consumer_type"]),

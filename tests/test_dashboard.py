@@ -1,0 +1,439 @@
+"""The dashboard against a real API (uvicorn in a thread) serving objects from the GCS emulator.
+
+Pages run under ``streamlit.testing.v1.AppTest`` from the real entry point (``dashboard/app.py``,
+``st.navigation``); the client is exercised against the same API. Nothing of ours is mocked.
+"""
+
+from __future__ import annotations
+
+import base64
+import io
+import json
+import subprocess
+import sys
+import time
+from collections.abc import Callable, Iterator
+from datetime import timedelta
+from pathlib import Path
+from typing import Any
+
+import httpx
+import numpy as np
+import pandas as pd
+import pytest
+from streamlit.testing.v1 import AppTest
+
+from components.emulator import GcsEmulator, free_port
+from dashboard import charts
+from dashboard.client import ApiClient, ApiNotFoundError, ApiUnavailableError
+from dashboard.settings import DATA_CREDIT, DashboardSettings
+from tests.api_fixtures import REFERENCE, SMALL_SERIES, serve_api, write_forecast
+from tests.test_dashboard_fixtures import (
+    APP,
+    REPO_ROOT,
+    WORST,
+    DashboardData,
+    api_settings,
+    api_url,
+    dashboard_data,
+    label,
+    new_store,
+    populate,
+    unique_bucket,
+)
+
+__all__ = ["api_url", "dashboard_data"]  # fixtures used by name below
+
+PAGES = {"forecasts": None, "monitoring": "views/monitoring.py", "quality": "views/quality.py"}
+
+
+def wait_for(predicate: Callable[[], bool], what: str, timeout_s: float = 20.0) -> None:
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        if predicate():
+            return
+        time.sleep(0.05)
+    raise AssertionError(f"timed out waiting for {what}")
+
+
+@pytest.fixture()
+def use_api(monkeypatch: pytest.MonkeyPatch) -> Callable[[str], None]:
+    """Point the dashboard at an API; answers are revalidated with their ETag on every run."""
+
+    def use(url: str) -> None:
+        monkeypatch.setenv("EF_API_URL", url)
+        monkeypatch.delenv("EF_DASHBOARD_API_URL", raising=False)
+        monkeypatch.setenv("EF_DASHBOARD_CACHE_TTL_S", "0")
+
+    return use
+
+
+def open_page(page: str) -> AppTest:
+    at = AppTest.from_file(str(APP), default_timeout=60)
+    at.run()
+    if PAGES[page] is not None:
+        at.switch_page(str(PAGES[page])).run()
+    return at
+
+
+def figures(at: AppTest) -> list[dict[str, Any]]:
+    return [json.loads(node.proto.spec) for node in at.get("plotly_chart")]
+
+
+def array(value: Any) -> np.ndarray:
+    """A figure array as Plotly serialises it: a list, or base64 ``bdata`` with a dtype (and shape)."""
+    if isinstance(value, dict) and "bdata" in value:
+        flat = np.frombuffer(base64.b64decode(value["bdata"]), dtype=value["dtype"])
+        shape = value.get("shape")
+        if shape is None:
+            return flat
+        dims = tuple(int(d) for d in shape.split(",")) if isinstance(shape, str) else tuple(shape)
+        return flat.reshape(dims)
+    return np.asarray(value)
+
+
+def trace_names(figure: dict[str, Any]) -> list[str]:
+    return [trace.get("name") for trace in figure["data"]]
+
+
+def no_failure(at: AppTest) -> None:
+    assert not at.exception, [e.value for e in at.exception]
+    assert not at.error, [e.value for e in at.error]
+
+
+# --- settings and client ---------------------------------------------------------------------------
+def test_settings_default_env_and_validation(monkeypatch: pytest.MonkeyPatch) -> None:
+    for name in ("EF_API_URL", "EF_DASHBOARD_API_URL", "EF_DASHBOARD_CACHE_TTL_S"):
+        monkeypatch.delenv(name, raising=False)
+    assert DashboardSettings().api_url == "http://127.0.0.1:8000"
+    monkeypatch.setenv("EF_API_URL", "http://api.example:9000/")
+    assert DashboardSettings().api_url == "http://api.example:9000"
+    monkeypatch.setenv("EF_DASHBOARD_API_URL", "https://dashboard-api.example")
+    assert DashboardSettings().api_url == "https://dashboard-api.example"
+    monkeypatch.setenv("EF_DASHBOARD_API_URL", "ftp://nope")
+    with pytest.raises(ValueError, match="EF_API_URL must be an http"):
+        DashboardSettings()
+    monkeypatch.setenv("EF_DASHBOARD_API_URL", "http://host:8000/api/v1")
+    with pytest.raises(ValueError, match="without /api/v1"):
+        DashboardSettings()
+    monkeypatch.delenv("EF_DASHBOARD_API_URL")
+    monkeypatch.setenv("EF_DASHBOARD_CACHE_TTL_S", "-1")
+    with pytest.raises(ValueError, match="cache_ttl_s"):
+        DashboardSettings()
+
+
+def test_client_reuses_then_revalidates_by_etag(api_url: str, dashboard_data: DashboardData) -> None:
+    fresh = ApiClient(api_url, cache_ttl_s=3600)
+    first = fresh.series_forecast("DK1", "111")
+    again = fresh.series_forecast("DK1", "111")
+    assert again is first and (fresh.stats.fetched, fresh.stats.fresh_hits) == (1, 1)
+    assert len(first["observations"]) == 168 and len(first["forecast"]) == 24
+
+    eager = ApiClient(api_url, cache_ttl_s=0)
+    one = eager.series_forecast("DK2", "999")
+    two = eager.series_forecast("DK2", "999")
+    assert two == one
+    assert (eager.stats.fetched, eager.stats.revalidated) == (1, 1)  # the second answer was a 304
+
+    csv = pd.read_csv(io.StringIO(eager.forecasts_csv()))
+    assert len(csv) == 24 * len(dashboard_data.series)
+    labels = eager.labels()
+    assert labels.series("DK1", "111") == label(("DK1", "111"))
+
+
+def test_client_errors_are_sentences(api_url: str) -> None:
+    down = ApiClient(f"http://127.0.0.1:{free_port()}", connect_timeout_s=1)
+    with pytest.raises(ApiUnavailableError, match="is not reachable") as caught:
+        down.meta()
+    assert "EF_API_URL" in str(caught.value) and "Traceback" not in str(caught.value)
+    api = ApiClient(api_url, cache_ttl_s=0)
+    with pytest.raises(ApiNotFoundError, match=r"unknown area.*valid: DK1, DK2"):
+        api.series_forecast("DK3", "111")
+
+
+# --- forecasts page --------------------------------------------------------------------------------
+def test_forecasts_page_default_view(api_url: str, use_api: Callable[[str], None]) -> None:
+    use_api(api_url)
+    at = open_page("forecasts")
+    no_failure(at)
+    [figure] = figures(at)
+    names = trace_names(figure)
+    for key in (("DK1", "111"), ("DK2", "111")):
+        assert label(key) in names and f"{label(key)} — forecast" in names and f"{label(key)} — band" in names
+    band = next(t for t in figure["data"] if t["name"].endswith("— band"))
+    assert band["fill"] == "toself"
+    # the "now" marker: a vertical line at the forecast's scheduled hour
+    [shape] = figure["layout"]["shapes"]
+    assert pd.Timestamp(shape["x0"]).tz_localize(None) == pd.Timestamp(REFERENCE).tz_localize(None)
+    assert any("now" in a["text"] for a in figure["layout"]["annotations"])
+    hover = next(t for t in figure["data"] if t["name"] == label(("DK1", "111")))["hovertemplate"]
+    assert "kWh" in hover and "MWh" in hover
+
+    captions = " ".join(c.value for c in at.caption)
+    assert "version 7" in captions and "2023-01-17 23:00 UTC" in captions
+    assert DATA_CREDIT in captions
+    table = at.dataframe[0].value
+    assert len(table) == 2 * (168 + 24)
+    assert set(table["kind"]) == {"observed", "forecast"}
+    assert {b.label for b in at.download_button} == {
+        "Download CSV of what is shown",
+        "Download every series (CSV from the API)",
+    }
+
+
+def test_forecasts_selection_and_unit_change_what_is_shown(
+    api_url: str, use_api: Callable[[str], None]
+) -> None:
+    use_api(api_url)
+    at = open_page("forecasts")
+    kwh = at.dataframe[0].value
+    at.multiselect(key="fc_areas").set_value(["DK2"])
+    at.multiselect(key="fc_types").set_value(["441", "999"])
+    at.radio(key="fc_unit").set_value("MWh")
+    at.run()
+    no_failure(at)
+    names = trace_names(figures(at)[0])
+    assert label(("DK2", "999")) in names and label(("DK2", "441")) in names
+    assert label(("DK1", "111")) not in names and label(("DK2", "111")) not in names
+    table = at.dataframe[0].value
+    assert set(table["series"]) == {label(("DK2", "441")), label(("DK2", "999"))}
+    assert "value_MWh" in table and "value_kWh" not in table
+    assert figures(at)[0]["layout"]["yaxis"]["title"]["text"] == "consumption (MWh)"
+    # same series in both units: the MWh figures are the kWh ones / 1000
+    at.multiselect(key="fc_types").set_value(["111"]).run()
+    mwh = at.dataframe[0].value
+    dk2 = kwh[kwh["series"] == label(("DK2", "111"))].reset_index(drop=True)
+    assert mwh["value_MWh"].to_numpy() == pytest.approx(dk2["value_kWh"].to_numpy() / 1000)
+    # the CSV download holds exactly the table
+    csv = pd.read_csv(io.BytesIO(charts.table_csv(mwh)))
+    assert len(csv) == len(mwh) and list(csv.columns) == list(mwh.columns)
+
+
+def test_forecasts_empty_and_unserved_selections(api_url: str, use_api: Callable[[str], None]) -> None:
+    use_api(api_url)
+    at = open_page("forecasts")
+    at.multiselect(key="fc_types").set_value([]).run()
+    no_failure(at)
+    assert not figures(at)
+    assert any("Pick at least one" in i.value for i in at.info)
+
+
+def test_forecasts_series_without_forecast_is_named(
+    gcs_emulator: GcsEmulator, tmp_path: Path, use_api: Callable[[str], None]
+) -> None:
+    data = populate(unique_bucket("few"), tmp_path, series=SMALL_SERIES)
+    with serve_api(data.settings) as url:
+        use_api(url)
+        at = open_page("forecasts")
+        at.multiselect(key="fc_areas").set_value(["DK1"])
+        at.multiselect(key="fc_types").set_value(["111", "112"]).run()
+        no_failure(at)
+        assert any(label(("DK1", "112")) in i.value for i in at.info)
+        assert trace_names(figures(at)[0])[:1] == [f"{label(('DK1', '111'))} — band"]
+
+
+# --- monitoring page -------------------------------------------------------------------------------
+def test_monitoring_page(api_url: str, use_api: Callable[[str], None], dashboard_data: DashboardData) -> None:
+    use_api(api_url)
+    at = open_page("monitoring")
+    no_failure(at)
+    assert not at.warning
+    assert any("within the alert threshold" in s.value for s in at.success)
+    runs, horizon, heat, pairs = figures(at)
+    assert trace_names(runs) == ["MAPE", "WAPE"] and len(runs["data"][0]["x"]) == 4
+    assert list(array(horizon["data"][0]["x"])) == list(range(1, 25))
+    assert len(heat["data"][0]["y"]) == 38 and len(heat["data"][0]["x"]) == 2
+    assert array(heat["data"][0]["z"]).shape == (38, 2)
+    table = at.dataframe[0].value
+    assert len(table) == len(dashboard_data.series)
+    assert table.iloc[0]["series"] == label(WORST)  # worst first
+    assert table["wape_pct"].is_monotonic_decreasing
+    assert trace_names(pairs) == [f"{label(WORST)} — observed", f"{label(WORST)} — forecast"]
+    metrics = {m.label: m.value for m in at.metric}
+    assert metrics["Data age"] == "1.0 h" and metrics["Evaluated"] == "4 runs"
+
+    # choosing another series changes the observed-vs-forecast view
+    other = ("DK1", "441")
+    at.selectbox(key="mon_series").set_value(other).run()
+    no_failure(at)
+    assert trace_names(figures(at)[-1])[0] == f"{label(other)} — observed"
+    assert any(c.value.startswith(f"{label(other)}: 96 forecast/observation pairs") for c in at.caption)
+
+
+def test_monitoring_needs_attention_banner_with_reason(
+    gcs_emulator: GcsEmulator, tmp_path: Path, use_api: Callable[[str], None]
+) -> None:
+    reason = "rolling WAPE 31.0% above the 15.0% threshold for 3 runs"
+    data = populate(unique_bucket("alert"), tmp_path, SMALL_SERIES, needs_attention=True, reason=reason)
+    with serve_api(data.settings) as url:
+        use_api(url)
+        at = open_page("monitoring")
+        no_failure(at)
+        [banner] = at.warning
+        assert "Needs attention" in banner.value and reason in banner.value
+        assert not at.success
+
+
+# --- data quality page -----------------------------------------------------------------------------
+def test_quality_page(api_url: str, use_api: Callable[[str], None], dashboard_data: DashboardData) -> None:
+    use_api(api_url)
+    at = open_page("quality")
+    no_failure(at)
+    assert any("passed: 7 of 7" in s.value for s in at.success)
+    metrics = {m.label: m.value for m in at.metric}
+    assert metrics["Expectations run"] == "7" and metrics["Failed"] == "0"
+    assert metrics["Series"] == "76" and metrics["Complete series"] == "76 / 76"
+    assert metrics["Window"] == "192 h"
+    [coverage] = figures(at)
+    assert len(coverage["data"][0]["y"]) == 38
+    assert len(at.dataframe[0].value) == 76
+
+
+def test_quality_page_lists_failed_rules(
+    gcs_emulator: GcsEmulator, tmp_path: Path, use_api: Callable[[str], None]
+) -> None:
+    from tests.api_fixtures import write_observations
+
+    validation = {
+        "success": False,
+        "statistics": {"evaluated_rules": 3, "successful_rules": 2, "unsuccessful_rules": 1},
+        "rules": [
+            {
+                "rule": "not_null",
+                "column": "area",
+                "check": "expect_column_values_to_not_be_null",
+                "success": True,
+            },
+            {
+                "rule": "in_set",
+                "column": "area",
+                "check": "expect_column_values_to_be_in_set",
+                "success": True,
+            },
+            {
+                "rule": "non_negative",
+                "column": "energy_consumption",
+                "check": "expect_column_values_to_be_between",
+                "success": False,
+                "unexpected_count": 12,
+                "element_count": 768,
+            },
+        ],
+    }
+    settings = api_settings(unique_bucket("dq"), tmp_path)
+    store = new_store(settings.bucket)
+    write_observations(store, settings, series=SMALL_SERIES, validation=validation)
+    write_forecast(store, settings, series=SMALL_SERIES)
+    with serve_api(settings) as url:
+        use_api(url)
+        at = open_page("quality")
+        assert not at.exception
+        [warning] = at.warning
+        assert "failed: 1 of 3" in warning.value
+        rules = at.dataframe[0].value
+        failed = rules[rules["passed"] == False]  # noqa: E712
+        assert list(failed["rule"]) == ["non_negative"] and int(failed["unexpected"].iloc[0]) == 12
+
+
+def test_validation_table_reads_every_shape() -> None:
+    gx = {
+        "success": True,
+        "statistics": {"evaluated_expectations": 2, "successful_expectations": 2},
+        "results": [
+            {"success": True, "expectation_config": {"type": "expect_x", "kwargs": {"column": "a"}}},
+            {"success": True, "expectation_config": {"type": "expect_y", "kwargs": {}}, "result": {}},
+        ],
+    }
+    assert charts.validation_table(gx)[:2] == (True, {"evaluated": 2, "passed": 2, "failed": 0})
+    assert list(charts.validation_table(gx)[2]["check"]) == ["expect_x", "expect_y"]
+    short = {
+        "success": False,
+        "statistics": {"evaluated_rules": 5, "unsuccessful_rules": 1},
+        "failed": [{"rule": "r"}],
+    }
+    success, counts, table = charts.validation_table(short)
+    assert (success, counts["passed"], list(table["rule"])) == (False, 4, ["r"])
+    assert charts.validation_table(None)[:2] == (None, {"evaluated": None, "passed": None, "failed": None})
+
+
+# --- the API down, not ready, or changing underneath --------------------------------------------------
+@pytest.mark.parametrize("page", list(PAGES))
+def test_api_down_gives_a_friendly_message_on_every_page(page: str, use_api: Callable[[str], None]) -> None:
+    url = f"http://127.0.0.1:{free_port()}"
+    use_api(url)
+    at = open_page(page)
+    assert not at.exception
+    [error] = at.error
+    assert "not reachable" in error.value and url in error.value
+    assert not figures(at)
+    assert any("not reachable" in c.value for c in at.sidebar.get("caption"))
+
+
+@pytest.mark.parametrize("page", list(PAGES))
+def test_api_without_data_says_so_on_every_page(
+    page: str, gcs_emulator: GcsEmulator, tmp_path: Path, use_api: Callable[[str], None]
+) -> None:
+    settings = api_settings(unique_bucket("empty"), tmp_path)
+    new_store(settings.bucket)
+    with serve_api(settings) as url:
+        use_api(url)
+        at = open_page(page)
+        assert not at.exception and not figures(at)
+        messages = [m.value for m in [*at.info, *at.error]]
+        assert messages and all("Traceback" not in m for m in messages)
+        if page != "forecasts":  # the code lists are served without data; the forecast is not
+            assert any("yet" in m for m in messages), messages
+
+
+def test_a_new_forecast_shows_up_without_a_restart(
+    gcs_emulator: GcsEmulator, tmp_path: Path, use_api: Callable[[str], None]
+) -> None:
+    data = populate(unique_bucket("new"), tmp_path, series=SMALL_SERIES)
+    with serve_api(data.settings) as url:
+        use_api(url)
+        at = open_page("forecasts")
+        assert any("version 7" in c.value for c in at.caption)
+        newer = REFERENCE + timedelta(hours=1)
+        write_forecast(data.store, data.settings, scheduled=newer, series=SMALL_SERIES, model_version="8")
+        wait_for(
+            lambda: httpx.get(f"{url}/api/v1/meta").json()["forecast"]["model_version"] == "8",
+            "the API to load the new forecast",
+        )
+        at.run()
+        no_failure(at)
+        caption = next(c.value for c in at.caption if c.value.startswith("Model "))
+        assert "version 8" in caption and "2023-01-18 00:00 UTC" in caption
+
+
+def test_python_m_dashboard_help_and_command() -> None:
+    run = subprocess.run(
+        [sys.executable, "-m", "dashboard", "--help"],
+        capture_output=True,
+        text=True,
+        cwd=REPO_ROOT,
+        check=True,
+    )
+    assert "--api-url" in run.stdout and "--port" in run.stdout
+    run = subprocess.run(
+        [sys.executable, "-m", "dashboard", "--print-command", "--port", "8599", "--host", "0.0.0.0"],
+        capture_output=True,
+        text=True,
+        cwd=REPO_ROOT,
+        check=True,
+    )
+    assert "streamlit run" in run.stdout and str(APP) in run.stdout and "--server.port 8599" in run.stdout
+    bad = subprocess.run(
+        [sys.executable, "-m", "dashboard", "--api-url", "localhost:8000", "--print-command"],
+        capture_output=True,
+        text=True,
+        cwd=REPO_ROOT,
+    )
+    assert bad.returncode == 2 and "invalid --api-url" in bad.stderr
+
+
+@pytest.fixture(autouse=True)
+def _fresh_streamlit_caches() -> Iterator[None]:
+    yield
+    from dashboard import ui
+
+    ui._client.clear()
