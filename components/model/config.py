@@ -1,0 +1,93 @@
+"""The model configuration: the default config and the hyper-parameter SEARCH SPACE, declared once.
+
+A config is a plain JSON-serialisable dict. The tuner (Optuna locally, Katib on the cluster)
+samples the names in :data:`SEARCH_SPACE`; every other key of :data:`DEFAULT_CONFIG` is fixed.
+Spec format (shared with ``components.tuning``):
+
+- ``{"type": "int", "low": int, "high": int, "log": bool}``
+- ``{"type": "float", "low": float, "high": float, "log": bool}``
+- ``{"type": "categorical", "choices": [...]}``
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Any, Final
+
+SEARCH_SPACE: Final[dict[str, dict[str, Any]]] = {
+    "n_estimators": {"type": "int", "low": 100, "high": 800, "log": True},
+    "learning_rate": {"type": "float", "low": 0.01, "high": 0.3, "log": True},
+    "num_leaves": {"type": "int", "low": 15, "high": 255, "log": True},
+    "min_child_samples": {"type": "int", "low": 5, "high": 200, "log": True},
+    "feature_fraction": {"type": "float", "low": 0.5, "high": 1.0, "log": False},
+    "bagging_fraction": {"type": "float", "low": 0.5, "high": 1.0, "log": False},
+    "lambda_l2": {"type": "float", "low": 1e-3, "high": 10.0, "log": True},
+    "origin_stride": {"type": "int", "low": 1, "high": 6, "log": False},
+    "level_window": {"type": "categorical", "choices": [24, 168]},
+    "weight_power": {"type": "float", "low": 0.0, "high": 1.0, "log": False},
+}
+"""Tunable names -> spec. Objective: backtest WAPE (lower is better)."""
+
+DEFAULT_CONFIG: Final[dict[str, Any]] = {
+    # LightGBM (tunable)
+    "n_estimators": 300,
+    "learning_rate": 0.05,
+    "num_leaves": 63,
+    "min_child_samples": 40,
+    "feature_fraction": 0.8,
+    "bagging_fraction": 0.8,
+    "lambda_l2": 0.1,
+    # training-set construction and target scaling (tunable)
+    "origin_stride": 3,
+    "level_window": 168,
+    "weight_power": 0.5,
+    # fixed
+    "max_bin": 63,
+    "min_history": 168,
+    "quantiles": [0.1, 0.9],
+    "quantile_n_estimators": 100,
+    "seed": 0,
+    "n_jobs": 0,
+}
+"""The config of the very first run (before any tuning)."""
+
+
+class ConfigError(ValueError):
+    """A model config is invalid; the message names the key."""
+
+
+def validate_config(config: dict[str, Any], where: str = "config") -> dict[str, Any]:
+    """Merge ``config`` over :data:`DEFAULT_CONFIG` and check every tunable value against its spec.
+
+    Unknown keys are rejected so that a typo never silently falls back to a default.
+    """
+    if not isinstance(config, dict):
+        raise ConfigError(f"{where}: expected a JSON object, got {type(config).__name__}")
+    unknown = sorted(set(config) - set(DEFAULT_CONFIG))
+    if unknown:
+        raise ConfigError(f"{where}: unknown keys {unknown}; known keys are {sorted(DEFAULT_CONFIG)}")
+    merged = {**DEFAULT_CONFIG, **config}
+    for name, spec in SEARCH_SPACE.items():
+        value = merged[name]
+        if spec["type"] == "categorical":
+            if value not in spec["choices"]:
+                raise ConfigError(f"{where}: {name}={value!r} is not one of {spec['choices']}")
+            continue
+        if isinstance(value, bool) or not isinstance(value, int | float):
+            raise ConfigError(f"{where}: {name}={value!r} must be a number")
+        if spec["type"] == "int" and not float(value).is_integer():
+            raise ConfigError(f"{where}: {name}={value!r} must be an integer")
+        if not math.isfinite(value) or not spec["low"] <= value <= spec["high"]:
+            raise ConfigError(f"{where}: {name}={value!r} outside [{spec['low']}, {spec['high']}]")
+        merged[name] = int(value) if spec["type"] == "int" else float(value)
+    for name in ("max_bin", "min_history", "quantile_n_estimators", "seed", "n_jobs"):
+        if isinstance(merged[name], bool) or not isinstance(merged[name], int) or merged[name] < 0:
+            raise ConfigError(f"{where}: {name}={merged[name]!r} must be a non-negative integer")
+    quantiles = merged["quantiles"]
+    if not isinstance(quantiles, list) or not all(
+        isinstance(q, int | float) and 0 < q < 1 for q in quantiles
+    ):
+        raise ConfigError(f"{where}: quantiles={quantiles!r} must be a list of numbers in (0, 1)")
+    if quantiles and len(quantiles) != 2:
+        raise ConfigError(f"{where}: quantiles={quantiles!r} must be [] or [lower, upper]")
+    return merged

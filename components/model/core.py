@@ -1,0 +1,181 @@
+"""The global direct multi-horizon LightGBM model, independent of sktime and MLflow.
+
+One LightGBM regressor predicts ``y[t+h] / level[t]`` for every series and every horizon
+``h = 1..H`` from features computed at the origin ``t`` (see :mod:`components.model.features`);
+optional quantile regressors give a P10/P90 band. Forecasting all series is one feature build and
+one ``predict`` call. This module is what the MLflow pyfunc model pickles, so it imports neither
+sktime nor mlflow.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from typing import Any
+
+import lightgbm as lgb
+import numpy as np
+import pandas as pd
+
+from components import schemas
+from components.model.config import validate_config
+from components.model.features import (
+    CATEGORICAL,
+    FEATURE_NAMES,
+    Calendar,
+    FrameError,
+    Panel,
+    build_design,
+    calendar,
+    panel_from_long,
+)
+
+log = logging.getLogger(__name__)
+
+
+def _lgb_params(config: dict[str, Any], seed: int) -> dict[str, Any]:
+    return {
+        "objective": "regression",
+        "learning_rate": config["learning_rate"],
+        "num_leaves": config["num_leaves"],
+        "min_data_in_leaf": config["min_child_samples"],
+        "feature_fraction": config["feature_fraction"],
+        "bagging_fraction": config["bagging_fraction"],
+        "bagging_freq": 1 if config["bagging_fraction"] < 1.0 else 0,
+        "lambda_l2": config["lambda_l2"],
+        "max_bin": config["max_bin"],
+        "num_threads": config["n_jobs"],
+        "seed": seed,
+        "deterministic": True,
+        "force_row_wise": True,
+        "verbosity": -1,
+    }
+
+
+class GlobalModel:
+    """Fit on a :class:`Panel`, forecast ``horizon`` steps after any origin of any panel."""
+
+    def __init__(self, config: dict[str, Any] | None = None, horizon: int = 24) -> None:
+        if horizon < 1:
+            raise ValueError(f"horizon must be >= 1, got {horizon}")
+        self.config = validate_config(dict(config or {}))
+        self.horizon = int(horizon)
+        self.booster: lgb.Booster | None = None
+        self.quantile_boosters: dict[float, lgb.Booster] = {}
+        self.fit_seconds = float("nan")
+        self.n_train_rows = 0
+
+    # --- training -------------------------------------------------------------------------
+    def training_origins(self, panel: Panel) -> np.ndarray:
+        """Origins with at least ``min_history`` steps before them and one target after them."""
+        first = min(int(self.config["min_history"]), max(panel.n_times - 2, 0))
+        last = panel.n_times - 2
+        origins = np.arange(last, first - 1, -int(self.config["origin_stride"]))[::-1]
+        if origins.size == 0:
+            raise FrameError(f"too little history to train: {panel.n_times} time steps")
+        return origins
+
+    def fit(self, panel: Panel) -> GlobalModel:
+        start = time.perf_counter()
+        cfg = self.config
+        origins = self.training_origins(panel)
+        cal = calendar(panel.times, self.horizon)
+        design = build_design(panel, origins, self.horizon, int(cfg["level_window"]), cal)
+        target_idx = design.origin + design.horizon
+        inside = target_idx < panel.n_times
+        y = np.full(design.level.shape, np.nan)
+        y[inside] = panel.values[design.series[inside], target_idx[inside]]
+        keep = np.isfinite(y)
+        if keep.sum() < 2:
+            raise FrameError("too little data to train: fewer than 2 observed targets")
+        X, ratio, level = design.X[keep], (y[keep] / design.level[keep]), design.level[keep]
+        weight = level ** float(cfg["weight_power"])
+        weight = weight / weight.mean()
+        cat_idx = [FEATURE_NAMES.index(c) for c in CATEGORICAL]
+        min_leaf = int(min(cfg["min_child_samples"], max(1, keep.sum() // 4)))
+        params = _lgb_params(cfg, int(cfg["seed"])) | {"min_data_in_leaf": min_leaf}
+        dataset = lgb.Dataset(
+            X,
+            ratio,
+            weight=weight,
+            feature_name=list(FEATURE_NAMES),
+            categorical_feature=cat_idx,
+            params={"max_bin": cfg["max_bin"], "verbosity": -1, "min_data_in_bin": 1},
+            free_raw_data=False,
+        )
+        self.booster = lgb.train(params, dataset, num_boost_round=int(cfg["n_estimators"]))
+        self.quantile_boosters = {}
+        for q in cfg["quantiles"]:
+            qparams = params | {"objective": "quantile", "alpha": float(q)}
+            self.quantile_boosters[float(q)] = lgb.train(
+                qparams, dataset, num_boost_round=int(cfg["quantile_n_estimators"])
+            )
+        self.n_train_rows = int(keep.sum())
+        self.fit_seconds = time.perf_counter() - start
+        log.info(
+            "fitted on %d rows (%d series x %d origins x %d horizons) in %.1f s",
+            self.n_train_rows,
+            panel.n_series,
+            origins.size,
+            self.horizon,
+            self.fit_seconds,
+        )
+        return self
+
+    # --- forecasting ----------------------------------------------------------------------
+    def predict_arrays(
+        self, panel: Panel, origin: int, cal: Calendar | None = None
+    ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """Point forecast and band, each shaped ``(n_series, horizon)``, for steps origin+1..origin+H."""
+        if self.booster is None:
+            raise RuntimeError("GlobalModel.predict called before fit")
+        design = build_design(panel, np.array([origin]), self.horizon, int(self.config["level_window"]), cal)
+        shape = (panel.n_series, self.horizon)
+        point = (self.booster.predict(design.X) * design.level).reshape(shape)
+        lower = np.full(shape, np.nan)
+        upper = np.full(shape, np.nan)
+        if len(self.quantile_boosters) == 2:
+            q_lo, q_hi = sorted(self.quantile_boosters)
+            lo = self.quantile_boosters[q_lo].predict(design.X) * design.level
+            hi = self.quantile_boosters[q_hi].predict(design.X) * design.level
+            lower = np.minimum(lo.reshape(shape), point)
+            upper = np.maximum(hi.reshape(shape), point)
+        return point, lower, upper
+
+    def forecast_panel(self, panel: Panel, origin: int | None = None) -> pd.DataFrame:
+        """Forecast frame (``schemas.FORECAST_COLUMNS``) for the H steps after ``origin``.
+
+        ``origin`` defaults to the last step of the panel. Series whose value at the origin is
+        missing are still forecast from whatever history they have (lags are NaN-tolerant).
+        """
+        origin = panel.n_times - 1 if origin is None else int(origin)
+        cal = calendar(panel.times, self.horizon)
+        point, lower, upper = self.predict_arrays(panel, origin, cal)
+        step = panel.times[1] - panel.times[0] if panel.n_times > 1 else pd.Timedelta(hours=1)
+        future = pd.DatetimeIndex([panel.times[origin] + step * h for h in range(1, self.horizon + 1)])
+        n_s = panel.n_series
+        return pd.DataFrame(
+            {
+                schemas.AREA: np.repeat([k[0] for k in panel.keys], self.horizon),
+                schemas.CONSUMER_TYPE: np.repeat([k[1] for k in panel.keys], self.horizon),
+                schemas.DATETIME: np.tile(future, n_s),
+                "horizon": np.tile(np.arange(1, self.horizon + 1), n_s),
+                "forecast": point.reshape(-1),
+                "forecast_lower": lower.reshape(-1),
+                "forecast_upper": upper.reshape(-1),
+            },
+            columns=list(schemas.FORECAST_COLUMNS),
+        )
+
+    def forecast(self, frame: pd.DataFrame) -> pd.DataFrame:
+        """The prediction contract: long feature frame in, H hours after each series' last hour out."""
+        panel = panel_from_long(frame, where="model input")
+        last_obs = np.where(np.isfinite(panel.values), np.arange(panel.n_times)[None, :], -1).max(axis=1)
+        if (last_obs == panel.n_times - 1).all():
+            return self.forecast_panel(panel)
+        # series that end earlier than others: forecast each group of equal last hour
+        parts = []
+        for o in np.unique(last_obs[last_obs >= 0]):
+            rows = np.repeat(last_obs == o, self.horizon)
+            parts.append(self.forecast_panel(panel, int(o))[rows])
+        return pd.concat(parts, ignore_index=True)

@@ -1,0 +1,306 @@
+"""Vectorised feature building for the global direct multi-horizon model.
+
+A long feature frame (``schemas.FEATURE_COLUMNS``) becomes a :class:`Panel`: one float array
+``values[series, time]`` on a complete regular time grid. Features for every (series, origin,
+horizon) triple are then computed with numpy indexing over all series at once; nothing on this
+path loops over series in Python.
+
+Everything a row sees is observed at or before its origin (the last observed step): the
+target-hour features are lags of *the same hour* on the latest day/week that is already known.
+"""
+
+from __future__ import annotations
+
+import logging
+import warnings
+from dataclasses import dataclass
+from functools import lru_cache
+
+import numpy as np
+import pandas as pd
+
+from components import schemas
+
+log = logging.getLogger(__name__)
+
+DAY = 24
+WEEK = 168
+LOCAL_TZ = "Europe/Copenhagen"
+
+ORIGIN_LAGS = (0, 1, 2, 3, 23)
+FEATURE_NAMES: tuple[str, ...] = (
+    "area",
+    "consumer_type",
+    "horizon",
+    # origin state, relative to the level
+    *(f"lag_{k}" for k in ORIGIN_LAGS),
+    "mean_24",
+    "mean_24_prev",
+    "mean_168",
+    "std_24",
+    "log_level",
+    # the target hour seen on earlier days/weeks, relative to the level
+    "same_hour_d1",
+    "same_hour_d2",
+    "same_hour_w1",
+    "same_hour_w2",
+    "same_hour_mean7",
+    # calendar (Danish local time) of the target hour and of the days its lags come from
+    "hour",
+    "dayofweek",
+    "origin_hour",
+    "holiday",
+    "holiday_d1",
+    "holiday_w1",
+)
+CATEGORICAL = ("area", "consumer_type")
+
+
+class FrameError(ValueError):
+    """An input frame does not meet the feature-frame contract; the message says what and where."""
+
+
+@dataclass(frozen=True)
+class Panel:
+    """All series on one regular time grid: ``values[i, t]`` is series ``keys[i]`` at ``times[t]``."""
+
+    keys: tuple[tuple[str, str], ...]
+    times: pd.Index
+    values: np.ndarray
+
+    @property
+    def n_series(self) -> int:
+        return len(self.keys)
+
+    @property
+    def n_times(self) -> int:
+        return len(self.times)
+
+
+def panel_from_long(frame: pd.DataFrame, where: str = "feature frame") -> Panel:
+    """Pivot a long feature frame onto a complete hourly UTC grid (missing hours become NaN)."""
+    if not isinstance(frame, pd.DataFrame):
+        raise FrameError(f"{where}: expected a pandas DataFrame, got {type(frame).__name__}")
+    missing = [c for c in schemas.FEATURE_COLUMNS if c not in frame.columns]
+    if missing:
+        raise FrameError(f"{where}: missing columns {missing}; got {list(frame.columns)}")
+    if frame.empty:
+        raise FrameError(f"{where}: no rows")
+    times = pd.to_datetime(frame[schemas.DATETIME])
+    if getattr(times.dt, "tz", None) is None:
+        raise FrameError(f"{where}: column {schemas.DATETIME!r} must be timezone-aware (UTC)")
+    times = times.dt.tz_convert("UTC")
+    if times.isna().any():
+        raise FrameError(f"{where}: column {schemas.DATETIME!r} has missing timestamps")
+    if (times != times.dt.floor("h")).any():
+        raise FrameError(f"{where}: column {schemas.DATETIME!r} has timestamps that are not whole hours")
+    target = pd.to_numeric(frame[schemas.TARGET], errors="coerce").astype("float64")
+    if target.isna().sum() > frame[schemas.TARGET].isna().sum():
+        raise FrameError(f"{where}: column {schemas.TARGET!r} has non-numeric values")
+    long = pd.DataFrame(
+        {
+            schemas.AREA: frame[schemas.AREA].astype(str).to_numpy(),
+            schemas.CONSUMER_TYPE: frame[schemas.CONSUMER_TYPE].astype(str).to_numpy(),
+            schemas.DATETIME: times.to_numpy(),
+            schemas.TARGET: target.to_numpy(),
+        }
+    )
+    if long.duplicated([schemas.AREA, schemas.CONSUMER_TYPE, schemas.DATETIME]).any():
+        raise FrameError(f"{where}: duplicate (area, consumer_type, datetime_utc) keys")
+    grid = pd.date_range(long[schemas.DATETIME].min(), long[schemas.DATETIME].max(), freq="h", tz="UTC")
+    wide = long.pivot(
+        index=[schemas.AREA, schemas.CONSUMER_TYPE], columns=schemas.DATETIME, values=schemas.TARGET
+    )
+    wide = wide.reindex(columns=grid)
+    keys = tuple((str(a), str(c)) for a, c in wide.index)
+    return Panel(keys=keys, times=grid, values=wide.to_numpy(dtype="float64"))
+
+
+def panel_to_long(panel: Panel) -> pd.DataFrame:
+    """The inverse of :func:`panel_from_long` (NaN cells dropped)."""
+    n_s, n_t = panel.values.shape
+    frame = pd.DataFrame(
+        {
+            schemas.DATETIME: np.tile(np.asarray(panel.times), n_s),
+            schemas.AREA: np.repeat([k[0] for k in panel.keys], n_t),
+            schemas.CONSUMER_TYPE: np.repeat([k[1] for k in panel.keys], n_t),
+            schemas.TARGET: panel.values.reshape(-1),
+        }
+    )
+    return frame.dropna(subset=[schemas.TARGET]).reset_index(drop=True)
+
+
+def _rolling_mean_std(values: np.ndarray, window: int) -> tuple[np.ndarray, np.ndarray]:
+    """NaN-aware trailing mean and std over ``window`` steps ending at (and including) each step."""
+    valid = ~np.isnan(values)
+    x = np.where(valid, values, 0.0)
+    pad = np.zeros((values.shape[0], 1))
+    c1 = np.concatenate([pad, np.cumsum(x, axis=1)], axis=1)
+    c2 = np.concatenate([pad, np.cumsum(x * x, axis=1)], axis=1)
+    cn = np.concatenate([pad, np.cumsum(valid, axis=1)], axis=1)
+    end = np.arange(1, values.shape[1] + 1)
+    start = np.maximum(end - window, 0)
+    n = cn[:, end] - cn[:, start]
+    with np.errstate(invalid="ignore", divide="ignore"):
+        mean = (c1[:, end] - c1[:, start]) / n
+        var = (c2[:, end] - c2[:, start]) / n - mean * mean
+    return mean, np.sqrt(np.clip(var, 0.0, None))
+
+
+@lru_cache(maxsize=8)
+def _holiday_dates(years: tuple[int, ...]) -> frozenset[object]:
+    import holidays
+
+    return frozenset(holidays.country_holidays("DK", years=list(years)).keys())
+
+
+@dataclass(frozen=True)
+class Calendar:
+    """Calendar columns of every step of a time grid (Danish local time)."""
+
+    hour: np.ndarray
+    dayofweek: np.ndarray
+    holiday: np.ndarray
+
+
+def calendar(times: pd.Index, extra_steps: int) -> Calendar:
+    """Local hour, day of week and DK public-holiday flag for ``times`` extended by ``extra_steps``.
+
+    Works for any index type: calendar columns are NaN when the index carries no dates.
+    """
+    n = len(times) + extra_steps
+    if isinstance(times, pd.PeriodIndex):
+        times = times.to_timestamp()
+    if isinstance(times, pd.DatetimeIndex) and len(times) >= 1:
+        freq = times.freq or (pd.infer_freq(times) if len(times) >= 3 else None)
+        step = pd.tseries.frequencies.to_offset(freq) if freq else pd.Timedelta(hours=1)
+        full = pd.date_range(times[0], periods=n, freq=step)
+        local = full.tz_localize("UTC").tz_convert(LOCAL_TZ) if full.tz is None else full.tz_convert(LOCAL_TZ)
+        dates = local.date
+        years = tuple(sorted({int(y) for y in local.year}))
+        hol = _holiday_dates(years)
+        is_hol = np.fromiter((d in hol for d in dates), dtype=bool, count=n)
+        # Christmas Eve and New Year's Eve are not public holidays but behave like them
+        md = local.month * 100 + local.day
+        is_hol |= np.isin(md, (1224, 1231))
+        return Calendar(
+            hour=local.hour.to_numpy(dtype="float64"),
+            dayofweek=local.dayofweek.to_numpy(dtype="float64"),
+            holiday=is_hol.astype("float64"),
+        )
+    nan = np.full(n, np.nan)
+    return Calendar(hour=nan, dayofweek=nan, holiday=nan)
+
+
+def category_codes(panel: Panel) -> tuple[np.ndarray, np.ndarray]:
+    """Stable integer codes of area and consumer type (the contract's code lists, unknown -> -1)."""
+    areas = {a: i for i, a in enumerate(schemas.AREAS)}
+    types = {c: i for i, c in enumerate(schemas.CONSUMER_TYPES)}
+    area = np.array([areas.get(k[0], -1) for k in panel.keys], dtype="float64")
+    ctype = np.array([types.get(k[1], -1) for k in panel.keys], dtype="float64")
+    # keys outside the contract (e.g. synthetic test data) get codes from their own order
+    if (area < 0).any() or (ctype < 0).any():
+        own_a = {a: i for i, a in enumerate(sorted({k[0] for k in panel.keys}))}
+        own_c = {c: i for i, c in enumerate(sorted({k[1] for k in panel.keys}))}
+        area = np.array([areas.get(k[0], 100 + own_a[k[0]]) for k in panel.keys], dtype="float64")
+        ctype = np.array([types.get(k[1], 100 + own_c[k[1]]) for k in panel.keys], dtype="float64")
+    return area, ctype
+
+
+@dataclass(frozen=True)
+class Design:
+    """Feature matrix rows for (series, origin, horizon) triples, with the level to undo scaling."""
+
+    X: np.ndarray
+    level: np.ndarray
+    series: np.ndarray
+    origin: np.ndarray
+    horizon: np.ndarray
+
+
+def build_design(
+    panel: Panel, origins: np.ndarray, horizon: int, level_window: int, cal: Calendar | None = None
+) -> Design:
+    """Features of every series x origin x horizon 1..``horizon`` (origins are time indices).
+
+    Only values at time index <= origin are read, whatever the origin.
+    """
+    values = panel.values
+    n_s, n_t = values.shape
+    origins = np.asarray(origins, dtype=np.int64)
+    if origins.size and (origins.min() < 0 or origins.max() >= n_t):
+        raise FrameError(f"origins must lie in [0, {n_t}), got {origins.min()}..{origins.max()}")
+    if cal is None:
+        cal = calendar(panel.times, horizon)
+    n_o = origins.size
+    hs = np.arange(1, horizon + 1)
+
+    def at(idx: np.ndarray) -> np.ndarray:
+        """values[s, idx] with NaN where idx < 0 (idx shaped (n_o,) or (n_o, H))."""
+        safe = np.clip(idx, 0, n_t - 1)
+        out = values[:, safe]
+        return np.where(idx >= 0, out, np.nan)
+
+    mean24, std24 = _rolling_mean_std(values, DAY)
+    mean168, _ = _rolling_mean_std(values, WEEK)
+    level_all = mean168 if level_window == WEEK else mean24
+    level = level_all[:, origins]  # (S, O)
+    expanding, _ = _rolling_mean_std(np.abs(values), n_t)  # only the past: no leakage in the fallback
+    level = np.where(np.isfinite(level) & (level > 0), level, expanding[:, origins])
+    level = np.where(np.isfinite(level) & (level > 0), level, 1.0)
+
+    cols: dict[str, np.ndarray] = {}
+    shape3 = (n_s, n_o, horizon)
+
+    def per_origin(a: np.ndarray) -> np.ndarray:
+        return np.broadcast_to(a[:, :, None], shape3)
+
+    area, ctype = category_codes(panel)
+    cols["area"] = np.broadcast_to(area[:, None, None], shape3)
+    cols["consumer_type"] = np.broadcast_to(ctype[:, None, None], shape3)
+    cols["horizon"] = np.broadcast_to(hs[None, None, :].astype("float64"), shape3)
+    for k in ORIGIN_LAGS:
+        cols[f"lag_{k}"] = per_origin(at(origins - k) / level)
+    cols["mean_24"] = per_origin(mean24[:, origins] / level)
+    prev = origins - DAY
+    cols["mean_24_prev"] = per_origin(np.where(prev >= 0, mean24[:, np.clip(prev, 0, None)], np.nan) / level)
+    cols["mean_168"] = per_origin(mean168[:, origins] / level)
+    cols["std_24"] = per_origin(std24[:, origins] / level)
+    cols["log_level"] = per_origin(np.log(level))
+
+    target = origins[:, None] + hs[None, :]  # (O, H)
+    days_back = -(-hs // DAY)  # ceil(h / 24): the latest day whose same hour is known
+    weeks_back = -(-hs // WEEK)
+    d1 = target - DAY * days_back[None, :]
+    w1 = target - WEEK * weeks_back[None, :]
+    lvl3 = level[:, :, None]
+    cols["same_hour_d1"] = at(d1) / lvl3
+    cols["same_hour_d2"] = at(d1 - DAY) / lvl3
+    cols["same_hour_w1"] = at(w1) / lvl3
+    cols["same_hour_w2"] = at(w1 - WEEK) / lvl3
+    stack = np.stack([at(d1 - DAY * k) for k in range(7)], axis=0)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)
+        cols["same_hour_mean7"] = np.nanmean(stack, axis=0) / lvl3
+
+    def cal_at(a: np.ndarray, idx: np.ndarray) -> np.ndarray:
+        return np.broadcast_to(np.where(idx >= 0, a[np.clip(idx, 0, None)], np.nan)[None], shape3)
+
+    cols["hour"] = cal_at(cal.hour, target)
+    cols["dayofweek"] = cal_at(cal.dayofweek, target)
+    cols["origin_hour"] = cal_at(cal.hour, np.broadcast_to(origins[:, None], target.shape))
+    cols["holiday"] = cal_at(cal.holiday, target)
+    cols["holiday_d1"] = cal_at(cal.holiday, d1)
+    cols["holiday_w1"] = cal_at(cal.holiday, w1)
+
+    X = np.empty((n_s * n_o * horizon, len(FEATURE_NAMES)), dtype="float32")
+    for j, name in enumerate(FEATURE_NAMES):
+        X[:, j] = np.asarray(cols[name], dtype="float32").reshape(-1)
+    s_idx, o_idx, h_idx = np.meshgrid(np.arange(n_s), origins, hs, indexing="ij")
+    return Design(
+        X=X,
+        level=np.broadcast_to(lvl3, shape3).reshape(-1).copy(),
+        series=s_idx.reshape(-1),
+        origin=o_idx.reshape(-1),
+        horizon=h_idx.reshape(-1),
+    )
