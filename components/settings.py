@@ -68,7 +68,8 @@ class Settings(BaseSettings):
     tune_seed: int = Field(0, ge=0)
     tune_fixed: dict[str, int | float | str | bool] = Field(
         default_factory=dict,
-        description='Search-space names pinned to a value, JSON, e.g. {"n_estimators": 100} (quick demo).',
+        description="Config values pinned while tuning, JSON (names of the search space are then not "
+        'searched), e.g. {"n_estimators": 100, "n_jobs": 1} for a quick demo.',
     )
     katib_namespace: str = Field("kubeflow", pattern=r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$", max_length=63)
     katib_service_account: str = Field("", description="SA of Katib trial pods; empty = k8s_service_account.")
