@@ -247,3 +247,26 @@ def test_help(command: str, capsys: pytest.CaptureFixture[str]) -> None:
         cli.main([command, "--help"])
     assert exit_info.value.code == 0
     assert "--host" in capsys.readouterr().out
+
+
+def test_the_fake_server_speaks_what_kfp_client_expects(kfp: FakeKfp, packages: tuple[Path, Path]) -> None:
+    """kfp's own client reads what our commands created: the fake speaks the real wire format."""
+    import warnings
+
+    import kfp as kfp_sdk
+
+    pipeline_id, version_id = upload_pipeline(kfp.url, packages[0])
+    run_id, _ = schedule(kfp.url, pipeline_id, version_id, job_name="hourly", service_account="sa")
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", FutureWarning)
+        client = kfp_sdk.Client(host=kfp.url)
+    assert client.get_pipeline_id("energy-forecasting") == pipeline_id
+    experiment = client.get_experiment(experiment_name="energy-forecasting")
+    listed = client.list_recurring_runs(experiment_id=experiment.experiment_id)
+    assert [r.recurring_run_id for r in listed.recurring_runs] == [run_id]
+    run = listed.recurring_runs[0]
+    assert run.max_concurrency == "1" and run.no_catchup is True and run.service_account == "sa"
+    assert run.trigger.cron_schedule.cron == "0 0 * * * *"
+    assert run.runtime_config.parameters["reference_time"] == SCHEDULE_TIME_PLACEHOLDER
+    versions = client.list_pipeline_versions(pipeline_id)
+    assert [v.pipeline_version_id for v in versions.pipeline_versions] == [version_id]
