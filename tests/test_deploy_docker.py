@@ -111,9 +111,7 @@ def test_multi_stage_locked_non_root_runtime() -> None:
 
 
 def test_pinned_base_images_match_the_project() -> None:
-    args = dict(
-        rest.split("=", 1) for keyword, rest in _instructions() if keyword == "ARG" and "=" in rest
-    )
+    args = dict(rest.split("=", 1) for keyword, rest in _instructions() if keyword == "ARG" and "=" in rest)
     uv_image = args["UV_IMAGE"]
     makefile_uv = re.search(r"^UV_VERSION := (\S+)$", (REPO / "Makefile").read_text(), flags=re.MULTILINE)
     assert makefile_uv is not None
