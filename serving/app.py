@@ -10,12 +10,14 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import gzip
 import logging
 import re
 import time
 from collections.abc import AsyncIterator, Iterator
 from contextlib import asynccontextmanager
 from datetime import UTC, datetime
+from types import SimpleNamespace
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, FastAPI, Path, Query, Request
@@ -26,7 +28,6 @@ from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, Counter, H
 from prometheus_client.core import GaugeMetricFamily
 from prometheus_client.registry import Collector
 from pydantic import BeforeValidator
-from starlette.middleware.gzip import GZipMiddleware
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from components.schemas import AREAS, CONSUMER_TYPES, FORECAST_COLUMNS, series_label
@@ -197,6 +198,51 @@ class MetricsMiddleware:
             self.metrics.latency.labels(route=route).observe(time.perf_counter() - started)
 
 
+class SeriesFastPath:
+    """Answers ``GET /api/v1/forecasts/{area}/{consumer_type}`` without a query string, for a loaded
+    series, straight from the pre-serialised body (the hot route of the dashboard).
+
+    Only keys present in the served view take this path, so the answer is byte-for-byte what the
+    FastAPI route would send; everything else (unknown codes, ``start``/``end``, not loaded) falls
+    through to the routed handler. Disabled with ``EF_API_FAST_PATH=false``.
+    """
+
+    def __init__(self, app: ASGIApp, api: Api, route: Any) -> None:
+        self.app = app
+        self.api = api
+        self.route = route
+        self.prefix = f"{API_PREFIX}/forecasts/"
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if (
+            scope["type"] == "http"
+            and scope["method"] == "GET"
+            and not scope["query_string"]
+            and scope["path"].startswith(self.prefix)
+        ):
+            area, _, ctype = scope["path"][len(self.prefix) :].partition("/")
+            view = self.api.state.view
+            entry = view.series.get((area, ctype))
+            if entry is not None:
+                scope["route"] = self.route
+                inm, gzip_ok = None, False
+                for name, value in scope["headers"]:
+                    if name == b"if-none-match":
+                        inm = value.decode("latin-1")
+                    elif name == b"accept-encoding":
+                        gzip_ok = b"gzip" in value
+                status, headers, body = self.api.conditional(
+                    view, entry.body, "application/json", gzip_ok, inm, entry.body_gzip
+                )
+                raw = [(k.lower().encode("latin-1"), v.encode("latin-1")) for k, v in headers.items()]
+                if status != 304:
+                    raw.append((b"content-length", str(len(body)).encode()))
+                await send({"type": "http.response.start", "status": status, "headers": raw})
+                await send({"type": "http.response.body", "body": body})
+                return
+        await self.app(scope, receive, send)
+
+
 # --- helpers ---------------------------------------------------------------------------------------
 def _etag_matches(header: str | None, etag: str) -> bool:
     if not header:
@@ -265,22 +311,50 @@ class Api:
         etag_suffix: str = "",
         extra: dict[str, str] | None = None,
     ) -> Response:
+        gzip_ok = "gzip" in request.headers.get("accept-encoding", "")
+        status, headers, body = self.conditional(
+            view,
+            body,
+            media_type,
+            gzip_ok,
+            request.headers.get("if-none-match"),
+            body_gzip,
+            etag_suffix,
+            extra,
+        )
+        if status == 304:
+            return Response(status_code=304, headers=headers)
+        return Response(body, headers=headers)
+
+    def conditional(
+        self,
+        view: View,
+        body: bytes,
+        media_type: str,
+        accepts_gzip: bool,
+        if_none_match: str | None,
+        body_gzip: bytes | None = None,
+        etag_suffix: str = "",
+        extra: dict[str, str] | None = None,
+    ) -> tuple[int, dict[str, str], bytes]:
+        """Status, headers and body of a data answer: 304 on a matching ETag, gzip when accepted.
+
+        Large bodies are gzipped here (pre-compressed ones as they are), not by a middleware, so
+        that the fast path and the routes send the same headers.
+        """
         headers = {"Cache-Control": self.cache_control, "Vary": "Accept, Accept-Encoding"}
         if view.etag is not None:
             etag = _with_suffix(view.etag, etag_suffix)
             headers["ETag"] = etag
-            if _etag_matches(request.headers.get("if-none-match"), etag):
-                return Response(status_code=304, headers=headers)
+            if _etag_matches(if_none_match, etag):
+                return 304, headers, b""
+        headers["Content-Type"] = media_type
         if extra:
             headers.update(extra)
-        if (
-            body_gzip is not None
-            and len(body) >= self.settings.api_gzip_min_bytes
-            and "gzip" in request.headers.get("accept-encoding", "")
-        ):
+        if accepts_gzip and len(body) >= self.settings.api_gzip_min_bytes:
             headers["Content-Encoding"] = "gzip"
-            body = body_gzip
-        return Response(body, media_type=media_type, headers=headers)
+            body = body_gzip if body_gzip is not None else gzip.compress(body, GZIP_LEVEL, mtime=0)
+        return 200, headers, body
 
 
 def build_router(api: Api) -> APIRouter:
@@ -445,18 +519,20 @@ def build_router(api: Api) -> APIRouter:
             format = "csv" if "text/csv" in accept and "application/json" not in accept else "json"
         everything = not areas and not consumer_types
         if format == "csv":
-            body = view.forecasts_csv
+            body: bytes = view.forecasts_csv
+            body_gzip: bytes | None = view.forecasts_csv_gzip
             if not everything:
                 chosen = view.selected(
                     set(areas) if areas else None, set(consumer_types) if consumer_types else None
                 )
-                body = forecasts_csv([e for _, e in chosen])
+                body, body_gzip = forecasts_csv([e for _, e in chosen]), None
             filename = f"forecast-{view.forecast.pointer.run_id}.csv"
             return api.data(
                 request,
                 view,
                 body,
                 media_type="text/csv; charset=utf-8",
+                body_gzip=body_gzip,
                 etag_suffix="csv",
                 extra={"Content-Disposition": f'attachment; filename="{filename}"'},
             )
@@ -630,7 +706,9 @@ def create_app(settings: ApiSettings | None = None, store: ObjectStore | None = 
     async def prometheus() -> Response:
         return Response(generate_latest(metrics.registry), media_type=CONTENT_TYPE_LATEST)
 
-    app.add_middleware(GZipMiddleware, minimum_size=settings.api_gzip_min_bytes, compresslevel=GZIP_LEVEL)
+    if settings.api_fast_path:
+        route = SimpleNamespace(path=f"{API_PREFIX}/forecasts/{{area}}/{{consumer_type}}")  # metrics label
+        app.add_middleware(SeriesFastPath, api=api, route=route)
     if settings.api_cors_origins:
         app.add_middleware(
             CORSMiddleware,

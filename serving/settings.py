@@ -34,17 +34,27 @@ class ApiSettings(Settings):
     api_retry_after_s: int = Field(30, ge=1, description="Retry-After of 503 answers")
     api_gzip_min_bytes: int = Field(1024, ge=0, description="responses at least this large are gzipped")
     api_storage_timeout_s: float = Field(10.0, gt=0, description="timeout of one storage call")
+    api_fast_path: bool = Field(
+        True, description="answer the unfiltered series route from the pre-serialised body at the ASGI level"
+    )
     api_log_level: str = Field("info", pattern=r"^(critical|error|warning|info|debug)$")
 
     @field_validator("api_cors_origins", mode="before")
     @classmethod
     def _split_origins(cls, value: object) -> object:
         if isinstance(value, str):
-            origins = [item.strip() for item in value.split(",") if item.strip()]
-            if "*" in origins:
-                raise ValueError("EF_API_CORS_ORIGINS: a wildcard is not allowed; list the origins")
-            return origins
+            return [item.strip() for item in value.split(",") if item.strip()]
         return value
+
+    @field_validator("api_cors_origins")
+    @classmethod
+    def _no_wildcard(cls, origins: list[str]) -> list[str]:
+        for origin in origins:
+            if "*" in origin:
+                raise ValueError("EF_API_CORS_ORIGINS: a wildcard is not allowed; list the origins")
+            if not origin.startswith(("http://", "https://")):
+                raise ValueError(f"EF_API_CORS_ORIGINS: {origin!r} is not an http(s) origin")
+        return origins
 
 
 @lru_cache(maxsize=1)

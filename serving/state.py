@@ -443,6 +443,7 @@ class View:
     forecasts_json: bytes = b""
     forecasts_json_gzip: bytes = b""
     forecasts_csv: bytes = b""
+    forecasts_csv_gzip: bytes = b""
     quality_body: bytes | None = None
     etag: str | None = None
 
@@ -519,6 +520,7 @@ def build_view(
             )
     entries = list(series.values())
     all_json = b"" if forecast is None else forecasts_json(forecast, entries)
+    all_csv = b"" if forecast is None else forecasts_csv(entries)
     quality = None if observations is None else _quality(observations, settings).model_dump_json().encode()
     parts = []
     if forecast is not None:
@@ -534,7 +536,8 @@ def build_view(
         series=series,
         forecasts_json=all_json,
         forecasts_json_gzip=gzip.compress(all_json, GZIP_LEVEL, mtime=0),
-        forecasts_csv=forecasts_csv(entries) if forecast is not None else b"",
+        forecasts_csv=all_csv,
+        forecasts_csv_gzip=gzip.compress(all_csv, GZIP_LEVEL, mtime=0),
         quality_body=quality,
         etag=f'W/"{"-".join(parts)}"' if parts else None,
     )

@@ -145,6 +145,23 @@ def test_unknown_area_or_type_is_404_listing_valid_ones(client: TestClient) -> N
     assert client.get(f"{V1}/forecasts/DK-1/111").status_code == 422
 
 
+@pytest.mark.parametrize(
+    "headers",
+    [{}, {"Accept-Encoding": "gzip"}, {"Accept-Encoding": "identity"}, {"If-None-Match": "*"}],
+)
+def test_fast_path_answers_exactly_like_the_routed_handler(
+    written: Written, settings: Settings, headers: dict[str, str]
+) -> None:
+    answers = []
+    for fast in (True, False):
+        with TestClient(create_app(api_settings(settings, api_fast_path=fast))) as client:
+            response = client.get(f"{V1}/forecasts/DK2/111", headers=headers)
+            metrics = client.get(f"{V1}/metrics").text
+            answers.append((response.status_code, dict(response.headers), response.content))
+            assert 'route="/api/v1/forecasts/{area}/{consumer_type}"' in metrics
+    assert answers[0] == answers[1]
+
+
 # --- all series ------------------------------------------------------------------------------------
 def test_all_forecasts_json_and_filters(client: TestClient, written: Written) -> None:
     body = ForecastsResponse.model_validate(client.get(f"{V1}/forecasts").json())
