@@ -63,7 +63,7 @@ def load_records(path: Path) -> list[dict[str, Any]]:
                 "HourDK": str(row.HourDK),
                 "PriceArea": str(row.PriceArea),
                 "ConsumerType_DE35": str(row.ConsumerType_DE35),
-                "TotalCon": int(row.TotalCon),  # type: ignore[call-overload]
+                "TotalCon": int(row.TotalCon),  # type: ignore[arg-type]
             }
         )
     return out

@@ -143,7 +143,7 @@ def test_snapshot_errors_are_clear(tmp_path: Path) -> None:
     with pytest.raises(ExtractError, match="does not exist"):
         read_snapshot_file(tmp_path / "missing.parquet")
     (tmp_path / "x.json").write_text("{}")
-    with pytest.raises(ExtractError, match="unsupported type '.json'"):
+    with pytest.raises(ExtractError, match=r"unsupported type '\.json'"):
         read_snapshot_file(tmp_path / "x.json")
     (tmp_path / "bad.csv").write_text("a;b\n1;2\n")
     with pytest.raises(ExtractError, match="has no HourUTC column"):
@@ -260,5 +260,8 @@ def test_api_fewer_hours_than_the_window_is_an_error(
 
 
 def test_api_wrong_envelope_is_a_clear_error(records: list[dict[str, Any]]) -> None:
-    with serve(records, "OtherDataset") as (url, _), pytest.raises(ApiError, match="HTTP 404 .not retried"):
+    with (
+        serve(records, "OtherDataset") as (url, _),
+        pytest.raises(ApiError, match=r"HTTP 404 \(not retried\)"),
+    ):
         client(url).fetch(WINDOW.start, WINDOW.end)

@@ -113,7 +113,7 @@ def test_different_bytes_for_an_existing_run_change_nothing(
     write_snapshot(store, settings, clean, W2, result, "test")
     before = generations(store)
     altered = clean.assign(energy_consumption=clean["energy_consumption"] + 1)
-    with pytest.raises(SnapshotConflictError, match="already exists with sha256 .* nothing was changed"):
+    with pytest.raises(SnapshotConflictError, match=r"already exists with sha256 .* nothing was changed"):
         write_snapshot(store, settings, altered, W2, result, "test")
     assert generations(store) == before
 
@@ -131,7 +131,7 @@ def test_older_window_does_not_move_latest_back(
     newer = run_stages(snap, store, 0)
     older = run_stages(snap, store, 1)
     assert older.created and not older.pointer_moved
-    frame, manifest = load_snapshot(store, snap)
+    _, manifest = load_snapshot(store, snap)
     assert manifest.run_id == newer.run_id
     old_frame, old_manifest = load_snapshot(store, snap, run=older.run_id)
     assert old_manifest.window_end == W1.end and old_frame["datetime_utc"].max() < W1.end

@@ -2,13 +2,12 @@
 
 from typing import NamedTuple
 
-from kfp import dsl
 from kfp.dsl import Dataset, Output
 
-from components.steps import BASE_IMAGE
+from components.steps import component
 
 
-@dsl.component(base_image=BASE_IMAGE)
+@component()
 def extract(
     reference_time: str,
     days_delay: int,

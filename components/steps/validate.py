@@ -1,12 +1,11 @@
 """KFP component ``validate``: cleaning + the data contract (Great Expectations); a gate that raises."""
 
-from kfp import dsl
 from kfp.dsl import Artifact, Dataset, Input, Output
 
-from components.steps import BASE_IMAGE
+from components.steps import component
 
 
-@dsl.component(base_image=BASE_IMAGE)
+@component()
 def validate(
     raw: Input[Dataset],
     window_start: str,

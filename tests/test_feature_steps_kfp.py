@@ -1,0 +1,109 @@
+"""The three feature-pipeline components run by KFP's own local runner (subprocesses, real artifacts)
+against the GCS emulator and the shared snapshot (ENERGY_SNAPSHOT)."""
+
+import json
+from collections.abc import Iterator
+from pathlib import Path
+
+import pandas as pd
+import pytest
+from kfp import dsl, local
+
+from components import layout
+from components.settings import Settings
+from components.steps.extract import extract
+from components.steps.features import features
+from components.steps.validate import validate
+from components.storage import ObjectStore
+
+START, END = "2023-01-15T00:00:00+00:00", "2023-01-18T00:00:00+00:00"
+
+
+@pytest.fixture(scope="module")
+def pipeline_root(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
+    root = tmp_path_factory.mktemp("kfp-root")
+    local.init(runner=local.SubprocessRunner(use_venv=False), pipeline_root=str(root))
+    yield root
+
+
+@pytest.fixture()
+def env(settings: Settings, snapshot_path: Path, monkeypatch: pytest.MonkeyPatch) -> Settings:
+    monkeypatch.setenv("ENERGY_SNAPSHOT", str(snapshot_path))
+    monkeypatch.setenv("GX_ANALYTICS_ENABLED", "False")
+    return settings
+
+
+@dsl.pipeline(name="feature-steps")
+def feature_steps(reference_time: str, days_delay: int, days_export: int, feature_group_version: int) -> None:
+    """The three steps wired as the project pipeline wires them (artifacts flow between them)."""
+    extracted = extract(reference_time=reference_time, days_delay=days_delay, days_export=days_export)
+    validated = validate(
+        raw=extracted.outputs["raw"],
+        window_start=extracted.outputs["window_start"],
+        window_end=extracted.outputs["window_end"],
+    )
+    features(
+        clean=validated.outputs["clean"],
+        report=validated.outputs["report"],
+        window_start=extracted.outputs["window_start"],
+        window_end=extracted.outputs["window_end"],
+        feature_group_version=feature_group_version,
+    )
+
+
+def run_dirs(root: Path) -> set[Path]:
+    return {p for p in root.iterdir() if p.is_dir()}
+
+
+def test_extract_validate_features_under_kfp_local(
+    pipeline_root: Path, env: Settings, store: ObjectStore, snapshot_path: Path
+) -> None:
+    known = run_dirs(pipeline_root)
+    feature_steps(reference_time="now", days_delay=0, days_export=3, feature_group_version=1)
+    (run_dir,) = run_dirs(pipeline_root) - known
+    stored = json.loads((run_dir / "features" / "executor_output.json").read_text())["parameterValues"]
+    assert stored["snapshot_run"] == "20230118T0000Z"  # "now" is clamped to the snapshot's end
+    assert stored["created"] is True
+    name = layout.feature_snapshot("energy_consumption", 1, "20230118T0000Z")
+    assert stored["snapshot"] == store.uri(name)
+
+    raw_meta = json.loads((run_dir / "extract" / "executor_output.json").read_text())
+    raw = raw_meta["artifacts"]["raw"]["artifacts"][0]["metadata"]
+    assert raw["rows"] == 5472 and raw["source"] == f"snapshot:{snapshot_path.name}"
+    assert raw["window_start"] == START and raw["window_end"] == END
+    clean = pd.read_parquet(run_dir / "validate" / "clean")
+    assert list(clean.columns) == ["datetime_utc", "area", "consumer_type", "energy_consumption"]
+    assert len(clean) == 5472
+    result = json.loads((run_dir / "validate" / "report").read_text())
+    assert result["success"] is True and result["source"] == f"snapshot:{snapshot_path.name}"
+
+    manifest = store.read_json(layout.feature_manifest("energy_consumption", 1, "20230118T0000Z"))
+    assert manifest["rows"] == 5472 and manifest["validation_summary"]["success"] is True
+    assert manifest["source"] == result["source"]
+    pointer = store.read_pointer(layout.feature_latest("energy_consumption", 1))
+    assert pointer is not None and pointer.body["run_id"] == "20230118T0000Z"
+
+
+def test_validate_component_raises_after_saving_the_report(
+    pipeline_root: Path,
+    env: Settings,
+    store: ObjectStore,
+    snapshot_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    bad = pd.read_parquet(snapshot_path)
+    bad.loc[bad.index[3], "TotalCon"] = -1
+    bad_path = pipeline_root / "negative.parquet"
+    bad.to_parquet(bad_path, index=False)
+    monkeypatch.setenv("ENERGY_SNAPSHOT", str(bad_path))
+    known = run_dirs(pipeline_root)
+
+    with pytest.raises(RuntimeError, match="validate"):
+        feature_steps(
+            reference_time="2023-01-18T00:00Z", days_delay=0, days_export=3, feature_group_version=1
+        )
+    (run_dir,) = run_dirs(pipeline_root) - known
+    result = json.loads((run_dir / "validate" / "report").read_text())
+    assert result["success"] is False and result["failed_rules"] == ["non_negative"]
+    assert not (run_dir / "features").exists()
+    assert store.list("features/") == []
