@@ -1,0 +1,199 @@
+"""infra/kubeflow: the local kustomizations render offline with the real `kubectl kustomize`
+(kustomize v5 inside kubectl) and validate with kubernetes-validate --strict; the KFP and Katib
+remote bases are pinned to the releases matching uv.lock (they are fetched at install time only).
+"""
+
+from __future__ import annotations
+
+import re
+import shutil
+import subprocess
+import sys
+import tomllib
+from pathlib import Path
+from typing import Any
+
+import kubernetes_validate
+import pytest
+import yaml
+
+from components.settings import Settings
+
+REPO = Path(__file__).resolve().parents[1]
+KUBEFLOW = REPO / "infra" / "kubeflow"
+RENDERED = REPO / "test-artifacts" / "rendered"
+LOCAL_KUSTOMIZATIONS = {"platform": KUBEFLOW / "platform", "kind": KUBEFLOW / "overlays" / "kind"}
+REMOTE_KUSTOMIZATIONS = [
+    KUBEFLOW / "kfp" / "cluster-scoped",
+    KUBEFLOW / "kfp" / "install",
+    KUBEFLOW / "katib",
+]
+KUBERNETES_VERSIONS = ("1.35.0", "1.37.0")
+
+Manifest = dict[str, Any]
+
+
+def _tool(name: str) -> str:
+    for candidate in (REPO / ".tools" / "bin" / name, Path(sys.executable).parent / name):
+        if candidate.exists():
+            return str(candidate)
+    found = shutil.which(name)
+    if found is None:
+        pytest.fail(f"{name} is not installed: run `make setup` (.ci/setup.d/deploy-tools.sh, uv sync)")
+    return found
+
+
+@pytest.fixture(scope="module")
+def rendered() -> dict[str, list[Manifest]]:
+    RENDERED.mkdir(parents=True, exist_ok=True)
+    out = {}
+    for name, path in LOCAL_KUSTOMIZATIONS.items():
+        result = subprocess.run(
+            [_tool("kubectl"), "kustomize", str(path)], capture_output=True, text=True, timeout=120
+        )
+        assert result.returncode == 0, f"{path}: {result.stderr}"
+        (RENDERED / f"kubeflow-{name}.yaml").write_text(result.stdout)
+        out[name] = [doc for doc in yaml.safe_load_all(result.stdout) if doc]
+    return out
+
+
+def _find(docs: list[Manifest], kind: str, name: str) -> Manifest:
+    matches = [doc for doc in docs if doc["kind"] == kind and doc["metadata"]["name"] == name]
+    assert len(matches) == 1, f"{kind}/{name}: {len(matches)} found"
+    return matches[0]
+
+
+def _locked_version(package: str) -> str:
+    lock = tomllib.loads((REPO / "uv.lock").read_text())
+    (version,) = [entry["version"] for entry in lock["package"] if entry["name"] == package]
+    return str(version)
+
+
+@pytest.mark.parametrize("name", sorted(LOCAL_KUSTOMIZATIONS))
+def test_local_kustomizations_render_valid_manifests(name: str, rendered: dict[str, list[Manifest]]) -> None:
+    docs = rendered[name]
+    assert len(docs) >= 10
+    for doc in docs:
+        assert doc["metadata"].get("namespace") == Settings().katib_namespace, doc["metadata"]
+        for version in KUBERNETES_VERSIONS:
+            try:
+                kubernetes_validate.validate(doc, version, strict=True)
+            except kubernetes_validate.ValidationError as err:  # pragma: no cover - the failure message
+                pytest.fail(f"{name}: {doc['kind']}/{doc['metadata']['name']} invalid for {version}: {err}")
+
+
+def test_remote_bases_are_pinned_to_the_locked_releases() -> None:
+    """KFP and Katib come from their release tags, matching the SDKs in uv.lock."""
+    expected = {
+        "kubeflow/pipelines": _locked_version("kfp-server-api"),
+        "kubeflow/katib": "v" + _locked_version("kubeflow-katib-api"),
+    }
+    seen = set()
+    for path in REMOTE_KUSTOMIZATIONS:
+        kustomization = yaml.safe_load((path / "kustomization.yaml").read_text())
+        for resource in kustomization["resources"]:
+            match = re.fullmatch(
+                r"github\.com/(kubeflow/[a-z]+)(?:\.git)?/manifests/\S+\?ref=(\S+)", resource
+            )
+            assert match, f"{path}: {resource} is not a pinned kubeflow release"
+            repo, ref = match.groups()
+            assert ref == expected[repo], f"{resource}: pinned to {ref}, uv.lock has {expected[repo]}"
+            seen.add(repo)
+    assert seen == set(expected)
+    for name, path in LOCAL_KUSTOMIZATIONS.items():  # the offline ones reference local files only
+        kustomization = yaml.safe_load((path / "kustomization.yaml").read_text())
+        for resource in kustomization["resources"]:
+            assert "github.com" not in resource and "://" not in resource, f"{name}: remote {resource}"
+            assert (path / resource).exists(), f"{name}: {resource} missing"
+
+
+def test_pipelines_service_account_can_create_katib_experiments(rendered: dict[str, list[Manifest]]) -> None:
+    settings = Settings()
+    docs = rendered["platform"]
+    account = _find(docs, "ServiceAccount", settings.k8s_service_account)
+    assert account["metadata"]["annotations"]["iam.gke.io/gcp-service-account"].startswith("ef-pipelines@")
+    role = _find(docs, "Role", "energy-forecasting-katib")
+    rules = {
+        (tuple(rule["apiGroups"]), resource): set(rule["verbs"])
+        for rule in role["rules"]
+        for resource in rule["resources"]
+    }
+    assert {"create", "get", "watch", "delete"} <= rules[(("kubeflow.org",), "experiments")]
+    assert {"get", "list", "watch"} <= rules[(("kubeflow.org",), "trials")]
+    binding = _find(docs, "RoleBinding", "energy-forecasting-katib")
+    assert binding["roleRef"] == {
+        "apiGroup": "rbac.authorization.k8s.io",
+        "kind": "Role",
+        "name": role["metadata"]["name"],
+    }
+    assert binding["subjects"] == [
+        {
+            "kind": "ServiceAccount",
+            "name": settings.k8s_service_account,
+            "namespace": settings.katib_namespace,
+        }
+    ]
+    # The KFP runtime needs in the step pod (Argo executor results, launcher config).
+    runtime = _find(docs, "Role", "energy-forecasting-pipeline-runtime")
+    resources = {resource for rule in runtime["rules"] for resource in rule["resources"]}
+    assert {"pods", "workflowtaskresults", "configmaps"} <= resources
+    for rule in runtime["rules"]:  # least privilege: secrets by name only, nothing cluster-wide
+        if "secrets" in rule["resources"]:
+            assert rule.get("resourceNames") == ["mlpipeline-minio-artifact"]
+
+
+def test_settings_configmap_has_only_real_settings(rendered: dict[str, list[Manifest]]) -> None:
+    """Every key is an EF_* field of Settings (what the pipeline maps into each step's env)."""
+    settings = Settings()
+    known = {f"EF_{name.upper()}" for name in Settings.model_fields}
+    for name, docs in rendered.items():
+        data = _find(docs, "ConfigMap", settings.k8s_settings_configmap)["data"]
+        extra = {"STORAGE_EMULATOR_HOST"} if name == "kind" else set()
+        assert set(data) - known <= extra, set(data) - known
+        Settings.model_validate({key[3:].lower(): value for key, value in data.items() if key in known})
+    platform = _find(rendered["platform"], "ConfigMap", settings.k8s_settings_configmap)["data"]
+    assert platform["EF_K8S_SERVICE_ACCOUNT"] == settings.k8s_service_account
+    assert platform["EF_MLFLOW_TRACKING_URI"] == "http://mlflow.kubeflow.svc.cluster.local:5000"
+
+
+def test_mlflow_server(rendered: dict[str, list[Manifest]]) -> None:
+    docs = rendered["platform"]
+    settings = Settings()
+    deployment = _find(docs, "Deployment", "mlflow")
+    pod = deployment["spec"]["template"]["spec"]
+    (container,) = pod["containers"]
+    assert container["image"] == settings.image_uri  # the project image (mlflow + google-cloud-storage)
+    assert container["command"] == ["mlflow", "server"]
+    assert "--backend-store-uri=$(MLFLOW_BACKEND_STORE_URI)" in container["args"]
+    assert "--artifacts-destination=$(MLFLOW_ARTIFACTS_DESTINATION)" in container["args"]
+    assert "--serve-artifacts" in container["args"]
+    config = _find(docs, "ConfigMap", "mlflow")["data"]
+    assert config["MLFLOW_ARTIFACTS_DESTINATION"].startswith("gs://")
+    store = config["MLFLOW_BACKEND_STORE_URI"]
+    mounts = {mount["name"]: mount["mountPath"] for mount in container["volumeMounts"]}
+    assert store.startswith("sqlite:////") and store.removeprefix("sqlite:///").startswith(mounts["store"])
+    claim = next(volume for volume in pod["volumes"] if volume["name"] == "store")["persistentVolumeClaim"]
+    assert _find(docs, "PersistentVolumeClaim", claim["claimName"])
+    assert deployment["spec"]["strategy"] == {"type": "Recreate"}  # one SQLite writer
+    assert container["securityContext"]["readOnlyRootFilesystem"] is True
+    assert pod["serviceAccountName"] == "mlflow"
+    service = _find(docs, "Service", "mlflow")
+    assert service["spec"]["ports"][0]["port"] == 5000
+
+
+def test_kind_overlay_uses_the_emulator_and_the_local_image(rendered: dict[str, list[Manifest]]) -> None:
+    docs = rendered["kind"]
+    settings = _find(docs, "ConfigMap", Settings().k8s_settings_configmap)["data"]
+    emulator = _find(docs, "Service", "gcs-emulator")
+    port = emulator["spec"]["ports"][0]["port"]
+    assert settings["STORAGE_EMULATOR_HOST"] == f"http://gcs-emulator.kubeflow.svc.cluster.local:{port}"
+    images = {
+        container["image"]
+        for doc in docs
+        if doc["kind"] == "Deployment"
+        for container in doc["spec"]["template"]["spec"]["containers"]
+    }
+    assert "energy-forecasting:e2e" in images
+    assert _find(docs, "PersistentVolumeClaim", "mlflow-store")["spec"]["storageClassName"] == "standard"
+    bucket_dir = _find(docs, "Deployment", "gcs-emulator")["spec"]["template"]["spec"]["initContainers"][0]
+    assert bucket_dir["command"][-1].endswith("/" + settings["EF_BUCKET"])
