@@ -128,7 +128,7 @@ def test_dockerignore_sends_only_what_the_build_copies() -> None:
     patterns = [p for p in patterns if not p.startswith("#")]
     assert patterns[0] == "*", "the context starts empty and re-includes what the image needs"
     included = {p[1:].rstrip("/") for p in patterns if p.startswith("!")}
-    copied = set()
+    copied: set[str] = set()
     for keyword, rest in _instructions():
         if keyword == "COPY" and not rest.startswith("--from"):
             copied.update(part.rstrip("/") for part in rest.split()[:-1])
