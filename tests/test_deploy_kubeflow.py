@@ -197,3 +197,60 @@ def test_kind_overlay_uses_the_emulator_and_the_local_image(rendered: dict[str, 
     assert _find(docs, "PersistentVolumeClaim", "mlflow-store")["spec"]["storageClassName"] == "standard"
     bucket_dir = _find(docs, "Deployment", "gcs-emulator")["spec"]["template"]["spec"]["initContainers"][0]
     assert bucket_dir["command"][-1].endswith("/" + settings["EF_BUCKET"])
+
+
+GKE_ARGS = {
+    "--project": "ef-prod-123456",
+    "--bucket": "ef-prod-123456-forecasts",
+    "--prefix": "prod",
+    "--image": "europe-west1-docker.pkg.dev/ef-prod-123456/energy-forecasting/energy-forecasting",
+    "--tag": "0.1.0",
+    "--pipelines-gsa": "ef-pipelines@ef-prod-123456.iam.gserviceaccount.com",
+    "--mlflow-gsa": "ef-mlflow@ef-prod-123456.iam.gserviceaccount.com",
+}
+OVERLAY_SCRIPT = REPO / "infra" / "scripts" / "gke-overlay.sh"
+
+
+def test_gke_overlay_script_writes_a_valid_environment(tmp_path: Path) -> None:
+    """`make cluster-up` turns Terraform outputs into an overlay of the platform with this script."""
+    shellcheck = subprocess.run([_tool("shellcheck"), str(OVERLAY_SCRIPT)], capture_output=True, text=True)
+    assert shellcheck.returncode == 0, shellcheck.stdout
+    out = tmp_path / "gke"
+    args = [item for pair in GKE_ARGS.items() for item in pair]
+    subprocess.run(["bash", str(OVERLAY_SCRIPT), "--out", str(out), *args], check=True, capture_output=True)
+    result = subprocess.run(
+        [_tool("kubectl"), "kustomize", str(out)], capture_output=True, text=True, timeout=120
+    )
+    assert result.returncode == 0, result.stderr
+    docs = [doc for doc in yaml.safe_load_all(result.stdout) if doc]
+    for doc in docs:
+        kubernetes_validate.validate(doc, KUBERNETES_VERSIONS[-1], strict=True)
+    settings = _find(docs, "ConfigMap", Settings().k8s_settings_configmap)["data"]
+    assert settings["EF_BUCKET"] == GKE_ARGS["--bucket"] and settings["EF_PREFIX"] == "prod"
+    assert settings["EF_IMAGE"] == GKE_ARGS["--image"] and settings["EF_IMAGE_TAG"] == GKE_ARGS["--tag"]
+    annotation = "iam.gke.io/gcp-service-account"
+    account = _find(docs, "ServiceAccount", Settings().k8s_service_account)
+    assert account["metadata"]["annotations"][annotation] == GKE_ARGS["--pipelines-gsa"]
+    assert (
+        _find(docs, "ServiceAccount", "mlflow")["metadata"]["annotations"][annotation]
+        == GKE_ARGS["--mlflow-gsa"]
+    )
+    mlflow = _find(docs, "Deployment", "mlflow")["spec"]["template"]["spec"]["containers"][0]
+    assert mlflow["image"] == f"{GKE_ARGS['--image']}:{GKE_ARGS['--tag']}"
+    # the IAM condition of Terraform's MLflow binding: <prefix>/mlflow/ of the bucket
+    artifacts = _find(docs, "ConfigMap", "mlflow")["data"]["MLFLOW_ARTIFACTS_DESTINATION"]
+    assert artifacts == "gs://ef-prod-123456-forecasts/prod/mlflow"
+
+
+@pytest.mark.parametrize(
+    ("flag", "value"),
+    [("--bucket", "Bad_Bucket"), ("--pipelines-gsa", "someone@example.com"), ("--tag", "has space")],
+)
+def test_gke_overlay_script_rejects_bad_input(tmp_path: Path, flag: str, value: str) -> None:
+    args = [item for pair in {**GKE_ARGS, flag: value}.items() for item in pair]
+    result = subprocess.run(
+        ["bash", str(OVERLAY_SCRIPT), "--out", str(tmp_path / "x"), *args], capture_output=True, text=True
+    )
+    assert result.returncode == 2
+    assert flag in result.stderr and value in result.stderr
+    assert not (tmp_path / "x").exists()
