@@ -52,3 +52,8 @@ output "github_workload_identity_provider" {
   description = "GitHub variable GCP_WIF_PROVIDER (cd.yml)."
   value       = google_iam_workload_identity_pool_provider.github.name
 }
+
+output "project_id" {
+  description = "EF_GCP_PROJECT."
+  value       = var.project_id
+}
