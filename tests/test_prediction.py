@@ -14,9 +14,11 @@ from pathlib import Path
 from typing import Any
 
 import cloudpickle
+import mlflow
 import numpy as np
 import pandas as pd
 import pytest
+from mlflow.pyfunc import PythonModel
 
 from components import layout, schemas
 from components.contracts import ForecastMetadata, ForecastPointer
@@ -30,16 +32,11 @@ from components.prediction import (
 from components.settings import Settings
 from components.storage import ObjectStore
 
-try:
-    import mlflow
-except ImportError:  # pragma: no cover - mlflow is a project dependency
-    pytest.skip("mlflow missing", allow_module_level=True)
-
 # ship the model class by value so kfp.local subprocesses can unpickle it without this module
 cloudpickle.register_pickle_by_value(sys.modules[__name__])
 
 
-class SeasonalNaive24(mlflow.pyfunc.PythonModel):  # type: ignore[misc]
+class SeasonalNaive24(PythonModel):
     """Forecast hour ``last + h`` with the value observed at ``last + h - 24`` (h = 1..24)."""
 
     def predict(self, context: Any, model_input: pd.DataFrame, params: Any = None) -> pd.DataFrame:
@@ -99,11 +96,19 @@ def register_champion(tracking_uri: str, model_name: str) -> str:
     return version
 
 
+_REGISTRY: dict[str, tuple[str, str]] = {}
+
+
 @pytest.fixture(scope="session")
 def champion_registry(tmp_path_factory: pytest.TempPathFactory) -> tuple[str, str]:
-    """One SQLite registry per test session holding the champion; returns (tracking URI, version)."""
-    uri = f"sqlite:///{tmp_path_factory.mktemp('mlflow') / 'mlflow.db'}"
-    return uri, register_champion(uri, Settings().model_name)
+    """One SQLite registry per test session holding the champion; returns (tracking URI, version).
+
+    Cached at module level too, so test modules that import this fixture share the one registry.
+    """
+    if "champion" not in _REGISTRY:
+        uri = f"sqlite:///{tmp_path_factory.mktemp('mlflow') / 'mlflow.db'}"
+        _REGISTRY["champion"] = (uri, register_champion(uri, Settings().model_name))
+    return _REGISTRY["champion"]
 
 
 @pytest.fixture()
@@ -152,8 +157,8 @@ def test_publishes_a_complete_forecast_and_moves_latest(
         [schemas.AREA, schemas.CONSUMER_TYPE, schemas.DATETIME]
     )[schemas.TARGET]
     row = forecast.iloc[5]
-    key = (row[schemas.AREA], row[schemas.CONSUMER_TYPE], row[schemas.DATETIME] - pd.Timedelta(hours=24))
-    assert row["forecast"] == observed[key]
+    hour = pd.Timestamp(row[schemas.DATETIME]) - pd.Timedelta(hours=24)
+    assert row["forecast"] == observed[(row[schemas.AREA], row[schemas.CONSUMER_TYPE], hour)]
 
     metadata = ForecastMetadata.model_validate(store.read_json(layout.forecast_metadata(result.run_id)))
     assert metadata.rows == 76 * 24 and metadata.series == 76 and metadata.horizon == 24
@@ -277,7 +282,9 @@ def test_validation_rejects_broken_forecasts() -> None:
         validate_forecast(pd.concat([good, extra]), features, 24)
     with pytest.raises(ForecastValidationError, match="last observed hour"):
         shifted = good.copy()
-        shifted.loc[0, schemas.DATETIME] += pd.Timedelta(hours=1)
+        shifted[schemas.DATETIME] = shifted[schemas.DATETIME].where(
+            shifted.index != 0, shifted[schemas.DATETIME] + pd.Timedelta(hours=1)
+        )
         validate_forecast(shifted, features, 24)
     with pytest.raises(ForecastValidationError, match="lacks columns"):
         validate_forecast(good.drop(columns=["forecast_upper"]), features, 24)
