@@ -4,6 +4,7 @@ local HTTP server speaking the Kubernetes custom-objects API (``tests.fake_k8s``
 from __future__ import annotations
 
 import copy
+import json
 import re
 from collections.abc import Iterator
 from typing import Any
@@ -96,7 +97,9 @@ def test_experiment_is_a_valid_katib_object_rendered_from_the_search_space() -> 
     # the trial template: a batch Job on the project image running the trial entry point
     template = spec["trialTemplate"]
     assert template["primaryContainerName"] == PRIMARY_CONTAINER
-    assert {(p["name"], p["reference"]) for p in template["trialParameters"]} == {(n, n) for n in SEARCH_SPACE}
+    assert {(p["name"], p["reference"]) for p in template["trialParameters"]} == {
+        (n, n) for n in SEARCH_SPACE
+    }
     job = template["trialSpec"]
     (container,) = job["spec"]["template"]["spec"]["containers"]
     assert container["name"] == PRIMARY_CONTAINER
@@ -235,3 +238,37 @@ def test_invalid_experiment_is_refused_by_the_server(runner: KatibRunner) -> Non
     experiment.spec.parameters = []  # type: ignore[union-attr]
     with pytest.raises(TuningError, match=r"HTTP 422.*spec.parameters"):
         runner.create(experiment)
+
+
+def test_tune_stage_with_katib_backend_stores_the_best_config(
+    fake: FakeKubernetes, store: Any, settings: Settings, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from components.model.registry import load_best_config
+    from components.tuning.run import tune_snapshot
+
+    monkeypatch.setenv("EF_KATIB_NAMESPACE", NAMESPACE)
+    monkeypatch.setenv("EF_TUNE_FIXED", json.dumps({"n_estimators": 100, "n_jobs": 1}))
+    settings = Settings()
+    fake.default = succeeds(after=1, wape=0.0655)
+    api = k8s.ApiClient(k8s.Configuration(host=fake.url))
+    settings = settings.model_copy(update={"katib_poll_s": 0.01, "katib_timeout_s": 30.0})
+
+    outcome = tune_snapshot(settings, store, RUN, "katib", 6, api_client=api)
+
+    assert outcome.wape == pytest.approx(0.0655)
+    assert outcome.config["n_estimators"] == 100  # pinned, so not searched by Katib
+    assert validate_config(outcome.config) == outcome.config
+    assert is_inside(outcome.config, parse_space(SEARCH_SPACE))
+    ((namespace, name),) = fake.objects
+    assert namespace == NAMESPACE and outcome.source == f"katib:{NAMESPACE}/{name}"
+    submitted = fake.objects[(namespace, name)]["spec"]
+    assert "n_estimators" not in {p["name"] for p in submitted["parameters"]}
+    (container,) = submitted["trialTemplate"]["trialSpec"]["spec"]["template"]["spec"]["containers"]
+    env = {e["name"]: e["value"] for e in container["env"]}
+    assert env["EF_BUCKET"] == settings.bucket and json.loads(env["EF_TUNE_FIXED"]) == {
+        "n_estimators": 100,
+        "n_jobs": 1,
+    }
+    assert container["image"] == settings.image_uri
+    assert submitted["maxTrialCount"] == 6
+    assert load_best_config(settings) == outcome.config

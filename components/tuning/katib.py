@@ -44,6 +44,7 @@ from kubernetes import client as k8s
 from kubernetes.client.exceptions import ApiException
 
 from components.tuning.space import (
+    OBJECTIVE_METRIC,
     FloatParam,
     IntParam,
     SearchSpaceError,
@@ -59,7 +60,6 @@ VERSION = "v1beta1"
 PLURAL = "experiments"
 API_VERSION = f"{GROUP}/{VERSION}"
 KIND = "Experiment"
-OBJECTIVE_METRIC = "wape"
 PRIMARY_CONTAINER = "trial"
 SPEC_HASH_ANNOTATION = "energy-forecasting.io/spec-sha256"
 TRIAL_MODULE = "components.tuning.trial"

@@ -20,7 +20,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from components import schemas
-from components.tuning.space import Space, ensure_space, is_inside, suggest
+from components.tuning.space import Space, ensure_space, is_inside, pin, suggest
 
 if TYPE_CHECKING:
     import optuna
@@ -67,17 +67,10 @@ def origin_frames(frame: pd.DataFrame, origins: int, horizon: int) -> Iterator[t
         yield part, float(window[schemas.TARGET].abs().sum())
 
 
-def point_config(config: Mapping[str, Any]) -> dict[str, Any]:
-    """The config as scored: without quantile models, which do not change the point forecast (WAPE)."""
-    return {**config, "quantiles": []} if "quantiles" in config else dict(config)
-
-
 def _default_objective() -> Objective:
     from components.model.backtest import backtest_wape
 
-    return lambda frame, config, origins, seed: backtest_wape(
-        frame, point_config(config), origins=origins, seed=seed
-    )
+    return lambda frame, config, origins, seed: backtest_wape(frame, config, origins=origins, seed=seed)
 
 
 def run_optuna(
@@ -98,8 +91,9 @@ def run_optuna(
 ) -> OptunaResult:
     """Minimise backtest WAPE over ``space`` (default: ``SEARCH_SPACE``) on ``frame``.
 
-    ``fixed`` pins some names of the space to a value (they are then not searched), e.g. fewer
-    trees for a quick demo. Stops after ``n_trials`` trials or ``timeout_s`` seconds, whichever first.
+    ``fixed`` pins config values: names of the space are then not searched (e.g. fewer trees for
+    a quick demo), other names must be keys of the base config (e.g. ``n_jobs``).
+    Stops after ``n_trials`` trials or ``timeout_s`` seconds, whichever comes first.
     """
     import optuna
 
@@ -113,10 +107,7 @@ def run_optuna(
         raise ValueError(f"horizon must be >= 1, got {horizon}")
     full_space = ensure_space(space if space is not None else SEARCH_SPACE)
     base = dict(base_config if base_config is not None else DEFAULT_CONFIG)
-    fixed = dict(fixed or {})
-    unknown = sorted(set(fixed) - set(full_space))
-    if unknown:
-        raise ValueError(f"fixed parameter(s) {unknown} are not in the search space {sorted(full_space)}")
+    fixed = pin(fixed or {}, full_space, base, "fixed")
     base.update(fixed)
     searched = {name: spec for name, spec in full_space.items() if name not in fixed}
     if not searched:

@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Any, Literal
 
 from components.layout import check_run_id
 from components.settings import Settings
-from components.tuning.space import coerce_params, parse_space
+from components.tuning.space import parse_space, pin
 
 if TYPE_CHECKING:
     from kubernetes import client as k8s
@@ -77,15 +77,16 @@ def tune_snapshot(
     show_progress_bar: bool = True,
 ) -> TuneOutcome:
     """Search, then ``save_best_config``; return the full validated config and its backtest WAPE."""
-    from components.model.config import DEFAULT_CONFIG, SEARCH_SPACE, validate_config
-    from components.model.registry import save_best_config
-
     chosen = check_backend(backend)
     check_run_id(snapshot_run)
     if n_trials < 1:
         raise ValueError(f"n_trials must be >= 1, got {n_trials}")
+
+    from components.model.config import DEFAULT_CONFIG, SEARCH_SPACE, validate_config
+    from components.model.registry import save_best_config
+
     space = parse_space(SEARCH_SPACE)
-    fixed = coerce_params(settings.tune_fixed, space, "EF_TUNE_FIXED")
+    fixed = pin(settings.tune_fixed, space, DEFAULT_CONFIG, "EF_TUNE_FIXED")
     searched = {name: spec for name, spec in space.items() if name not in fixed}
 
     if chosen == "optuna":
@@ -100,7 +101,6 @@ def tune_snapshot(
             n_trials=n_trials,
             timeout_s=settings.tune_timeout_s,
             origins=settings.tune_origins,
-            horizon=settings.horizon,
             seed=settings.tune_seed,
             fixed=fixed,
             show_progress_bar=show_progress_bar,

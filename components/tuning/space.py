@@ -20,6 +20,8 @@ if TYPE_CHECKING:
     import optuna
 
 Choice = str | int | float | bool
+OBJECTIVE_METRIC = "wape"
+"""The objective of every search: backtest WAPE, minimised (the trial prints ``wape=<value>``)."""
 
 
 class SearchSpaceError(ValueError):
@@ -162,3 +164,15 @@ def is_inside(config: Mapping[str, Any], space: Space) -> bool:
     except SearchSpaceError:
         return False
     return True
+
+
+def pin(fixed: Mapping[str, Any], space: Space, base: Mapping[str, Any], where: str) -> dict[str, Any]:
+    """Values pinned during a search (e.g. ``EF_TUNE_FIXED``): names of the space are typed and
+    range-checked (and so not searched); other names must be keys of the base config."""
+    unknown = sorted(set(fixed) - set(space) - set(base))
+    if unknown:
+        raise SearchSpaceError(
+            f"{where}: unknown parameter(s) {unknown}; not in the search space or the config"
+        )
+    in_space = coerce_params({k: v for k, v in fixed.items() if k in space}, space, where)
+    return {**{k: v for k, v in fixed.items() if k not in space}, **in_space}

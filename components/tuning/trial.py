@@ -17,8 +17,7 @@ from typing import Any
 
 from components.layout import check_run_id
 from components.settings import Settings
-from components.tuning.katib import OBJECTIVE_METRIC
-from components.tuning.space import SearchSpaceError, coerce_params, parse_space
+from components.tuning.space import OBJECTIVE_METRIC, SearchSpaceError, coerce_params, parse_space, pin
 
 log = logging.getLogger("components.tuning.trial")
 
@@ -79,7 +78,7 @@ def trial_config(params: Sequence[tuple[str, str]], settings: Settings) -> dict[
     if duplicated:
         raise SearchSpaceError(f"--param: parameter(s) {duplicated} given more than once")
     space = parse_space(SEARCH_SPACE)
-    fixed = coerce_params(settings.tune_fixed, space, "EF_TUNE_FIXED")
+    fixed = pin(settings.tune_fixed, space, DEFAULT_CONFIG, "EF_TUNE_FIXED")
     typed = coerce_params(dict(params), space, "--param")
     return validate_config({**DEFAULT_CONFIG, **fixed, **typed}, where="trial config")
 
@@ -101,7 +100,6 @@ def main(argv: Sequence[str] | None = None) -> int:
     from components.features import load_snapshot
     from components.model.backtest import backtest_wape
     from components.storage import ObjectStore
-    from components.tuning.optuna_search import point_config
 
     settings = settings.model_copy(update={"feature_group_version": args.feature_group_version})
     try:
@@ -114,7 +112,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             args.origins,
             dict(args.param),
         )
-        wape = float(backtest_wape(frame, point_config(config), origins=args.origins, seed=args.seed))
+        wape = float(backtest_wape(frame, config, origins=args.origins, seed=args.seed))
     except Exception:
         log.exception("trial failed")
         return 1
