@@ -74,7 +74,7 @@ deploy: setup ## helm upgrade --install the API and dashboard with this version'
 	  --set-string config.EF_GCP_PROJECT="$$($(TF_OUT) project_id)" \
 	  --set-string api.serviceAccount.gcpServiceAccount="$$($(TF_OUT) api_gsa_email)" \
 	  --set-string dashboard.serviceAccount.gcpServiceAccount="$$($(TF_OUT) dashboard_gsa_email)"
-	$(MAKE) helm-test
+	$(HELM) test $(RELEASE) --namespace $(APP_NAMESPACE) --logs --timeout 5m
 
 helm-test: ## run the chart's helm test pod against the release
 	$(HELM) test $(RELEASE) --namespace $(APP_NAMESPACE) --logs --timeout 5m

@@ -164,3 +164,20 @@ def test_e2e_runs_kind_kubeflow_pipeline_and_helm_test() -> None:
         assert (REPO / path / "kustomization.yaml").exists(), path
     assert "create_run_from_pipeline_package" in runs and "wait_for_run_completion" in runs
     assert "helm test" in runs and "kind load docker-image" in runs
+
+
+def test_make_targets_for_the_lead_parse_and_expand() -> None:
+    """infra/MAKE_TARGETS.mk (included by the Makefile): every target dry-runs and has a help text."""
+    targets_file = REPO / "infra" / "MAKE_TARGETS.mk"
+    targets = re.findall(r"^([a-z][a-z-]+):.*?## ", targets_file.read_text(), flags=re.MULTILINE)
+    assert {"check-deploy", "cluster-up", "deploy", "rollback", "model-rollback"} <= set(targets)
+    result = subprocess.run(
+        ["make", "--no-print-directory", "-n", "-f", "Makefile", "-f", str(targets_file), *targets,
+         "TF_STATE_BUCKET=state-bucket", "MODEL_VERSION=3"],
+        capture_output=True, text=True, cwd=REPO, timeout=60,
+    )  # fmt: skip
+    assert result.returncode == 0, result.stderr
+    assert "pytest -q tests/test_deploy_" in result.stdout
+    assert "apply -k infra/kubeflow/kfp/cluster-scoped" in result.stdout
+    assert "helm upgrade --install energy-forecasting charts/energy-forecasting" in result.stdout
+    assert "set_registered_model_alias" in result.stdout
