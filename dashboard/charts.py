@@ -197,10 +197,10 @@ def forecast_figure(frame: pd.DataFrame, unit: Unit, now: pd.Timestamp | None) -
     if now is not None:
         _now_marker(fig, now, "now (forecast made)")
     fig.update_layout(
-        height=520,
+        height=560,
         margin={"l": 10, "r": 10, "t": 40, "b": 10},
         hovermode="closest",
-        legend={"orientation": "h", "yanchor": "top", "y": -0.12, "x": 0},
+        legend={"orientation": "h", "yanchor": "top", "y": -0.16, "x": 0},
         xaxis_title="hour (UTC)",
         yaxis_title=f"consumption ({unit})",
     )
@@ -245,6 +245,7 @@ def accuracy_figure(runs: pd.DataFrame, wape_threshold: float | None) -> go.Figu
         margin={"l": 10, "r": 10, "t": 30, "b": 10},
         xaxis_title="forecast run (scheduled hour, UTC)",
         yaxis_title="error (%)",
+        yaxis_rangemode="tozero",
         legend={"orientation": "h", "y": 1.12, "x": 0},
     )
     return fig
@@ -289,7 +290,12 @@ def series_metrics_frame(series: Iterable[dict[str, Any]], labels: Labels) -> pd
 
 
 def series_heatmap(
-    frame: pd.DataFrame, labels: Labels, column: str, title: str, colorscale: str = "YlOrRd"
+    frame: pd.DataFrame,
+    labels: Labels,
+    column: str,
+    title: str,
+    colorscale: str = "YlOrRd",
+    zrange: tuple[float, float] | None = None,
 ) -> go.Figure:
     """One value per series as a grid: consumer types down, areas across."""
     grid = frame.pivot_table(index="consumer_type", columns="area", values=column, aggfunc="first")
@@ -300,6 +306,8 @@ def series_heatmap(
             x=[labels.area(code) for code in grid.columns],
             y=[labels.consumer_type(code) for code in grid.index],
             colorscale=colorscale,
+            zmin=None if zrange is None else zrange[0],
+            zmax=None if zrange is None else zrange[1],
             colorbar={"title": title},
             hovertemplate=f"%{{y}}<br>%{{x}}<br>{title} %{{z:.2f}}<extra></extra>",
         )

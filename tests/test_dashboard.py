@@ -25,6 +25,7 @@ from streamlit.testing.v1 import AppTest
 
 from components.emulator import GcsEmulator, free_port
 from dashboard import charts
+from dashboard.__main__ import main as dashboard_main
 from dashboard.client import ApiClient, ApiNotFoundError, ApiUnavailableError
 from dashboard.settings import DATA_CREDIT, DashboardSettings
 from tests.api_fixtures import REFERENCE, SMALL_SERIES, serve_api, write_forecast
@@ -405,7 +406,7 @@ def test_a_new_forecast_shows_up_without_a_restart(
         assert "version 8" in caption and "2023-01-18 00:00 UTC" in caption
 
 
-def test_python_m_dashboard_help_and_command() -> None:
+def test_python_m_dashboard_help_and_command(capsys: pytest.CaptureFixture[str]) -> None:
     run = subprocess.run(
         [sys.executable, "-m", "dashboard", "--help"],
         capture_output=True,
@@ -414,21 +415,12 @@ def test_python_m_dashboard_help_and_command() -> None:
         check=True,
     )
     assert "--api-url" in run.stdout and "--port" in run.stdout
-    run = subprocess.run(
-        [sys.executable, "-m", "dashboard", "--print-command", "--port", "8599", "--host", "0.0.0.0"],
-        capture_output=True,
-        text=True,
-        cwd=REPO_ROOT,
-        check=True,
-    )
-    assert "streamlit run" in run.stdout and str(APP) in run.stdout and "--server.port 8599" in run.stdout
-    bad = subprocess.run(
-        [sys.executable, "-m", "dashboard", "--api-url", "localhost:8000", "--print-command"],
-        capture_output=True,
-        text=True,
-        cwd=REPO_ROOT,
-    )
-    assert bad.returncode == 2 and "invalid --api-url" in bad.stderr
+    assert dashboard_main(["--print-command", "--port", "8599", "--host", "0.0.0.0"]) == 0
+    printed = capsys.readouterr().out
+    assert "streamlit run" in printed and str(APP) in printed and "--server.port 8599" in printed
+    assert "--server.address 0.0.0.0" in printed and "--browser.gatherUsageStats false" in printed
+    assert dashboard_main(["--api-url", "localhost:8000", "--print-command"]) == 2
+    assert "invalid --api-url" in capsys.readouterr().err
 
 
 @pytest.fixture(autouse=True)

@@ -36,7 +36,7 @@ def _caption(api: ApiClient, payloads: list[dict[str, Any]]) -> tuple[str, pd.Ti
 
 
 def _pick(labels: Labels) -> tuple[list[str], list[str], charts.Unit]:
-    left, middle, right = st.columns([2, 5, 1])
+    left, middle, right = st.columns([3, 5, 1])
     areas = left.multiselect(
         "Price areas",
         options=list(labels.areas),

@@ -99,7 +99,7 @@ def render() -> None:
         )
         st.markdown("**Share of the served window observed, per series**")
         st.plotly_chart(
-            charts.series_heatmap(coverage, labels, "complete_pct", "observed %", colorscale="RdYlGn"),
+            charts.series_heatmap(coverage, labels, "complete_pct", "observed %", "RdYlGn", (0, 100)),
             width="stretch",
             key="dq_coverage",
         )
