@@ -15,6 +15,9 @@ from components.steps.extract import extract
 from components.steps.features import features
 from components.steps.validate import validate
 from components.storage import ObjectStore
+from components.validation import DataContractError
+
+pytestmark = pytest.mark.filterwarnings("ignore:You may be attemping to run a task:RuntimeWarning")
 
 START, END = "2023-01-15T00:00:00+00:00", "2023-01-18T00:00:00+00:00"
 
@@ -85,25 +88,23 @@ def test_extract_validate_features_under_kfp_local(
 
 
 def test_validate_component_raises_after_saving_the_report(
-    pipeline_root: Path,
-    env: Settings,
-    store: ObjectStore,
-    snapshot_path: Path,
-    monkeypatch: pytest.MonkeyPatch,
+    env: Settings, store: ObjectStore, snapshot_path: Path, tmp_path: Path
 ) -> None:
+    """The component body itself (``python_func``, in-process: a second ``kfp.local`` run would
+    only repeat the ~15-40 s Great Expectations import in a fresh subprocess)."""
     bad = pd.read_parquet(snapshot_path)
+    bad = bad[(bad["HourUTC"] >= "2023-01-15") & (bad["HourUTC"] < "2023-01-18")].copy()
     bad.loc[bad.index[3], "TotalCon"] = -1
-    bad_path = pipeline_root / "negative.parquet"
-    bad.to_parquet(bad_path, index=False)
-    monkeypatch.setenv("ENERGY_SNAPSHOT", str(bad_path))
-    known = run_dirs(pipeline_root)
+    bad.to_parquet(tmp_path / "raw", index=False)
+    raw = dsl.Dataset(name="raw", uri=str(tmp_path / "raw"), metadata={"source": "snapshot:bad"})
+    clean = dsl.Dataset(name="clean", uri=str(tmp_path / "clean"))
+    report = dsl.Artifact(name="report", uri=str(tmp_path / "report"))
 
-    with pytest.raises(RuntimeError, match="validate"):
-        feature_steps(
-            reference_time="2023-01-18T00:00Z", days_delay=0, days_export=3, feature_group_version=1
-        )
-    (run_dir,) = run_dirs(pipeline_root) - known
-    result = json.loads((run_dir / "validate" / "report").read_text())
+    with pytest.raises(DataContractError, match=r"rule non_negative on column 'energy_consumption'"):
+        validate.python_func(raw=raw, window_start=START, window_end=END, clean=clean, report=report)
+    result = json.loads((tmp_path / "report").read_text())
     assert result["success"] is False and result["failed_rules"] == ["non_negative"]
-    assert not (run_dir / "features").exists()
+    assert result["source"] == "snapshot:bad"
+    assert report.metadata["failed_rules"] == "non_negative"
+    assert not (tmp_path / "clean").exists()  # nothing for the features step
     assert store.list("features/") == []
