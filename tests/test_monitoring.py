@@ -3,6 +3,7 @@ observations from feature snapshots of the shared data, figures checked against 
 
 from __future__ import annotations
 
+import threading
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -12,7 +13,12 @@ import pytest
 
 from components import layout, schemas
 from components.contracts import MONITORING_TABLES, MonitoringPointer, MonitoringSummary
-from components.monitoring import error_metrics, monitor_and_publish, population_stability_index
+from components.monitoring import (
+    MonitoringResult,
+    error_metrics,
+    monitor_and_publish,
+    population_stability_index,
+)
 from components.prediction import predict_and_publish
 from components.settings import Settings
 from components.storage import ObjectStore
@@ -140,6 +146,37 @@ def test_repeated_run_changes_nothing(
     assert {name: store.generation(name) for name in store.list("monitoring/")} == before
     assert len(before) == len(MONITORING_TABLES) + 2  # tables, summary, latest
     assert second.summary == first.summary
+
+
+def test_concurrent_runs_of_the_same_hour_one_wins(
+    store: ObjectStore, model_settings: Settings, snapshot_path: Path
+) -> None:
+    newest = publish_history(store, model_settings, snapshot_path, days=1)
+    barrier = threading.Barrier(2)
+    results: list[MonitoringResult] = []
+    errors: list[BaseException] = []
+
+    def run() -> None:
+        barrier.wait()
+        try:
+            own = ObjectStore.from_settings(model_settings)
+            results.append(monitor_and_publish(own, model_settings, newest, FIRST + DAY))
+        except BaseException as err:
+            errors.append(err)
+
+    threads = [threading.Thread(target=run) for _ in range(2)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+
+    assert not errors, errors
+    assert sorted(r.created for r in results) == [False, True]
+    winner = next(r for r in results if r.created)
+    stored = MonitoringSummary.model_validate(store.read_json(winner.summary_name))
+    assert stored == winner.summary  # the loser did not overwrite the summary
+    assert store.read_json(layout.MONITORING_LATEST)["run_id"] == winner.run_id
+    assert len(store.list("monitoring/")) == len(MONITORING_TABLES) + 2
 
 
 def test_forecasts_scheduled_later_are_not_evaluated(
