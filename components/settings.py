@@ -61,6 +61,12 @@ class Settings(BaseSettings):
     mlflow_experiment: str = "energy-forecasting"
     model_name: str = "energy-forecaster"
     horizon: int = Field(24, ge=1, le=168)
+    train_backtest_origins: int = Field(
+        5, ge=1, le=60, description="Daily origins of the expanding-window backtest of a training run."
+    )
+    train_n_estimators: int = Field(
+        0, ge=0, description="When > 0, overrides the config's n_estimators in training (short demos/tests)."
+    )
 
     # hyper-parameter search (Optuna locally, Katib on the cluster)
     tune_origins: int = Field(3, ge=1, le=60, description="Daily backtest origins scored per tuning trial.")
