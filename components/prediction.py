@@ -95,7 +95,9 @@ def load_model(settings: Settings) -> tuple[Any, str]:
     """The champion pyfunc model and its registry version."""
     try:
         from components.model.registry import load_champion
-    except ModuleNotFoundError:  # the training package is not installed: ask the registry directly
+    except ModuleNotFoundError as err:  # no training package in this image: ask the registry directly
+        if err.name not in {"components.model", "components.model.registry"}:
+            raise
         return _load_champion_alias(settings)
     model, version = load_champion(settings)
     return model, str(version)
