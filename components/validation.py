@@ -34,6 +34,7 @@ import logging
 import os
 import uuid
 from dataclasses import dataclass
+from functools import lru_cache
 from typing import TYPE_CHECKING, Any
 
 from components import schemas
@@ -304,21 +305,47 @@ def _grid_rule(clean: pd.DataFrame, window: Window) -> dict[str, Any]:
     )
 
 
-def _gx_rules(clean: pd.DataFrame, window: Window) -> tuple[list[dict[str, Any]], dict[str, Any]]:
-    os.environ.setdefault("GX_ANALYTICS_ENABLED", "False")
+@lru_cache(maxsize=1)
+def _gx_context() -> Any:
+    """One ephemeral GX context per process (each new one leaves a temporary docs folder behind)."""
+    os.environ.setdefault("GX_ANALYTICS_ENABLED", "False")  # no usage statistics from offline runs
     import great_expectations as gx
-    import great_expectations.expectations as gxe
     from great_expectations.data_context.types.base import ProgressBarsConfig
 
     context = gx.get_context(mode="ephemeral")
     context.variables.progress_bars = ProgressBarsConfig(globally=False, metric_calculations=False)
-    name = f"features-{uuid.uuid4().hex[:8]}"
+    return context
+
+
+def _gx_rules(clean: pd.DataFrame, window: Window) -> tuple[list[dict[str, Any]], dict[str, Any]]:
+    context = _gx_context()
+    name = f"features-{uuid.uuid4().hex[:12]}"
+    try:
+        return _run_suite(context, name, clean, window)
+    finally:  # the context is shared: leave nothing of this run in it
+        for remove in (
+            context.validation_definitions.delete,
+            context.suites.delete,
+            context.data_sources.delete,
+        ):
+            try:
+                remove(name)
+            except Exception:  # not created because an earlier step failed
+                log.debug("nothing to delete for %s", name)
+
+
+def _run_suite(
+    context: Any, name: str, clean: pd.DataFrame, window: Window
+) -> tuple[list[dict[str, Any]], dict[str, Any]]:
+    import great_expectations as gx
+    import great_expectations.expectations as gxe
+
     batch = (
         context.data_sources.add_pandas(name)
         .add_dataframe_asset("clean")
         .add_batch_definition_whole_dataframe("whole")
     )
-    suite = gx.ExpectationSuite(name="energy_consumption_contract")
+    suite = gx.ExpectationSuite(name=name, meta={"contract": "energy_consumption_contract"})
     suite.add_expectation(gxe.ExpectTableColumnsToMatchOrderedList(column_list=list(FEATURE_COLUMNS)))
     for column in FEATURE_COLUMNS:
         if column in clean:
