@@ -463,6 +463,12 @@ class QualityResponse(_Model):
     rows: int
     series: int | None = Field(None, description="series count from the manifest, if it states one")
     sha256: str
-    validation: Any = Field(None, description="the manifest's `validation` value, as written")
+    validation: Any = Field(
+        None,
+        description=(
+            "the manifest's `validation` value as written, or its `validation_summary` (the feature "
+            "step's short form; the full `validation_result` is in `manifest`)"
+        ),
+    )
     manifest: dict[str, Any] = Field(description="the whole manifest, as written")
     coverage: list[SeriesQuality] = Field(description="per served series, least complete first")

@@ -372,6 +372,8 @@ def load_monitoring(reader: Reader, generation: int) -> MonitoringData:
     grouped: dict[Key, list[PairPoint]] = {}
     try:
         for record in pair_records:
+            if record.get("forecast") is None or record.get("observed") is None:
+                continue  # a pair without both values says nothing about accuracy
             key = (str(record[AREA]), str(record[CONSUMER_TYPE]))
             grouped.setdefault(key, []).append(PairPoint.model_validate(record))
     except ValidationError as err:
@@ -566,7 +568,7 @@ def _quality(observations: ObservationData, settings: ApiSettings) -> QualityRes
         rows=pointer.rows,
         series=series_count if isinstance(series_count, int) else None,
         sha256=pointer.sha256,
-        validation=manifest.get("validation"),
+        validation=manifest.get("validation", manifest.get("validation_summary")),
         manifest=manifest,
         coverage=coverage,
     )
