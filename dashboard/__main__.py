@@ -5,7 +5,6 @@ from __future__ import annotations
 import argparse
 import logging
 import os
-import subprocess
 import sys
 from pathlib import Path
 
@@ -87,10 +86,11 @@ def main(argv: list[str] | None = None) -> int:
         return 0
     env = {**os.environ, "EF_DASHBOARD_API_URL": api_url}
     log.info("dashboard on http://%s:%d (API %s)", args.host, args.port, api_url)
-    try:
-        return subprocess.call(cmd, env=env)
-    except KeyboardInterrupt:
-        return 0
+    sys.stdout.flush()
+    sys.stderr.flush()
+    # replace this process, so signals (Ctrl-C, SIGTERM from a supervisor) reach streamlit itself
+    os.execve(cmd[0], cmd, env)
+    return 0  # pragma: no cover - execve does not return
 
 
 if __name__ == "__main__":
