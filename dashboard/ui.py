@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 
 import streamlit as st
 from pydantic import ValidationError
@@ -48,12 +49,21 @@ def show_error(err: Exception) -> None:
         st.info(str(err), icon=":material/hourglass_empty:")
     elif isinstance(err, ApiError | SettingsError):
         st.error(str(err), icon=":material/error:")
-    else:  # pragma: no cover - a bug in the dashboard itself; keep the page alive and log it
-        log.exception("unexpected error while rendering a page")
+    else:  # a bug, or an answer this dashboard version does not understand: keep the app alive
+        log.error("could not draw the page", exc_info=err)
         st.error(
-            f"Something went wrong while drawing this page ({type(err).__name__}: {err}).",
+            f"This page could not be drawn from the API's answer ({type(err).__name__}: {err}). "
+            "The dashboard and the API versions may not match; the dashboard's log has the details.",
             icon=":material/error:",
         )
+
+
+def run_page(render: Callable[[], None]) -> None:
+    """Draw a page; any failure becomes a friendly box (Streamlit's own stop/rerun pass through)."""
+    try:
+        render()
+    except Exception as err:
+        show_error(err)
 
 
 def sidebar_status() -> None:

@@ -386,6 +386,21 @@ def test_api_without_data_says_so_on_every_page(
             assert any("yet" in m for m in messages), messages
 
 
+def test_a_page_that_cannot_be_drawn_shows_a_box_not_a_traceback() -> None:
+    def app() -> None:
+        from dashboard import ui
+
+        def render() -> None:
+            raise KeyError("by_series")
+
+        ui.run_page(render)
+
+    at = AppTest.from_function(app, default_timeout=30).run()
+    assert not at.exception
+    [error] = at.error
+    assert "could not be drawn" in error.value and "KeyError" in error.value
+
+
 def test_a_new_forecast_shows_up_without_a_restart(
     gcs_emulator: GcsEmulator, tmp_path: Path, use_api: Callable[[str], None]
 ) -> None:

@@ -134,4 +134,4 @@ def render() -> None:
     )
 
 
-render()
+ui.run_page(render)

@@ -166,4 +166,4 @@ def render() -> None:
     _series_section(api, labels, table)
 
 
-render()
+ui.run_page(render)

@@ -122,4 +122,4 @@ def render() -> None:
         st.json(manifest, expanded=False)
 
 
-render()
+ui.run_page(render)
