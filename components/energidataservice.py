@@ -172,10 +172,15 @@ class ApiClient:
     def _try_page(self, http: requests.Session, params: dict[str, str]) -> ApiPage:
         try:
             response = http.get(self.url, params=params, timeout=self.timeout_s)
-        except (requests.ConnectionError, requests.Timeout) as err:
+        except (
+            requests.ConnectionError,
+            requests.Timeout,
+            requests.exceptions.ChunkedEncodingError,  # a body cut short on the wire
+            requests.exceptions.ContentDecodingError,
+        ) as err:
             raise _RetryableError(f"{type(err).__name__}: {err}") from err
-        except requests.RequestException as err:  # e.g. a body cut short while streaming
-            raise _RetryableError(f"{type(err).__name__}: {err}") from err
+        except requests.RequestException as err:  # e.g. an invalid URL: retrying cannot help
+            raise ApiError(f"{self.url}: request failed: {type(err).__name__}: {err}") from err
         if response.status_code == 429:
             raise _RetryableError("HTTP 429 Too Many Requests", _retry_after(response))
         if response.status_code >= 500:

@@ -27,7 +27,7 @@ class Fault:
 
     ``times`` is how many matching requests get the fault (then it is used up)."""
 
-    kind: str  # "status" | "truncate" | "drop_field" | "empty_page"
+    kind: str  # "status" | "truncate" | "cut" | "drop_field" | "empty_page"
     offset: int | None = None
     times: int = 1
     status: int = 500
@@ -122,8 +122,16 @@ def _handler(replay: Replay) -> type[BaseHTTPRequestHandler]:
                     "records": page,
                 }
             ).encode()
-            if fault is not None and fault.kind == "truncate":
+            if fault is not None and fault.kind == "truncate":  # a complete answer with half a JSON
                 body = body[: len(body) // 2]
+            if fault is not None and fault.kind == "cut":  # the connection drops mid-body
+                self.send_response(200)
+                self.send_header("Content-Type", "application/json")
+                self.send_header("Content-Length", str(len(body)))
+                self.end_headers()
+                self.wfile.write(body[: len(body) // 2])
+                self.close_connection = True
+                return
             self._send(200, body)
 
     return Handler

@@ -11,6 +11,7 @@ from typing import Any
 import pandas as pd
 import pytest
 
+from components.emulator import free_port
 from components.energidataservice import ApiClient, ApiError
 from components.extract import (
     ExtractError,
@@ -215,6 +216,21 @@ def test_api_truncated_json_body_is_retried(records: list[dict[str, Any]], expec
         fetched = client(url).fetch(WINDOW.start, WINDOW.end)
     assert as_frame(fetched)["TotalCon"].tolist() == expected["TotalCon"].tolist()
     assert [r["offset"] for r in replay.requests].count("3000") == 2
+
+
+def test_api_connection_cut_mid_body_is_retried(
+    records: list[dict[str, Any]], expected: pd.DataFrame
+) -> None:
+    with serve(records, "ConsumptionDE35Hour", [Fault("cut", offset=4000)]) as (url, replay):
+        fetched = client(url).fetch(WINDOW.start, WINDOW.end)
+    assert as_frame(fetched)["TotalCon"].tolist() == expected["TotalCon"].tolist()
+    assert [r["offset"] for r in replay.requests].count("4000") == 2
+
+
+def test_api_unreachable_is_a_clear_error() -> None:
+    url = f"http://127.0.0.1:{free_port()}/dataset"  # nothing listens there
+    with pytest.raises(ApiError, match=r"offset 0: giving up after 2 attempts: ConnectionError"):
+        client(url, max_retries=1).fetch(WINDOW.start, WINDOW.end)
 
 
 def test_api_truncated_json_body_every_time_is_a_clear_error(records: list[dict[str, Any]]) -> None:
