@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import csv
 import io
+import re
 import subprocess
 import sys
 import time
@@ -114,21 +115,21 @@ def test_series_start_end_window(client: TestClient) -> None:
     assert late["observations"] == [] and [p["horizon"] for p in late["forecast"]] == [24]
 
 
-@pytest.mark.parametrize(
-    ("params", "where"),
-    [
-        ({"start": "yesterday"}, "start"),
-        ({"start": "1674000000"}, "start"),
-        ({"start": "2023-01-18T00:00:00"}, "start"),  # no offset
-        ({"end": "2023-01-18"}, "end"),
-        ({"end": "2023-13-45T00:00:00Z"}, "end"),
-        ({"start": "2023-01-18T00:00:00Z", "end": "2023-01-17T00:00:00Z"}, "start"),
-    ],
-)
-def test_series_malformed_window_is_422(client: TestClient, params: dict[str, str], where: str) -> None:
-    response = client.get(f"{V1}/forecasts/DK1/111", params=params)
-    assert response.status_code == 422
-    assert response.json()["detail"][0]["loc"] == ["query", where]
+MALFORMED_WINDOWS: list[tuple[dict[str, str], str]] = [
+    ({"start": "yesterday"}, "start"),
+    ({"start": "1674000000"}, "start"),  # epoch numbers are not accepted
+    ({"start": "2023-01-18T00:00:00"}, "start"),  # no offset
+    ({"end": "2023-01-18"}, "end"),
+    ({"end": "2023-13-45T00:00:00Z"}, "end"),
+    ({"start": "2023-01-18T00:00:00Z", "end": "2023-01-17T00:00:00Z"}, "start"),
+]
+
+
+def test_series_malformed_window_is_422(client: TestClient) -> None:
+    for params, where in MALFORMED_WINDOWS:
+        response = client.get(f"{V1}/forecasts/DK1/111", params=params)
+        assert response.status_code == 422, params
+        assert response.json()["detail"][0]["loc"] == ["query", where], params
 
 
 def test_unknown_area_or_type_is_404_listing_valid_ones(client: TestClient) -> None:
@@ -145,21 +146,25 @@ def test_unknown_area_or_type_is_404_listing_valid_ones(client: TestClient) -> N
     assert client.get(f"{V1}/forecasts/DK-1/111").status_code == 422
 
 
-@pytest.mark.parametrize(
-    "headers",
-    [{}, {"Accept-Encoding": "gzip"}, {"Accept-Encoding": "identity"}, {"If-None-Match": "*"}],
-)
-def test_fast_path_answers_exactly_like_the_routed_handler(
-    written: Written, settings: Settings, headers: dict[str, str]
-) -> None:
-    answers = []
+def test_fast_path_answers_exactly_like_the_routed_handler(written: Written, settings: Settings) -> None:
+    variants: list[dict[str, str]] = [
+        {},
+        {"Accept-Encoding": "gzip"},
+        {"Accept-Encoding": "identity"},
+        {"If-None-Match": "*"},
+    ]
+    answers: dict[bool, list[tuple[int, dict[str, str], bytes]]] = {}
     for fast in (True, False):
         with TestClient(create_app(api_settings(settings, api_fast_path=fast))) as client:
-            response = client.get(f"{V1}/forecasts/DK2/111", headers=headers)
+            answers[fast] = []
+            for headers in variants:
+                response = client.get(f"{V1}/forecasts/DK2/111", headers=headers)
+                answers[fast].append((response.status_code, dict(response.headers), response.content))
             metrics = client.get(f"{V1}/metrics").text
-            answers.append((response.status_code, dict(response.headers), response.content))
-            assert 'route="/api/v1/forecasts/{area}/{consumer_type}"' in metrics
-    assert answers[0] == answers[1]
+            assert 'route="/api/v1/forecasts/{area}/{consumer_type}",status="200"' in metrics
+            assert 'route="/api/v1/forecasts/{area}/{consumer_type}",status="304"' in metrics
+    assert [a[0] for a in answers[True]] == [200, 200, 200, 304]
+    assert answers[True] == answers[False]
 
 
 # --- all series ------------------------------------------------------------------------------------
@@ -299,6 +304,21 @@ def test_prometheus_metrics(client: TestClient) -> None:
     assert "ef_api_ready 1.0" in text and "ef_api_storage_reachable 1.0" in text
     assert 'ef_api_load_failing{source="forecast"} 0.0' in text
     assert 'ef_api_loads_total{ok="true",source="forecast"} 1.0' in text
+
+
+def test_unchanged_generations_are_checked_but_not_reloaded(client: TestClient) -> None:
+    def checks() -> float:
+        text = client.get(f"{V1}/metrics").text
+        match = re.search(r'^ef_api_storage_checks_total\{ok="true"\} ([\d.]+)$', text, re.M)
+        return float(match.group(1)) if match else 0.0
+
+    wait_for(lambda: checks() >= 4, "several generation checks")
+    text = client.get(f"{V1}/metrics").text
+    for source in ("forecast", "observations", "monitoring"):
+        assert f'ef_api_loads_total{{ok="true",source="{source}"}} 1.0' in text
+    assert (
+        client.get(f"{V1}/meta").json()["last_change_at"] < client.get(f"{V1}/meta").json()["last_check_at"]
+    )
 
 
 # --- refresh and faults ----------------------------------------------------------------------------
