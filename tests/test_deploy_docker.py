@@ -111,12 +111,12 @@ def test_multi_stage_locked_non_root_runtime() -> None:
 
 
 def test_pinned_base_images_match_the_project() -> None:
-    args = dict(rest.split("=", 1) for keyword, rest in _instructions() if keyword == "ARG" and "=" in rest)
-    uv_image = args["UV_IMAGE"]
+    bases = [rest.split()[0] for keyword, rest in _instructions() if keyword == "FROM"]
+    uv_image, python_image, runtime_image = bases
+    assert python_image == runtime_image  # the venv's interpreter is the runtime's
     makefile_uv = re.search(r"^UV_VERSION := (\S+)$", (REPO / "Makefile").read_text(), flags=re.MULTILINE)
     assert makefile_uv is not None
     assert uv_image.endswith(f":{makefile_uv.group(1)}"), (uv_image, makefile_uv.group(1))
-    python_image = args["PYTHON_IMAGE"]
     match = re.fullmatch(r"python:(3\.\d+)\.\d+-slim-\w+", python_image)
     assert match, python_image
     requires = tomllib.loads((REPO / "pyproject.toml").read_text())["project"]["requires-python"]
