@@ -47,7 +47,7 @@ DEFAULT_CONFIG: Final[dict[str, Any]] = {
     "quantiles": [0.1, 0.9],
     "quantile_n_estimators": 100,
     "seed": 0,
-    "n_jobs": 0,
+    "n_jobs": 1,
 }
 """The config of the very first run (before any tuning)."""
 

@@ -51,7 +51,9 @@ FEATURE_NAMES: tuple[str, ...] = (
     "origin_hour",
     "holiday",
     "holiday_d1",
+    "holiday_d2",
     "holiday_w1",
+    "holiday_w2",
 )
 CATEGORICAL = ("area", "consumer_type")
 
@@ -179,14 +181,17 @@ def calendar(times: pd.Index, extra_steps: int) -> Calendar:
         dates = local.date
         years = tuple(sorted({int(y) for y in local.year}))
         hol = _holiday_dates(years)
-        is_hol = np.fromiter((d in hol for d in dates), dtype=bool, count=n)
-        # Christmas Eve and New Year's Eve are not public holidays but behave like them
+        public = np.fromiter((d in hol for d in dates), dtype=bool, count=n)
+        # 2: a public holiday, or Christmas Eve / New Year's Eve (not public holidays, but they
+        # behave like them); 1: the Christmas school-holiday weeks (23 Dec .. 2 Jan); 0: other days
         md = local.month * 100 + local.day
-        is_hol |= np.isin(md, (1224, 1231))
+        public |= np.isin(md, (1224, 1231))
+        season = (md >= 1223) | (md <= 102)
+        level = np.where(public, 2.0, np.where(season, 1.0, 0.0))
         return Calendar(
             hour=local.hour.to_numpy(dtype="float64"),
             dayofweek=local.dayofweek.to_numpy(dtype="float64"),
-            holiday=is_hol.astype("float64"),
+            holiday=level,
         )
     nan = np.full(n, np.nan)
     return Calendar(hour=nan, dayofweek=nan, holiday=nan)
@@ -291,7 +296,9 @@ def build_design(
     cols["origin_hour"] = cal_at(cal.hour, np.broadcast_to(origins[:, None], target.shape))
     cols["holiday"] = cal_at(cal.holiday, target)
     cols["holiday_d1"] = cal_at(cal.holiday, d1)
+    cols["holiday_d2"] = cal_at(cal.holiday, d1 - DAY)
     cols["holiday_w1"] = cal_at(cal.holiday, w1)
+    cols["holiday_w2"] = cal_at(cal.holiday, w1 - WEEK)
 
     X = np.empty((n_s * n_o * horizon, len(FEATURE_NAMES)), dtype="float32")
     for j, name in enumerate(FEATURE_NAMES):

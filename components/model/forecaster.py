@@ -1,0 +1,112 @@
+"""The sktime face of the model: :class:`GlobalLGBMForecaster`, a ``BaseForecaster`` subclass.
+
+It fits one :class:`~components.model.core.GlobalModel` over every series of sktime's pandas
+formats (a single series ``pd.DataFrame``, ``pd-multiindex`` panels and ``pd_multiindex_hier``,
+e.g. MultiIndex ``(area, consumer_type, datetime)``) and forecasts directly for each horizon, so
+it works with sktime's splitters, ``evaluate`` and estimator checks.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+import pandas as pd
+from sktime.forecasting.base import BaseForecaster, ForecastingHorizon
+
+from components.model.core import GlobalModel
+from components.model.features import Panel
+
+
+class GlobalLGBMForecaster(BaseForecaster):
+    """Global direct multi-horizon LightGBM forecaster over all series at once.
+
+    Parameters
+    ----------
+    horizon : int
+        Longest horizon (in steps) trained when ``fh`` is not given to ``fit``.
+    config : dict or None
+        Model config (see ``components.model.config``); ``None`` means ``DEFAULT_CONFIG``.
+    """
+
+    _tags = {  # noqa: RUF012 - sktime's tag convention
+        "authors": ["energy-forecasting"],
+        "python_dependencies": ["lightgbm", "holidays"],
+        "y_inner_mtype": ["pd.DataFrame", "pd-multiindex", "pd_multiindex_hier"],
+        "X_inner_mtype": "pd.DataFrame",
+        "capability:exogenous": False,
+        "capability:multivariate": False,
+        "capability:insample": False,
+        "capability:pred_int": False,
+        "capability:pred_int:insample": False,
+        "capability:missing_values": False,
+        "requires-fh-in-fit": False,
+        "fit_is_empty": False,
+    }
+
+    def __init__(self, horizon: int = 24, config: dict[str, Any] | None = None) -> None:
+        self.horizon = horizon
+        self.config = config
+        super().__init__()
+
+    # --- conversions between sktime's formats and the model's panel -----------------------
+    @staticmethod
+    def _to_panel(y: pd.DataFrame) -> tuple[Panel, list[Any], str]:
+        column = str(y.columns[0])
+        if not isinstance(y.index, pd.MultiIndex):
+            times = y.index
+            return Panel((("", ""),), times, y.iloc[:, 0].to_numpy(dtype="float64")[None, :]), [None], column
+        wide = y.iloc[:, 0].unstack(level=-1)
+        wide = wide.reindex(columns=wide.columns.sort_values())
+        originals = list(wide.index)
+        keys = tuple(
+            (str(k[0]), "/".join(str(x) for x in k[1:])) if isinstance(k, tuple) else (str(k), "")
+            for k in originals
+        )
+        return Panel(keys, wide.columns, wide.to_numpy(dtype="float64")), originals, column
+
+    def _fit(self, y: pd.DataFrame, X: pd.DataFrame | None = None, fh: ForecastingHorizon | None = None):
+        horizon = int(self.horizon)
+        if fh is not None:
+            rel = fh.to_relative(self.cutoff)
+            if (np.asarray(rel) < 1).any():
+                raise NotImplementedError("in-sample forecasts are not supported")
+            horizon = max(horizon, int(np.max(rel)))
+        panel, self._originals, self._column = self._to_panel(y)
+        self.model_ = GlobalModel(self.config, horizon=horizon).fit(panel)
+        return self
+
+    def _predict(self, fh: ForecastingHorizon, X: pd.DataFrame | None = None) -> pd.DataFrame:
+        rel = np.asarray(fh.to_relative(self.cutoff), dtype=np.int64)
+        if (rel < 1).any():
+            raise NotImplementedError("in-sample forecasts are not supported")
+        if rel.max() > self.model_.horizon:
+            raise ValueError(
+                f"fh reaches {rel.max()} steps but the model was trained for {self.model_.horizon}; "
+                "pass fh to fit or raise `horizon`"
+            )
+        panel, originals, _ = self._to_panel(self._y)
+        point, _, _ = self.model_.predict_arrays(panel, panel.n_times - 1)
+        values = point[:, rel - 1]
+        abs_index = fh.to_absolute_index(self.cutoff)
+        if originals == [None]:
+            return pd.DataFrame({self._column: values[0]}, index=abs_index)
+        tuples = [(*(k if isinstance(k, tuple) else (k,)), t) for k in originals for t in abs_index]
+        index = pd.MultiIndex.from_tuples(tuples, names=self._y.index.names)
+        return pd.DataFrame({self._column: values.reshape(-1)}, index=index)
+
+    @classmethod
+    def get_test_params(cls, parameter_set: str = "default") -> list[dict[str, Any]]:
+        """Tiny models for sktime's estimator checks (short data, few trees)."""
+        small = {
+            "n_estimators": 100,
+            "num_leaves": 15,
+            "min_child_samples": 5,
+            "min_history": 2,
+            "origin_stride": 1,
+            "quantiles": [],
+        }
+        return [
+            {"horizon": 4, "config": small},
+            {"horizon": 2, "config": {**small, "n_estimators": 120, "level_window": 24}},
+        ]

@@ -1,0 +1,323 @@
+"""MLflow: the pyfunc model, one tracked run per training, the registry and the promotion gate,
+and the best config stored by tuning.
+
+- :class:`ForecasterPyfunc` — ``predict(long feature frame) -> forecast frame`` (the contract of
+  the prediction step, columns ``schemas.FORECAST_COLUMNS``).
+- :func:`log_and_register` — params, metrics, backtest tables and plots, the feature snapshot as
+  the run's input dataset, the model with a signature and explicit ``pip_requirements``, registered
+  as ``Settings.model_name``.
+- :func:`gate` — alias ``champion`` moves only if the new backtest WAPE is not worse than the
+  current champion's re-scored on the same snapshot; otherwise alias ``challenger``.
+- :func:`save_best_config` / :func:`load_best_config` — runs tagged ``kind=tuning``.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import tempfile
+from dataclasses import dataclass
+from importlib.metadata import version as dist_version
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import mlflow
+import pandas as pd
+from mlflow import MlflowClient
+from mlflow.exceptions import MlflowException
+from mlflow.models import ModelSignature
+from mlflow.types import ColSpec, Schema
+
+from components import schemas
+from components.model.config import DEFAULT_CONFIG, validate_config
+from components.model.core import GlobalModel
+
+if TYPE_CHECKING:
+    from components.model.backtest import BacktestResult
+    from components.settings import Settings
+
+log = logging.getLogger(__name__)
+
+CHAMPION = "champion"
+CHALLENGER = "challenger"
+KIND_TRAINING = "training"
+KIND_TUNING = "tuning"
+CONFIG_TAG = "config_json"
+_REQUIREMENTS = ("lightgbm", "numpy", "pandas", "holidays", "pyarrow", "cloudpickle", "mlflow")
+
+
+def pip_requirements() -> list[str]:
+    """Pinned requirements of the pyfunc model (explicit: MLflow would spend ~5 s inferring them).
+
+    The ``components`` package itself comes with the project image that loads the model.
+    """
+    return [f"{name}=={dist_version(name)}" for name in _REQUIREMENTS]
+
+
+def signature() -> ModelSignature:
+    inputs = Schema(
+        [
+            ColSpec("datetime", schemas.DATETIME),
+            ColSpec("string", schemas.AREA),
+            ColSpec("string", schemas.CONSUMER_TYPE),
+            ColSpec("double", schemas.TARGET),
+        ]
+    )
+    outputs = Schema(
+        [
+            ColSpec("string", schemas.AREA),
+            ColSpec("string", schemas.CONSUMER_TYPE),
+            ColSpec("datetime", schemas.DATETIME),
+            ColSpec("long", "horizon"),
+            ColSpec("double", "forecast"),
+            ColSpec("double", "forecast_lower"),
+            ColSpec("double", "forecast_upper"),
+        ]
+    )
+    return ModelSignature(inputs=inputs, outputs=outputs)
+
+
+class ForecasterPyfunc(mlflow.pyfunc.PythonModel):
+    """The registered model: a fitted :class:`GlobalModel` behind MLflow's pyfunc interface."""
+
+    def __init__(self, model: GlobalModel) -> None:
+        self.model = model
+
+    def predict(
+        self, context: Any, model_input: pd.DataFrame, params: dict[str, Any] | None = None
+    ) -> pd.DataFrame:
+        frame = model_input
+        if schemas.DATETIME in frame.columns:
+            times = pd.to_datetime(frame[schemas.DATETIME])
+            if getattr(times.dt, "tz", None) is None:  # MLflow's schema enforcement may drop the tz
+                frame = frame.assign(**{schemas.DATETIME: times.dt.tz_localize("UTC")})
+        return self.model.forecast(frame)
+
+
+def configure(settings: Settings) -> MlflowClient:
+    """Point MLflow at the settings' tracking/registry URI and experiment."""
+    mlflow.set_tracking_uri(settings.tracking_uri)
+    mlflow.set_registry_uri(settings.tracking_uri)
+    mlflow.set_experiment(settings.mlflow_experiment)
+    return MlflowClient(tracking_uri=settings.tracking_uri, registry_uri=settings.tracking_uri)
+
+
+def champion_uri(settings: Settings) -> str:
+    return f"models:/{settings.model_name}@{CHAMPION}"
+
+
+@dataclass(frozen=True)
+class ChampionInfo:
+    version: str
+    run_id: str
+    config: dict[str, Any]
+
+
+def champion_info(settings: Settings) -> ChampionInfo | None:
+    """The current champion's version, run and training config, or None when there is none."""
+    client = configure(settings)
+    try:
+        mv = client.get_model_version_by_alias(settings.model_name, CHAMPION)
+    except MlflowException:
+        return None
+    run = client.get_run(mv.run_id) if mv.run_id else None
+    raw = run.data.tags.get(CONFIG_TAG) if run else None
+    config = (
+        validate_config(json.loads(raw), where=f"config of champion v{mv.version}")
+        if raw
+        else dict(DEFAULT_CONFIG)
+    )
+    return ChampionInfo(version=str(mv.version), run_id=str(mv.run_id), config=config)
+
+
+def load_champion(settings: Settings) -> tuple[Any, str]:
+    """``(pyfunc model, version)`` of ``models:/<model_name>@champion``; LookupError when absent."""
+    client = configure(settings)
+    try:
+        mv = client.get_model_version_by_alias(settings.model_name, CHAMPION)
+    except MlflowException as err:
+        raise LookupError(
+            f"no champion model: {champion_uri(settings)} not found at {settings.tracking_uri}"
+        ) from err
+    return mlflow.pyfunc.load_model(f"models:/{settings.model_name}/{mv.version}"), str(mv.version)
+
+
+# --- the best config written by tuning -----------------------------------------------------------
+def save_best_config(settings: Settings, config: dict[str, Any], wape: float, source: str) -> str:
+    """Store a tuned config as a run tagged ``kind=tuning``; returns the run id."""
+    checked = validate_config(config, where=f"best config from {source}")
+    configure(settings)
+    with mlflow.start_run(run_name=f"best-config {source}"[:250]) as run:
+        mlflow.set_tags(
+            {"kind": KIND_TUNING, "source": source, CONFIG_TAG: json.dumps(checked, sort_keys=True)}
+        )
+        mlflow.log_params({k: json.dumps(v) if isinstance(v, list) else v for k, v in checked.items()})
+        mlflow.log_metric("wape", float(wape))
+        mlflow.log_dict(checked, "best_config.json")
+    log.info("stored best config from %s (WAPE %.5f) in run %s", source, wape, run.info.run_id)
+    return str(run.info.run_id)
+
+
+def load_best_config(settings: Settings) -> dict[str, Any]:
+    """The latest config stored by tuning, else :data:`DEFAULT_CONFIG` (validated, full)."""
+    configure(settings)
+    experiment = mlflow.get_experiment_by_name(settings.mlflow_experiment)
+    if experiment is None:
+        return validate_config(dict(DEFAULT_CONFIG))
+    runs = MlflowClient(settings.tracking_uri).search_runs(
+        [experiment.experiment_id],
+        filter_string=f"tags.kind = '{KIND_TUNING}'",
+        order_by=["attributes.start_time DESC"],
+        max_results=1,
+    )
+    if not runs or CONFIG_TAG not in runs[0].data.tags:
+        log.info("no tuned config in MLflow yet: using the default config")
+        return validate_config(dict(DEFAULT_CONFIG))
+    run = runs[0]
+    log.info("best config from tuning run %s (%s)", run.info.run_id, run.data.tags.get("source"))
+    return validate_config(
+        json.loads(run.data.tags[CONFIG_TAG]), where=f"best config in run {run.info.run_id}"
+    )
+
+
+# --- one training run ----------------------------------------------------------------------------
+def _plots(result: BacktestResult, folder: Path) -> list[Path]:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    paths = []
+    fig, axes = plt.subplots(1, 2, figsize=(12, 4))
+    for method, tables in result.tables.items():
+        h = tables["per_horizon"]
+        axes[0].plot(h["horizon"], h["wape"], marker=".", label=method)
+        o = tables["per_origin"]
+        axes[1].plot(pd.to_datetime(o["origin"]), o["wape"], marker="o", label=method)
+    axes[0].set(xlabel="horizon (hours)", ylabel="WAPE", title="Backtest WAPE per horizon hour")
+    axes[1].set(xlabel="origin", ylabel="WAPE", title="Backtest WAPE per origin")
+    for ax in axes:
+        ax.legend()
+        ax.grid(alpha=0.3)
+    fig.autofmt_xdate()
+    fig.tight_layout()
+    paths.append(folder / "wape_per_horizon_and_origin.png")
+    fig.savefig(paths[-1], dpi=90)
+    plt.close(fig)
+
+    model = result.predictions[result.predictions["method"] == "model"]
+    totals = model.groupby(schemas.DATETIME, sort=True)[
+        ["actual", "forecast", "forecast_lower", "forecast_upper"]
+    ].sum(min_count=1)
+    fig, ax = plt.subplots(figsize=(12, 4))
+    ax.plot(totals.index, totals["actual"] / 1e6, label="actual", color="black")
+    ax.plot(totals.index, totals["forecast"] / 1e6, label="forecast")
+    if totals["forecast_lower"].notna().any():
+        ax.fill_between(
+            totals.index,
+            totals["forecast_lower"] / 1e6,
+            totals["forecast_upper"] / 1e6,
+            alpha=0.25,
+            label="sum of P10..P90",
+        )
+    ax.set(ylabel="GWh", title="Backtest: total of all series")
+    ax.legend()
+    fig.autofmt_xdate()
+    fig.tight_layout()
+    paths.append(folder / "backtest_total.png")
+    fig.savefig(paths[-1], dpi=90)
+    plt.close(fig)
+    return paths
+
+
+def log_and_register(
+    settings: Settings,
+    model: GlobalModel,
+    config: dict[str, Any],
+    result: BacktestResult,
+    frame: pd.DataFrame,
+    snapshot_uri: str,
+    extra_params: dict[str, Any] | None = None,
+) -> tuple[str, str]:
+    """One MLflow run for a training; returns ``(run_id, registered version)``."""
+    configure(settings)
+    with mlflow.start_run(run_name=f"train {snapshot_uri.rsplit('/', 1)[-1]}") as run:
+        mlflow.set_tags(
+            {"kind": KIND_TRAINING, "snapshot": snapshot_uri, CONFIG_TAG: json.dumps(config, sort_keys=True)}
+        )
+        params = {k: json.dumps(v) if isinstance(v, list) else v for k, v in config.items()}
+        params.update(extra_params or {})
+        params["horizon"] = model.horizon
+        mlflow.log_params(params)
+        metrics: dict[str, float] = {}
+        for method, tables in result.tables.items():
+            for name, value in tables["overall"].iloc[0].items():
+                if name != "n":
+                    metrics[f"{name}_{method}" if method != "model" else name] = float(value)
+        metrics["fit_seconds"] = float(model.fit_seconds)
+        metrics["train_rows"] = float(model.n_train_rows)
+        mlflow.log_metrics(metrics)
+        dataset = mlflow.data.from_pandas(
+            frame, source=snapshot_uri, name=snapshot_uri, targets=schemas.TARGET
+        )
+        mlflow.log_input(dataset, context="training")
+        with tempfile.TemporaryDirectory() as tmp:
+            folder = Path(tmp)
+            for method, tables in result.tables.items():
+                for view, table in tables.items():
+                    table.to_csv(folder / f"{method}_{view}.csv", index=False)
+            result.predictions.to_parquet(folder / "backtest_predictions.parquet", index=False)
+            mlflow.log_artifacts(str(folder), artifact_path="backtest")
+            plots = Path(tmp) / "plots"
+            plots.mkdir()
+            for path in _plots(result, plots):
+                mlflow.log_artifact(str(path), artifact_path="plots")
+        mlflow.log_dict(config, "config.json")
+        info = mlflow.pyfunc.log_model(
+            name="model",
+            python_model=ForecasterPyfunc(model),
+            signature=signature(),
+            pip_requirements=pip_requirements(),
+            registered_model_name=settings.model_name,
+        )
+        version = str(info.registered_model_version)
+    log.info("run %s logged, registered %s v%s", run.info.run_id, settings.model_name, version)
+    return str(run.info.run_id), version
+
+
+@dataclass(frozen=True)
+class GateDecision:
+    promoted: bool
+    alias: str
+    reason: str
+
+
+def gate(
+    settings: Settings, version: str, wape: float, champion_wape: float | None, champion_version: str | None
+) -> GateDecision:
+    """Move ``champion`` to ``version`` unless it is worse than the current champion on this snapshot."""
+    client = configure(settings)
+    if champion_version is None or champion_wape is None:
+        decision = GateDecision(True, CHAMPION, f"v{version} is the first model (backtest WAPE {wape:.5f})")
+    elif wape <= champion_wape:
+        decision = GateDecision(
+            True,
+            CHAMPION,
+            f"v{version} backtest WAPE {wape:.5f} <= champion v{champion_version} re-scored on the same "
+            f"snapshot {champion_wape:.5f}",
+        )
+    else:
+        decision = GateDecision(
+            False,
+            CHALLENGER,
+            f"v{version} backtest WAPE {wape:.5f} is worse than champion v{champion_version} re-scored on "
+            f"the same snapshot {champion_wape:.5f}; champion stays",
+        )
+    client.set_registered_model_alias(settings.model_name, decision.alias, version)
+    client.set_model_version_tag(settings.model_name, version, "gate", decision.reason)
+    client.set_model_version_tag(settings.model_name, version, "backtest_wape", f"{wape:.6f}")
+    if decision.promoted:
+        log.info("promoted: %s", decision.reason)
+    else:
+        log.warning("not promoted (alias %s): %s", CHALLENGER, decision.reason)
+    return decision

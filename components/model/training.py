@@ -1,0 +1,99 @@
+"""Train, backtest, register and gate: what the ``train`` pipeline step does."""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+import pandas as pd
+
+from components.model.backtest import backtest
+from components.model.config import validate_config
+from components.model.core import GlobalModel
+from components.model.features import panel_from_long
+from components.model.registry import champion_info, gate, log_and_register
+
+if TYPE_CHECKING:
+    from components.settings import Settings
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class TrainOutcome:
+    model_version: str
+    run_id: str
+    promoted: bool
+    wape: float
+    baseline_wape: float
+    champion_wape: float | None
+    reason: str
+    model: GlobalModel = field(repr=False, compare=False)
+
+
+def effective_config(config: dict[str, Any], settings: Settings) -> dict[str, Any]:
+    """The config as trained: validated, with ``Settings.train_n_estimators`` applied when set."""
+    checked = validate_config(config, where="training config")
+    if settings.train_n_estimators > 0:
+        checked = {
+            **checked,
+            "n_estimators": settings.train_n_estimators,
+            "quantile_n_estimators": min(checked["quantile_n_estimators"], settings.train_n_estimators),
+        }
+    return checked
+
+
+def train_and_register(
+    frame: pd.DataFrame, settings: Settings, config: dict[str, Any], snapshot_uri: str
+) -> TrainOutcome:
+    """Backtest ``config`` on ``frame``, fit on all of it, log + register, then gate the alias.
+
+    The champion is re-scored by backtesting its own training config on the same snapshot with
+    the same origins, so both WAPEs are out-of-sample on identical data.
+    """
+    cfg = effective_config(config, settings)
+    panel = panel_from_long(frame, where=f"feature snapshot {snapshot_uri}")
+    origins = settings.train_backtest_origins
+    result = backtest(panel, cfg, origins=origins, horizon=settings.horizon, seed=int(cfg["seed"]))
+    wape = result.wape("model")
+    baseline_wape = min(result.wape("naive_24"), result.wape("naive_168"))
+
+    champion = champion_info(settings)
+    champion_wape: float | None = None
+    if champion is not None:
+        champion_cfg = effective_config(champion.config, settings)
+        if champion_cfg == cfg:
+            champion_wape = wape  # deterministic: same config, same data, same seed
+        else:
+            champion_wape = backtest(
+                panel,
+                {**champion_cfg, "quantiles": []},
+                origins=origins,
+                horizon=settings.horizon,
+                seed=int(champion_cfg["seed"]),
+                baselines=False,
+            ).wape("model")
+        log.info("champion v%s re-scored on %s: WAPE %.5f", champion.version, snapshot_uri, champion_wape)
+
+    model = GlobalModel(cfg, horizon=settings.horizon).fit(panel)
+    run_id, version = log_and_register(
+        settings,
+        model,
+        cfg,
+        result,
+        frame,
+        snapshot_uri,
+        extra_params={"backtest_origins": origins, "champion_wape": champion_wape},
+    )
+    decision = gate(settings, version, wape, champion_wape, champion.version if champion else None)
+    return TrainOutcome(
+        model_version=version,
+        run_id=run_id,
+        promoted=decision.promoted,
+        wape=wape,
+        baseline_wape=baseline_wape,
+        champion_wape=champion_wape,
+        reason=decision.reason,
+        model=model,
+    )

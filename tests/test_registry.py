@@ -1,0 +1,112 @@
+"""MLflow registry on a temporary SQLite: champion, challenger, and the champion loads as pyfunc."""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+
+import mlflow
+import numpy as np
+import pandas as pd
+import pytest
+
+from components import schemas
+from components.model.config import DEFAULT_CONFIG
+from components.model.registry import (
+    champion_info,
+    champion_uri,
+    load_best_config,
+    load_champion,
+    save_best_config,
+)
+from components.model.training import train_and_register
+from components.settings import Settings
+
+GOOD = {"n_estimators": 100, "learning_rate": 0.1, "origin_stride": 6, "quantile_n_estimators": 20}
+WORSE = {**GOOD, "learning_rate": 0.01, "num_leaves": 15}
+
+
+def short_frame(snapshot_path: Path, days: int = 10) -> pd.DataFrame:
+    raw = pd.read_parquet(snapshot_path)
+    frame = pd.DataFrame(
+        {
+            schemas.DATETIME: pd.to_datetime(raw["HourUTC"]).dt.tz_localize("UTC"),
+            schemas.AREA: raw["PriceArea"].astype("string"),
+            schemas.CONSUMER_TYPE: raw["ConsumerType_DE35"].astype("string"),
+            schemas.TARGET: raw["TotalCon"].astype("float64"),
+        }
+    )
+    end = frame[schemas.DATETIME].max()
+    frame = frame[frame[schemas.DATETIME] > end - pd.Timedelta(days=days)]
+    return frame.sort_values([schemas.AREA, schemas.CONSUMER_TYPE, schemas.DATETIME]).reset_index(drop=True)
+
+
+@pytest.fixture()
+def registry_settings(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Settings:
+    monkeypatch.setenv("EF_MLFLOW_TRACKING_URI", f"sqlite:///{tmp_path / 'mlflow.db'}")
+    monkeypatch.setenv("EF_DATA_DIR", str(tmp_path / "data"))
+    monkeypatch.setenv("EF_TRAIN_BACKTEST_ORIGINS", "2")
+    monkeypatch.setenv("EF_TRAIN_N_ESTIMATORS", "30")
+    return Settings()
+
+
+def test_champion_then_challenger_and_pyfunc_roundtrip(
+    snapshot_path: Path, registry_settings: Settings, caplog: pytest.LogCaptureFixture
+) -> None:
+    frame = short_frame(snapshot_path)
+    uri = "gs://bucket/features/energy_consumption/v1/snapshots/20230117T2300Z.parquet"
+
+    first = train_and_register(frame, registry_settings, GOOD, uri)
+    assert first.promoted and first.model_version == "1"
+    assert first.champion_wape is None
+    assert 0 < first.wape < first.baseline_wape  # the model beats seasonal naive on this window
+
+    with caplog.at_level(logging.WARNING, logger="components.model.registry"):
+        second = train_and_register(frame, registry_settings, WORSE, uri)
+    assert not second.promoted and second.model_version == "2"
+    assert second.champion_wape == pytest.approx(first.wape)
+    assert second.wape > first.wape
+    assert "worse than champion v1" in caplog.text
+
+    client = mlflow.MlflowClient(registry_settings.tracking_uri)
+    name = registry_settings.model_name
+    assert str(client.get_model_version_by_alias(name, "champion").version) == "1"
+    assert str(client.get_model_version_by_alias(name, "challenger").version) == "2"
+    info = champion_info(registry_settings)
+    assert info is not None and info.version == "1" and info.config["learning_rate"] == 0.1
+
+    # the run: lineage, artifacts, metrics
+    run = client.get_run(first.run_id)
+    assert run.inputs.dataset_inputs[0].dataset.source and uri in run.inputs.dataset_inputs[0].dataset.source
+    assert run.data.metrics["wape"] == pytest.approx(first.wape)
+    artifacts = {a.path for a in client.list_artifacts(first.run_id, "backtest")}
+    assert "backtest/model_per_horizon.csv" in artifacts and "backtest/model_per_series.csv" in artifacts
+    assert {a.path for a in client.list_artifacts(first.run_id, "plots")} == {
+        "plots/backtest_total.png",
+        "plots/wape_per_horizon_and_origin.png",
+    }
+
+    # the champion as the prediction step loads it gives the in-memory model's forecast
+    loaded = mlflow.pyfunc.load_model(champion_uri(registry_settings))
+    served = loaded.predict(frame)
+    expected = first.model.forecast(frame)
+    assert list(served.columns) == list(schemas.FORECAST_COLUMNS)
+    assert len(served) == 76 * registry_settings.horizon
+    pd.testing.assert_frame_equal(served.reset_index(drop=True), expected.reset_index(drop=True))
+    assert served[schemas.DATETIME].min() == frame[schemas.DATETIME].max() + pd.Timedelta(hours=1)
+    assert np.isfinite(served["forecast"]).all()
+    assert (served["forecast_lower"] <= served["forecast"]).all()
+    _model, version = load_champion(registry_settings)
+    assert version == "1"
+
+
+def test_best_config_roundtrip(registry_settings: Settings) -> None:
+    assert load_best_config(registry_settings) == DEFAULT_CONFIG
+    tuned = {**DEFAULT_CONFIG, "num_leaves": 31, "learning_rate": 0.07}
+    save_best_config(registry_settings, tuned, 0.061, "optuna:test")
+    assert load_best_config(registry_settings) == tuned
+
+
+def test_no_champion_is_a_lookup_error(registry_settings: Settings) -> None:
+    with pytest.raises(LookupError, match="no champion"):
+        load_champion(registry_settings)
