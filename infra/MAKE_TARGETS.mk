@@ -43,7 +43,7 @@ infra-apply: ## terraform apply: GKE, bucket, Artifact Registry, service account
 
 cluster-credentials: ## kubectl context of the Terraform cluster
 	gcloud container clusters get-credentials "$$($(TF_OUT) cluster_name)" \
-	  --region "$$($(TF_OUT) cluster_location)" --project "$$($(TF_OUT) project_id)"
+	  --region "$$($(TF_OUT) cluster_location)" --project "$$($(TF_OUT) project_id)" --dns-endpoint
 
 cluster-up: setup infra-apply cluster-credentials ## cloud + KFP 2.17.3 + Katib v0.19.0 + the platform (RBAC, settings, MLflow)
 	$(KUBECTL) apply -k infra/kubeflow/kfp/cluster-scoped

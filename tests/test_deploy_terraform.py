@@ -88,6 +88,10 @@ def test_gke_cluster_with_workload_identity(tf: dict[str, dict[str, Any]]) -> No
     assert cluster["private_cluster_config"][0]["enable_private_nodes"] is True
     assert cluster["release_channel"][0]["channel"] == "${var.release_channel}"
     assert cluster["network_policy"][0]["enabled"] is True
+    # CD reaches the private cluster through the IAM-authorised DNS endpoint (cd.yml --dns-endpoint)
+    endpoints = cluster["control_plane_endpoints_config"][0]["dns_endpoint_config"][0]
+    assert endpoints["allow_external_traffic"] is True
+    assert "--dns-endpoint" in (REPO / ".github" / "workflows" / "cd.yml").read_text()
     assert cluster["master_auth"][0]["client_certificate_config"][0]["issue_client_certificate"] is False
     (pool,) = _resources(tf, "google_container_node_pool").values()
     node = pool["node_config"][0]

@@ -134,6 +134,15 @@ resource "google_container_cluster" "main" {
     master_ipv4_cidr_block  = var.master_ipv4_cidr_block
   }
 
+  # CD (GitHub-hosted runners, changing IPs) and operators reach the control plane through its DNS
+  # endpoint, authorised by IAM (`gcloud container clusters get-credentials --dns-endpoint`); the IP
+  # endpoint stays limited to master_authorized_cidrs.
+  control_plane_endpoints_config {
+    dns_endpoint_config {
+      allow_external_traffic = true
+    }
+  }
+
   master_authorized_networks_config {
     dynamic "cidr_blocks" {
       for_each = var.master_authorized_cidrs
