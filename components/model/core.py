@@ -35,7 +35,7 @@ log = logging.getLogger(__name__)
 
 def _lgb_params(config: dict[str, Any], seed: int) -> dict[str, Any]:
     return {
-        "objective": "regression",
+        "objective": {"l2": "regression", "l1": "regression_l1", "huber": "huber"}[config["objective"]],
         "learning_rate": config["learning_rate"],
         "num_leaves": config["num_leaves"],
         "min_data_in_leaf": config["min_child_samples"],
