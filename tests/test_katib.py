@@ -133,8 +133,8 @@ def test_experiment_yaml_round_trips() -> None:
 
 
 def test_the_name_follows_the_spec() -> None:
-    assert _experiment().metadata.name == _experiment().metadata.name  # type: ignore[union-attr]
-    assert _experiment().metadata.name != _experiment(max_trials=5).metadata.name  # type: ignore[union-attr]
+    assert _experiment().metadata.name == _experiment().metadata.name
+    assert _experiment().metadata.name != _experiment(max_trials=5).metadata.name
 
 
 @pytest.mark.parametrize(
@@ -158,7 +158,7 @@ def test_invalid_inputs_are_rejected_naming_what(overrides: dict[str, Any], mess
 
 def test_create_watch_read_back(fake: FakeKubernetes, runner: KatibRunner) -> None:
     experiment = _experiment()
-    name = experiment.metadata.name  # type: ignore[union-attr]
+    name = experiment.metadata.name
     fake.script(name, succeeds(after=3, wape=0.0731))
     result = runner.run(experiment, SEARCH_SPACE, timeout_s=30)
 
@@ -185,7 +185,7 @@ def test_create_watch_read_back(fake: FakeKubernetes, runner: KatibRunner) -> No
 
 def test_failed_experiment_raises_with_its_message(fake: FakeKubernetes, runner: KatibRunner) -> None:
     experiment = _experiment()
-    name = experiment.metadata.name  # type: ignore[union-attr]
+    name = experiment.metadata.name
     fake.script(name, fails(after=2, message="Experiment has failed because max failed count has reached"))
     with pytest.raises(ExperimentFailedError, match=rf"{name} failed: .*max failed count has reached"):
         runner.run(experiment, SEARCH_SPACE, timeout_s=30)
@@ -193,7 +193,7 @@ def test_failed_experiment_raises_with_its_message(fake: FakeKubernetes, runner:
 
 def test_watch_timeout_fails_loudly(fake: FakeKubernetes, runner: KatibRunner) -> None:
     experiment = _experiment()
-    name = experiment.metadata.name  # type: ignore[union-attr]
+    name = experiment.metadata.name
     fake.script(name, never_finishes())
     with pytest.raises(TuningTimeoutError) as caught:
         runner.run(experiment, SEARCH_SPACE, timeout_s=0.2)
@@ -223,7 +223,7 @@ def test_existing_experiment_same_spec_is_adopted_other_spec_conflicts(
 
 def test_read_back_rejects_values_outside_the_space(fake: FakeKubernetes, runner: KatibRunner) -> None:
     experiment = _experiment()
-    name = experiment.metadata.name  # type: ignore[union-attr]
+    name = experiment.metadata.name
 
     def outside(body: dict[str, Any]) -> list[dict[str, str]]:
         return [{"name": n, "value": "100000"} for n in SEARCH_SPACE]
@@ -235,7 +235,7 @@ def test_read_back_rejects_values_outside_the_space(fake: FakeKubernetes, runner
 
 def test_invalid_experiment_is_refused_by_the_server(runner: KatibRunner) -> None:
     experiment = _experiment()
-    experiment.spec.parameters = []  # type: ignore[union-attr]
+    experiment.spec.parameters = []
     with pytest.raises(TuningError, match=r"HTTP 422.*spec.parameters"):
         runner.create(experiment)
 
@@ -272,3 +272,23 @@ def test_tune_stage_with_katib_backend_stores_the_best_config(
     assert container["image"] == settings.image_uri
     assert submitted["maxTrialCount"] == 6
     assert load_best_config(settings) == outcome.config
+
+
+def test_render_cli_prints_the_experiment_of_the_tune_step(
+    capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from components.tuning.katib import main
+
+    monkeypatch.setenv("EF_KATIB_NAMESPACE", NAMESPACE)
+    monkeypatch.setenv("EF_TUNE_FIXED", '{"n_estimators": 100}')
+    assert main(["--snapshot-run", RUN, "--max-trials", "8"]) == 0
+    experiment = from_yaml(capsys.readouterr().out)
+    assert experiment.metadata.namespace == NAMESPACE
+    assert experiment.spec.max_trial_count == 8
+    assert {p.name for p in experiment.spec.parameters} == set(SEARCH_SPACE) - {"n_estimators"}
+    with pytest.raises(SystemExit) as exited:
+        main(["--snapshot-run", "yesterday"])
+    assert exited.value.code == 2 and "invalid run id 'yesterday'" in capsys.readouterr().err
+    with pytest.raises(SystemExit) as exited:
+        main(["--help"])
+    assert exited.value.code == 0 and "--snapshot-run" in capsys.readouterr().out

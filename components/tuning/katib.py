@@ -23,7 +23,7 @@ import re
 import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 import yaml
 from kubeflow_katib_api.models import (
@@ -52,6 +52,9 @@ from components.tuning.space import (
     coerce_params,
     ensure_space,
 )
+
+if TYPE_CHECKING:
+    from components.settings import Settings
 
 log = logging.getLogger(__name__)
 
@@ -490,3 +493,75 @@ class KatibRunner:
             result.params,
         )
         return result
+
+
+def experiment_from_settings(
+    settings: Settings,
+    snapshot_run: str,
+    max_trials: int,
+    fixed: Mapping[str, Any] | None = None,
+    name: str = "",
+) -> V1beta1Experiment:
+    """The Experiment the ``tune`` step creates: search space minus pinned names, everything else
+    (namespace, image, service account, trial resources, trial environment) from ``settings``."""
+    from components.model.config import SEARCH_SPACE
+    from components.tuning.run import trial_env
+
+    space = ensure_space(SEARCH_SPACE)
+    searched = {key: spec for key, spec in space.items() if key not in (fixed or {})}
+    return build_experiment(
+        searched,
+        name,
+        settings.katib_namespace,
+        settings.image_uri,
+        snapshot_run,
+        max_trials=max_trials,
+        parallel=min(settings.katib_parallel_trials, max_trials),
+        feature_group_version=settings.feature_group_version,
+        origins=settings.tune_origins,
+        seed=settings.tune_seed,
+        algorithm=settings.katib_algorithm,
+        max_failed_trials=settings.katib_max_failed_trials,
+        service_account=settings.katib_service_account or settings.k8s_service_account,
+        env=trial_env(settings),
+        env_from_configmap=settings.k8s_settings_configmap,
+        cpu=settings.katib_trial_cpu,
+        memory=settings.katib_trial_memory,
+    )
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """``python -m components.tuning.katib --snapshot-run RUN``: print the Experiment as YAML."""
+    import argparse
+    import sys
+
+    from components.layout import check_run_id
+    from components.settings import Settings
+
+    cli = argparse.ArgumentParser(
+        prog="python -m components.tuning.katib",
+        description="Render the Katib Experiment of the tune step as YAML (settings from EF_* variables), "
+        "e.g. for `kubectl apply -f -` or a manifest check.",
+    )
+    cli.add_argument("--snapshot-run", required=True, help="feature snapshot run id, YYYYMMDDTHHMMZ")
+    cli.add_argument(
+        "--max-trials", type=int, default=20, help="maximum number of trials (default %(default)s)"
+    )
+    cli.add_argument("--name", default="", help="experiment name (default: derived from the spec)")
+    args = cli.parse_args(argv)
+    settings = Settings()
+    try:
+        check_run_id(args.snapshot_run)
+        from components.model.config import DEFAULT_CONFIG, SEARCH_SPACE
+        from components.tuning.space import pin
+
+        fixed = pin(settings.tune_fixed, ensure_space(SEARCH_SPACE), DEFAULT_CONFIG, "EF_TUNE_FIXED")
+        experiment = experiment_from_settings(settings, args.snapshot_run, args.max_trials, fixed, args.name)
+    except ValueError as exc:
+        cli.error(str(exc))
+    sys.stdout.write(to_yaml(experiment))
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -108,27 +108,9 @@ def tune_snapshot(
         config, wape = result.config, result.wape
         source = f"optuna:{snapshot_run}:{result.n_trials}-trials"
     else:
-        from components.tuning.katib import KatibRunner, build_experiment
+        from components.tuning.katib import KatibRunner, experiment_from_settings
 
-        experiment = build_experiment(
-            searched,
-            "",
-            settings.katib_namespace,
-            settings.image_uri,
-            snapshot_run,
-            max_trials=n_trials,
-            parallel=min(settings.katib_parallel_trials, n_trials),
-            feature_group_version=settings.feature_group_version,
-            origins=settings.tune_origins,
-            seed=settings.tune_seed,
-            algorithm=settings.katib_algorithm,
-            max_failed_trials=settings.katib_max_failed_trials,
-            service_account=settings.katib_service_account or settings.k8s_service_account,
-            env=trial_env(settings),
-            env_from_configmap=settings.k8s_settings_configmap,
-            cpu=settings.katib_trial_cpu,
-            memory=settings.katib_trial_memory,
-        )
+        experiment = experiment_from_settings(settings, snapshot_run, n_trials, fixed)
         runner = KatibRunner(api_client or kube_api_client(), poll_s=settings.katib_poll_s)
         found = runner.run(experiment, searched, settings.katib_timeout_s)
         config = {**DEFAULT_CONFIG, **fixed, **found.params}
