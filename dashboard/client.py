@@ -55,6 +55,8 @@ class CacheStats:
     fresh_hits: int = 0
     revalidated: int = 0
     fetched: int = 0
+    stale: int = 0
+    """answers kept from before, served because the API could not be reached"""
 
 
 @dataclass
@@ -62,6 +64,9 @@ class _Entry:
     etag: str | None
     body: Any
     checked_at: float
+    """monotonic time of the last answer (200 or 304) for this entry; -inf forces a revalidation"""
+    confirmed_at: float
+    """wall-clock time of that answer (shown to the user when the entry is served stale)"""
 
 
 @dataclass(frozen=True)
@@ -89,6 +94,7 @@ class ApiClient:
     connect_timeout_s: float = 3.0
     read_timeout_s: float = 20.0
     cache_ttl_s: float = 15.0
+    max_stale_s: float = 3600.0
     transport: httpx.BaseTransport | None = None
     stats: CacheStats = field(default_factory=CacheStats)
 
@@ -102,6 +108,8 @@ class ApiClient:
         )
         self._cache: dict[str, _Entry] = {}
         self._lock = threading.Lock()
+        self.stale_since: float | None = None
+        """wall-clock time of the oldest answer served stale since the API last answered, else None"""
 
     @classmethod
     def from_settings(cls, settings: DashboardSettings) -> ApiClient:
@@ -110,6 +118,7 @@ class ApiClient:
             connect_timeout_s=settings.connect_timeout_s,
             read_timeout_s=settings.read_timeout_s,
             cache_ttl_s=settings.cache_ttl_s,
+            max_stale_s=settings.max_stale_s,
         )
 
     def close(self) -> None:
@@ -203,26 +212,26 @@ class ApiClient:
             headers["If-None-Match"] = cached.etag
         try:
             response = self._http.get(url, params=params, headers=headers)
-        except httpx.TimeoutException as err:
-            raise ApiUnavailableError(
-                f"The forecasts API at {self.base_url} did not answer {url} in time "
-                f"({type(err).__name__}). It may be busy or down; try again in a moment.",
-                path=path,
-            ) from err
         except httpx.HTTPError as err:
-            raise ApiUnavailableError(
-                f"The forecasts API at {self.base_url} is not reachable ({_reason(err)}). "
-                "Start it with `python -m serving` or point EF_API_URL at it.",
-                path=path,
-            ) from err
+            if cached is not None and time.time() - cached.confirmed_at <= self.max_stale_s:
+                # keep showing the last answer while the API is away (a restart, a deploy...)
+                log.warning("API unreachable for %s (%s); serving the kept answer", url, _reason(err))
+                with self._lock:
+                    self.stats.stale += 1
+                    oldest = min(self.stale_since or cached.confirmed_at, cached.confirmed_at)
+                    self.stale_since = oldest
+                return cached
+            raise _unavailable(err, self.base_url, url, path) from err
 
         if response.status_code == 304 and cached is not None:
-            entry = _Entry(cached.etag, cached.body, time.monotonic())
+            entry = _Entry(cached.etag, cached.body, time.monotonic(), time.time())
         elif response.status_code == 200 or (accept_503 and response.status_code == 503):
-            entry = _Entry(response.headers.get("ETag"), _body(response, url, as_text), time.monotonic())
+            body = _body(response, url, as_text)
+            entry = _Entry(response.headers.get("ETag"), body, time.monotonic(), time.time())
         else:
             raise _error(response, path, self.base_url)
         with self._lock:
+            self.stale_since = None
             if response.status_code == 304:
                 self.stats.revalidated += 1
             else:
@@ -231,6 +240,20 @@ class ApiClient:
                 self._cache[key] = entry
         log.debug("GET %s -> %s (etag %s)", url, response.status_code, entry.etag)
         return entry
+
+
+def _unavailable(err: httpx.HTTPError, base_url: str, url: str, path: str) -> ApiUnavailableError:
+    if isinstance(err, httpx.TimeoutException):
+        return ApiUnavailableError(
+            f"The forecasts API at {base_url} did not answer {url} in time "
+            f"({type(err).__name__}). It may be busy or down; try again in a moment.",
+            path=path,
+        )
+    return ApiUnavailableError(
+        f"The forecasts API at {base_url} is not reachable ({_reason(err)}). "
+        "Start it with `python -m serving` or point EF_API_URL at it.",
+        path=path,
+    )
 
 
 def _segment(value: str) -> str:

@@ -39,6 +39,12 @@ class DashboardSettings(BaseSettings):
         le=86_400,
         description="seconds an answer is reused as is; after that it is revalidated with If-None-Match",
     )
+    max_stale_s: float = Field(
+        3600.0,
+        ge=0,
+        le=7 * 86_400,
+        description="while the API is unreachable, keep showing answers it confirmed this recently",
+    )
     max_series: int = Field(12, ge=1, le=76, description="most series drawn at once on the forecasts page")
     host: str = Field("127.0.0.1", min_length=1, description="interface `python -m dashboard` binds to")
     port: int = Field(8501, ge=1, le=65535, description="port `python -m dashboard` serves on")

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable
+from datetime import UTC, datetime
 
 import streamlit as st
 from pydantic import ValidationError
@@ -30,15 +31,14 @@ def settings() -> DashboardSettings:
 
 
 @st.cache_resource(show_spinner=False)
-def _client(api_url: str, connect_s: float, read_s: float, ttl_s: float) -> ApiClient:
-    log.info("dashboard talks to the API at %s", api_url)
-    return ApiClient(api_url, connect_timeout_s=connect_s, read_timeout_s=read_s, cache_ttl_s=ttl_s)
+def _client(settings: DashboardSettings) -> ApiClient:
+    log.info("dashboard talks to the API at %s", settings.api_url)
+    return ApiClient.from_settings(settings)
 
 
 def client() -> ApiClient:
-    """One client (and one ETag cache) per API URL for the whole server process."""
-    s = settings()
-    return _client(s.api_url, s.connect_timeout_s, s.read_timeout_s, s.cache_ttl_s)
+    """One client (and one ETag cache) per settings (so per API URL) for the whole server process."""
+    return _client(settings())
 
 
 def show_error(err: Exception) -> None:
@@ -59,11 +59,26 @@ def show_error(err: Exception) -> None:
 
 
 def run_page(render: Callable[[], None]) -> None:
-    """Draw a page; any failure becomes a friendly box (Streamlit's own stop/rerun pass through)."""
+    """Draw a page; any failure becomes a friendly box (Streamlit's own stop/rerun pass through).
+
+    A notice at the top says so when what the page shows was kept from before the API went away.
+    """
+    notice = st.empty()
     try:
         render()
     except Exception as err:
         show_error(err)
+    try:
+        api = client()
+    except SettingsError:
+        return
+    if api.stale_since is not None:
+        confirmed = datetime.fromtimestamp(api.stale_since, UTC).strftime("%Y-%m-%d %H:%M:%S UTC")
+        notice.warning(
+            f"The API at {api.base_url} is not reachable right now: this page shows its last answers "
+            f"(confirmed {confirmed}). It updates again once the API is back.",
+            icon=":material/cloud_off:",
+        )
 
 
 def sidebar_status() -> None:
@@ -75,14 +90,15 @@ def sidebar_status() -> None:
             show_error(err)
             return
         st.caption(f"API: `{s.api_url}`")
+        api = client()
         try:
-            health = client().health()
+            health = api.health()
         except ApiError:
             st.caption("API status: :red[not reachable]")
         else:
             st.caption(f"API status: :green[up] · version {health.get('version', '?')}")
         if st.button("Check for new data", help="Ask the API now instead of waiting for the cache"):
-            client().expire()
+            api.expire()
 
 
 def footer() -> None:

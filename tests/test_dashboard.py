@@ -386,6 +386,30 @@ def test_api_without_data_says_so_on_every_page(
             assert any("yet" in m for m in messages), messages
 
 
+def test_pages_keep_their_last_answers_while_the_api_is_away(
+    gcs_emulator: GcsEmulator, tmp_path: Path, use_api: Callable[[str], None]
+) -> None:
+    data = populate(unique_bucket("away"), tmp_path, series=SMALL_SERIES)
+    with serve_api(data.settings) as url:
+        use_api(url)
+        at = open_page("forecasts")
+        assert figures(at) and not at.warning
+        lenient, strict = ApiClient(url, cache_ttl_s=0), ApiClient(url, cache_ttl_s=0, max_stale_s=0)
+        kept = lenient.series_forecast("DK1", "111")
+        strict.series_forecast("DK1", "111")
+    # the API is gone now
+    assert lenient.series_forecast("DK1", "111") is kept and lenient.stats.stale == 1
+    assert lenient.stale_since is not None
+    with pytest.raises(ApiUnavailableError):
+        strict.series_forecast("DK1", "111")
+    at.run()
+    assert not at.exception and not at.error
+    assert label(("DK1", "111")) in trace_names(figures(at)[0])
+    [notice] = at.warning
+    assert "not reachable right now" in notice.value and "last answers" in notice.value
+    assert any("not reachable" in str(getattr(c, "value", "")) for c in at.sidebar.get("caption"))
+
+
 def test_a_page_that_cannot_be_drawn_shows_a_box_not_a_traceback() -> None:
     def app() -> None:
         from dashboard import ui
