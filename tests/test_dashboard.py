@@ -208,15 +208,10 @@ def test_forecasts_selection_and_unit_change_what_is_shown(
     # the CSV download holds exactly the table
     csv = pd.read_csv(io.BytesIO(charts.table_csv(mwh)))
     assert len(csv) == len(mwh) and list(csv.columns) == list(mwh.columns)
-
-
-def test_forecasts_empty_and_unserved_selections(api_url: str, use_api: Callable[[str], None]) -> None:
-    use_api(api_url)
-    at = open_page("forecasts")
+    # nothing chosen: a prompt, no chart
     at.multiselect(key="fc_types").set_value([]).run()
     no_failure(at)
-    assert not figures(at)
-    assert any("Pick at least one" in i.value for i in at.info)
+    assert not figures(at) and any("Pick at least one" in i.value for i in at.info)
 
 
 def test_forecasts_series_without_forecast_is_named(
