@@ -429,7 +429,9 @@ def test_a_new_forecast_shows_up_without_a_restart(
         at = open_page("forecasts")
         assert any("version 7" in c.value for c in at.caption)
         newer = REFERENCE + timedelta(hours=1)
-        write_forecast(data.store, data.settings, scheduled=newer, series=SMALL_SERIES, model_version="8")
+        write_forecast(
+            data.store, data.settings, scheduled=newer, series=SMALL_SERIES, model_version="8", band=False
+        )
         wait_for(
             lambda: httpx.get(f"{url}/api/v1/meta").json()["forecast"]["model_version"] == "8",
             "the API to load the new forecast",
@@ -438,6 +440,12 @@ def test_a_new_forecast_shows_up_without_a_restart(
         no_failure(at)
         caption = next(c.value for c in at.caption if c.value.startswith("Model "))
         assert "version 8" in caption and "2023-01-18 00:00 UTC" in caption
+        assert "without uncertainty band" in caption
+        [figure] = figures(at)
+        assert not [name for name in trace_names(figure) if name.endswith("— band")]
+        assert pd.Timestamp(figure["layout"]["shapes"][0]["x0"]).hour == 0  # "now" moved with the run
+        table = at.dataframe[0].value
+        assert table[table["kind"] == "forecast"]["lower_kWh"].isna().all()
 
 
 def test_python_m_dashboard_help_and_command(capsys: pytest.CaptureFixture[str]) -> None:
