@@ -8,7 +8,7 @@ In one run on one machine, each server in its own uvicorn process on loopback, o
 - ``course``: the course's design, which reads the forecast and observation Parquet files from the
   bucket (the emulator) on every request and filters them.
 
-The load generator is a separate process (``wrk`` when installed, else an async httpx client)
+The load generator is a separate process (``wrk`` when installed, else a minimal asyncio HTTP/1.1 client)
 with 32 concurrent connections for a fixed time. The data is all 76 series on a fresh emulator.
 The last line printed is one JSON object with the figures and the targets.
 
@@ -141,37 +141,51 @@ def run_wrk(url: str, connections: int, duration: float, threads: int) -> dict[s
     }
 
 
-async def _httpx_load(url: str, connections: int, duration: float) -> dict[str, float]:
-    import httpx
+async def _async_load(url: str, connections: int, duration: float) -> dict[str, float]:
+    """Keep-alive HTTP/1.1 GETs on ``connections`` asyncio streams for ``duration`` seconds.
 
+    A minimal client (status line, Content-Length body) so that the load generator, not an HTTP
+    library's overhead, is what a Python fallback for ``wrk`` measures.
+    """
+    from urllib.parse import urlsplit
+
+    parts = urlsplit(url)
+    host, port = parts.hostname or "127.0.0.1", parts.port or 80
+    request = f"GET {parts.path or '/'} HTTP/1.1\r\nHost: {host}:{port}\r\n\r\n".encode()
     latencies: list[float] = []
     errors = 0
-    limits = httpx.Limits(max_connections=connections, max_keepalive_connections=connections)
-    async with httpx.AsyncClient(limits=limits, timeout=5.0) as client:
-        deadline = time.perf_counter() + duration
+    deadline = time.perf_counter() + duration
 
-        async def worker() -> None:
-            nonlocal errors
+    async def worker() -> None:
+        nonlocal errors
+        reader, writer = await asyncio.open_connection(host, port)
+        try:
             while time.perf_counter() < deadline:
                 started = time.perf_counter()
-                try:
-                    response = await client.get(url)
-                    await response.aread()
-                    if response.status_code >= 400:
-                        errors += 1
-                except httpx.HTTPError:
-                    errors += 1
+                writer.write(request)
+                head = await reader.readuntil(b"\r\n\r\n")
+                status = int(head.split(b" ", 2)[1])
+                length = 0
+                for line in head.split(b"\r\n")[1:]:
+                    if line[:15].lower() == b"content-length:":
+                        length = int(line[15:])
+                await reader.readexactly(length)
                 latencies.append(time.perf_counter() - started)
+                if status >= 400:
+                    errors += 1
+        finally:
+            writer.close()
 
-        started = time.perf_counter()
-        await asyncio.gather(*(worker() for _ in range(connections)))
-        elapsed = time.perf_counter() - started
+    started = time.perf_counter()
+    outcomes = await asyncio.gather(*(worker() for _ in range(connections)), return_exceptions=True)
+    elapsed = time.perf_counter() - started
+    errors += sum(isinstance(o, BaseException) for o in outcomes)
     latencies.sort()
 
     def pct(p: float) -> float:
-        return (
-            latencies[min(len(latencies) - 1, int(p * len(latencies)))] * 1000 if latencies else float("nan")
-        )
+        if not latencies:
+            return float("nan")
+        return latencies[min(len(latencies) - 1, int(p * len(latencies)))] * 1000
 
     return {
         "rps": len(latencies) / elapsed,
@@ -182,8 +196,8 @@ async def _httpx_load(url: str, connections: int, duration: float) -> dict[str, 
     }
 
 
-def run_httpx(url: str, connections: int, duration: float) -> dict[str, float]:
-    """The async client, in a subprocess of its own (never in the server's process)."""
+def run_async(url: str, connections: int, duration: float) -> dict[str, float]:
+    """The asyncio client, in a subprocess of its own (never in the server's process)."""
     out = subprocess.run(
         [
             sys.executable,
@@ -207,7 +221,7 @@ def run_httpx(url: str, connections: int, duration: float) -> dict[str, float]:
 def load(url: str, seconds: float, args: argparse.Namespace) -> dict[str, float]:
     if args.loader == "wrk":
         return run_wrk(url, args.connections, seconds, args.threads)
-    return run_httpx(url, args.connections, seconds)
+    return run_async(url, args.connections, seconds)
 
 
 def combine(rounds: list[dict[str, float]]) -> dict[str, Any]:
@@ -226,7 +240,7 @@ def combine(rounds: list[dict[str, float]]) -> dict[str, Any]:
 
 
 # --- orchestration ---------------------------------------------------------------------------------
-def wait_up(url: str, process: subprocess.Popen[bytes], timeout_s: float = 60.0) -> None:
+def wait_up(url: str, process: subprocess.Popen[bytes], timeout_s: float = 180.0) -> None:
     deadline = time.monotonic() + timeout_s
     while time.monotonic() < deadline:
         if process.poll() is not None:
@@ -340,7 +354,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--threads", type=int, default=1, help="wrk threads (default 1)")
     parser.add_argument(
         "--loader",
-        choices=["auto", "wrk", "httpx"],
+        choices=["auto", "wrk", "asyncio"],
         default="auto",
         help="load generator (auto: wrk if installed)",
     )
@@ -350,20 +364,24 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--loadgen", metavar="URL", help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     logging.basicConfig(
-        level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s", stream=sys.stderr
+        level=logging.WARNING if (args.serve or args.loadgen) else logging.INFO,
+        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+        stream=sys.stderr,
     )
+    for noisy in ("httpx", "httpcore", "urllib3"):
+        logging.getLogger(noisy).setLevel(logging.ERROR)
     if args.serve:
         serve(args.serve, args.host, args.port)
         return 0
     if args.loadgen:
-        print(json.dumps(asyncio.run(_httpx_load(args.loadgen, args.connections, args.duration))))
+        print(json.dumps(asyncio.run(_async_load(args.loadgen, args.connections, args.duration))))
         return 0
     if args.duration <= 0 or args.connections < 1 or args.rounds < 1:
         parser.error("--duration, --connections and --rounds must be positive")
     if args.duration / args.rounds < 1:
         parser.error("--duration must give each round at least 1 s")
     if args.loader == "auto":
-        args.loader = "wrk" if shutil.which("wrk") else "httpx"
+        args.loader = "wrk" if shutil.which("wrk") else "asyncio"
     result = run(args)
     for name in ("ours", "ours_routed", "ceiling", "course"):
         r = result[name]
