@@ -13,7 +13,7 @@ export EF_DATA_DIR ?= $(DATA_DIR)
 .PHONY: help setup test lint format demo compile bench clean
 
 help: ## show this help
-	@awk 'BEGIN {FS = ":.*## "} /^[a-zA-Z_-]+:.*## / {printf "  \033[36m%-16s\033[0m %s\n", $$1, $$2}' $(MAKEFILE_LIST)
+	@awk 'BEGIN {FS = ":.*## "} /^[a-zA-Z_-]+:.*## / {printf "  \033[36m%-20s\033[0m %s\n", $$1, $$2}' $(MAKEFILE_LIST)
 
 $(CURDIR)/.tools/bin/uv:
 	$(PYTHON) -m venv $(CURDIR)/.tools
@@ -43,3 +43,5 @@ demo: setup ## run the pipeline locally on the emulator, then serve the API and 
 
 clean: ## remove local data and build outputs (keeps .venv)
 	rm -rf .data build local_outputs test-artifacts
+
+include infra/MAKE_TARGETS.mk

@@ -121,10 +121,35 @@ def cmd_run(args: argparse.Namespace) -> int:
     return 0
 
 
+def data_end(settings: Any) -> datetime:
+    """The hour after the newest hour of the source: the snapshot file's, else the dataset's."""
+    from datetime import timedelta
+
+    import pandas as pd
+
+    from components.extract import read_snapshot_file
+
+    if settings.snapshot is not None:
+        hours = pd.to_datetime(read_snapshot_file(Path(settings.snapshot))["HourUTC"], utc=True)
+        newest: datetime = hours.max().to_pydatetime()
+    else:
+        newest = settings.dataset_last_hour
+    return newest.astimezone(UTC).replace(minute=0, second=0, microsecond=0) + timedelta(hours=1)
+
+
 def cmd_backfill(args: argparse.Namespace) -> int:
+    from datetime import timedelta
+
     from components.settings import Settings
     from pipelines.local import iso_hours, local_storage
 
+    if args.last_days is not None:
+        if args.start or args.end:
+            raise SystemExit("error: give either --last-days or --start/--end, not both")
+        args.end = data_end(Settings())
+        args.start = args.end - timedelta(days=args.last_days - 1)
+    elif not (args.start and args.end):
+        raise SystemExit("error: give --start and --end, or --last-days N")
     times = iso_hours(args.start, args.end, args.every)
     print(f"==> backfill: {len(times)} runs from {times[0].isoformat()} to {times[-1].isoformat()}")
     summaries = []
@@ -174,8 +199,16 @@ def build_parser() -> argparse.ArgumentParser:
         description="Run the pipeline at start, start+every, … up to end "
         "(inclusive), so monitoring has a history.",
     )
-    backfill_parser.add_argument("--start", type=parse_utc, required=True, help="first reference time")
-    backfill_parser.add_argument("--end", type=parse_utc, required=True, help="last reference time")
+    backfill_parser.add_argument("--start", type=parse_utc, default=None, help="first reference time")
+    backfill_parser.add_argument("--end", type=parse_utc, default=None, help="last reference time")
+    backfill_parser.add_argument(
+        "--last-days",
+        type=int,
+        default=None,
+        metavar="N",
+        help="instead of --start/--end: the N days ending at the source's "
+        "newest hour (the snapshot's, or the dataset's last hour)",
+    )
     backfill_parser.add_argument("--every", type=parse_every, default=24, help="step, e.g. 24h (default)")
     _add_run_options(backfill_parser)
     backfill_parser.set_defaults(func=cmd_backfill)

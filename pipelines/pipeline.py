@@ -53,7 +53,7 @@ def _configure(task: dsl.PipelineTask, step: str, settings: Settings) -> dsl.Pip
 def settings_env_names() -> list[str]:
     """The environment variables a step reads its settings from (the ConfigMap's keys)."""
     names = [f"EF_{name.upper()}" for name in Settings.model_fields if name != "snapshot"]
-    return sorted([*names, "ENERGY_SNAPSHOT"])
+    return sorted([*names, "ENERGY_SNAPSHOT", "STORAGE_EMULATOR_HOST"])
 
 
 def build_pipeline(settings: Settings | None = None):  # type: ignore[no-untyped-def]
