@@ -144,6 +144,7 @@ def test_the_name_follows_the_spec() -> None:
         ({"name": "x" * 41}, "experiment name"),
         ({"parallel": 20}, "parallel"),
         ({"image": ""}, "image"),
+        ({"snapshot_run": "latest"}, "invalid run id 'latest'"),
         ({"algorithm": "grid"}, "algorithm"),
         ({"env": {"BAD NAME": "x"}}, "BAD NAME"),
         ({"space": {"n_estimators": {"type": "int", "low": 10, "high": 1}}}, "n_estimators"),

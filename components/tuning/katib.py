@@ -43,6 +43,7 @@ from kubeflow_katib_api.models import (
 from kubernetes import client as k8s
 from kubernetes.client.exceptions import ApiException
 
+from components.layout import check_run_id
 from components.tuning.space import (
     OBJECTIVE_METRIC,
     FloatParam,
@@ -193,6 +194,7 @@ def build_experiment(
     the keys of ``env_from_configmap`` (the pipeline's settings ConfigMap), if given.
     """
     typed = ensure_space(space)
+    check_run_id(snapshot_run)
     if len(namespace) > 63 or not _NAMESPACE.match(namespace):
         raise ValueError(f"namespace {namespace!r} must be a DNS-1123 label")
     if not image or any(ch.isspace() for ch in image):
@@ -535,7 +537,6 @@ def main(argv: Sequence[str] | None = None) -> int:
     import argparse
     import sys
 
-    from components.layout import check_run_id
     from components.settings import Settings
 
     cli = argparse.ArgumentParser(
