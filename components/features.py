@@ -102,6 +102,18 @@ def sha256(data: bytes) -> str:
     return hashlib.sha256(data).hexdigest()
 
 
+def _same_rows(data: bytes, stored: pd.DataFrame) -> bool:
+    import io
+
+    import pandas as pd
+
+    try:
+        existing = snapshot_frame(pd.read_parquet(io.BytesIO(data)))
+    except Exception:  # unreadable or another schema: certainly not the same rows
+        return False
+    return bool(existing.equals(stored))
+
+
 def write_snapshot(
     store: ObjectStore,
     settings: Settings,
@@ -136,15 +148,22 @@ def write_snapshot(
         store.create(snapshot_name, data, "application/vnd.apache.parquet")
         log.info("wrote %s (%d rows, sha256 %s)", store.uri(snapshot_name), len(stored), digest)
     except ObjectExistsError:
-        existing = sha256(store.read_bytes(snapshot_name))
+        existing_bytes = store.read_bytes(snapshot_name)
+        existing = sha256(existing_bytes)
         if existing != digest:
-            raise SnapshotConflictError(
-                f"{store.uri(snapshot_name)} already exists with sha256 {existing}, but this run of "
-                f"window {window} produced {digest}: snapshots are immutable, nothing was changed "
-                f"(bump the feature group version to store different features)"
-            ) from None
+            if not _same_rows(existing_bytes, stored):
+                raise SnapshotConflictError(
+                    f"{store.uri(snapshot_name)} already exists with sha256 {existing}, but this run of "
+                    f"window {window} produced {digest}: snapshots are immutable, nothing was changed "
+                    f"(bump the feature group version to store different features)"
+                ) from None
+            log.info(
+                "%s holds the same rows in another Parquet encoding (other library versions)",
+                store.uri(snapshot_name),
+            )
+            digest = existing  # the stored object is the snapshot
         created = False
-        log.info("%s already exists with the same bytes: nothing new written", store.uri(snapshot_name))
+        log.info("%s already exists with the same rows: nothing new written", store.uri(snapshot_name))
 
     manifest = FeatureManifest(
         group=group,

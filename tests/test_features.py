@@ -118,6 +118,21 @@ def test_different_bytes_for_an_existing_run_change_nothing(
     assert generations(store) == before
 
 
+def test_same_rows_in_another_encoding_is_a_no_op(
+    settings: Settings, store: ObjectStore, good_w2: tuple[pd.DataFrame, dict[str, object]]
+) -> None:
+    """An older pyarrow/pandas may have written the same rows with other bytes: not a conflict."""
+    clean, result = good_w2
+    name = layout.feature_snapshot("energy_consumption", 1, layout.run_id(W2.end))
+    other = store.create_parquet(name, clean.sort_values(["datetime_utc", "area", "consumer_type"]))
+    stored_sha = hashlib.sha256(store.read_bytes(name)).hexdigest()
+    assert stored_sha != hashlib.sha256(snapshot_bytes(clean)).hexdigest()
+    written = write_snapshot(store, settings, clean, W2, result, "test")
+    assert written.sha256 == stored_sha and store.generation(name) == other
+    frame, manifest = load_snapshot(store, settings)
+    assert manifest.sha256 == stored_sha and len(frame) == len(clean)
+
+
 def test_parquet_bytes_are_deterministic(good_w2: tuple[pd.DataFrame, dict[str, object]]) -> None:
     clean, _ = good_w2
     shuffled = clean.sample(frac=1.0, random_state=7)
