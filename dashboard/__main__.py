@@ -57,6 +57,8 @@ def command(host: str, port: int, extra: list[str]) -> list[str]:
         "false",
         "--client.toolbarMode",
         "minimal",
+        "--server.fileWatcherType",
+        "none",
         *extra,
     ]
 
