@@ -95,7 +95,11 @@ def _run_once(reference: datetime | None, args: argparse.Namespace) -> dict[str,
     }
     print(f"==> done in {result.seconds:.1f} s")
     for key, value in summary.items():
-        print(f"    {key:<26} {value}")
+        if isinstance(value, dict):
+            for inner, text in value.items():
+                print(f"    {key + '.' + inner:<26} {text}")
+        else:
+            print(f"    {key:<26} {value}")
     return summary
 
 

@@ -98,7 +98,9 @@ def run_pipeline_locally(
 
     from pipelines.pipeline import build_pipeline
 
-    ObjectStore.from_settings(settings).ensure_bucket()
+    store = ObjectStore.from_settings(settings)
+    store.ensure_bucket()
+    before = pointer_generations(store, settings)
     os.environ.setdefault("EF_MLFLOW_TRACKING_URI", settings.tracking_uri)
     settings.data_dir.mkdir(parents=True, exist_ok=True)
     local.init(
@@ -109,7 +111,24 @@ def run_pipeline_locally(
     with step_timer(on_step) as steps:
         pipeline(**parameters)
     elapsed = time.perf_counter() - started
-    return RunResult(parameters, elapsed, steps, summarize(settings))
+    after = pointer_generations(store, settings)
+    changes = {
+        name: ("moved" if after[name] != before[name] else "unchanged (nothing new written)")
+        for name in after
+    }
+    return RunResult(parameters, elapsed, steps, {**summarize(settings), "pointers": changes})
+
+
+def pointer_generations(store: ObjectStore, settings: Settings) -> dict[str, int | None]:
+    """Generation of each ``latest.json`` pointer: how a run shows whether it wrote anything new."""
+    from components import layout
+
+    names = {
+        "features": layout.feature_latest(settings.feature_group, settings.feature_group_version),
+        "forecast": layout.FORECAST_LATEST,
+        "monitoring": layout.MONITORING_LATEST,
+    }
+    return {key: store.generation(name) for key, name in names.items()}
 
 
 def summarize(settings: Settings) -> dict[str, Any]:
