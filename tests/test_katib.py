@@ -110,7 +110,9 @@ def test_experiment_is_a_valid_katib_object_rendered_from_the_search_space() -> 
     for name in SEARCH_SPACE:
         assert f"{name}=${{trialParameters.{name}}}" in command
     assert job["spec"]["template"]["spec"]["serviceAccountName"] == "energy-forecasting-pipelines"
-    assert container["envFrom"] == [{"configMapRef": {"name": "energy-forecasting-settings"}}]
+    assert container["envFrom"] == [
+        {"configMapRef": {"name": "energy-forecasting-settings", "optional": True}}
+    ]
 
     # with the placeholders filled in, the Job is a valid Kubernetes object (strict schema)
     filled = copy.deepcopy(job)

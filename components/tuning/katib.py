@@ -191,7 +191,8 @@ def build_experiment(
 
     ``name`` may be ``""``: it is then derived from the spec (:func:`experiment_name`). ``env`` is
     passed to the trial container (the ``EF_*`` settings it needs to read the snapshot) on top of
-    the keys of ``env_from_configmap`` (the pipeline's settings ConfigMap), if given.
+    the keys of ``env_from_configmap`` (the pipeline's settings ConfigMap), if given; the ConfigMap
+    is optional, so trials in a namespace without it still run from the explicit ``env``.
     """
     typed = ensure_space(space)
     check_run_id(snapshot_run)
@@ -215,7 +216,11 @@ def build_experiment(
         "image": image,
         "command": trial_command(snapshot_run, feature_group_version, origins, seed, names),
         "env": [{"name": key, "value": value} for key, value in sorted((env or {}).items())],
-        **({"envFrom": [{"configMapRef": {"name": env_from_configmap}}]} if env_from_configmap else {}),
+        **(
+            {"envFrom": [{"configMapRef": {"name": env_from_configmap, "optional": True}}]}
+            if env_from_configmap
+            else {}
+        ),
         "resources": {"requests": {"cpu": cpu, "memory": memory}, "limits": {"memory": memory}},
     }
     pod_spec: dict[str, Any] = {"containers": [container], "restartPolicy": "Never"}
