@@ -121,6 +121,17 @@ def _load_champion_alias(settings: Settings) -> tuple[Any, str]:
     return model, str(version.version)
 
 
+def model_input(features: pd.DataFrame) -> pd.DataFrame:
+    """The feature columns with ``datetime_utc`` as naive UTC: MLflow's schema enforcement of a
+    ``datetime`` column rejects timezone-aware values (the model treats naive times as UTC)."""
+    import pandas as pd
+
+    frame = features.loc[:, list(schemas.FEATURE_COLUMNS)].copy()
+    times = pd.to_datetime(frame[schemas.DATETIME], utc=True)
+    frame[schemas.DATETIME] = times.dt.tz_localize(None)
+    return frame
+
+
 # --- forecast checks ----------------------------------------------------------------------------------
 def validate_forecast(forecast: pd.DataFrame, features: pd.DataFrame, horizon: int) -> pd.DataFrame:
     """Check the model's output against the contract and return it in canonical order and dtypes.
@@ -235,7 +246,7 @@ def predict_and_publish(
     if features.empty:
         raise ValueError(f"feature snapshot {store.uri(snapshot_name)} has no rows")
     model, model_version = load_model(settings)
-    raw = model.predict(features.loc[:, list(schemas.FEATURE_COLUMNS)])
+    raw = model.predict(model_input(features))
     forecast = validate_forecast(raw, features, settings.horizon)
     series = int(forecast.groupby(list(schemas.SERIES_KEYS)).ngroups)
     has_band = bool(forecast[["forecast_lower", "forecast_upper"]].notna().all(axis=None))

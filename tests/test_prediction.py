@@ -18,7 +18,9 @@ import mlflow
 import numpy as np
 import pandas as pd
 import pytest
+from mlflow.models import ModelSignature
 from mlflow.pyfunc import PythonModel
+from mlflow.types import ColSpec, Schema
 
 from components import layout, schemas
 from components.contracts import ForecastMetadata, ForecastPointer
@@ -42,6 +44,9 @@ class SeasonalNaive24(PythonModel):
     def predict(self, context: Any, model_input: pd.DataFrame, params: Any = None) -> pd.DataFrame:
         keys = [schemas.AREA, schemas.CONSUMER_TYPE]
         frame = model_input.copy()
+        times = pd.to_datetime(frame[schemas.DATETIME])
+        if times.dt.tz is None:  # MLflow's schema enforcement hands datetimes over naive (UTC)
+            frame[schemas.DATETIME] = times.dt.tz_localize("UTC")
         last = frame.groupby(keys)[schemas.DATETIME].transform("max")
         window = frame[frame[schemas.DATETIME] > last - pd.Timedelta(hours=24)].copy()
         offset = last[window.index] - pd.Timedelta(hours=24)
@@ -80,6 +85,19 @@ def write_snapshot(store: ObjectStore, settings: Settings, frame: pd.DataFrame) 
     return store_snapshot(store, settings, frame, Window(start, end), validation, source="test").run_id
 
 
+SIGNATURE = ModelSignature(
+    inputs=Schema(
+        [
+            ColSpec("datetime", schemas.DATETIME),
+            ColSpec("string", schemas.AREA),
+            ColSpec("string", schemas.CONSUMER_TYPE),
+            ColSpec("double", schemas.TARGET),
+        ]
+    )
+)
+"""The forecaster's input signature: MLflow then enforces it on ``predict`` as it does for the real model."""
+
+
 def register_champion(tracking_uri: str, model_name: str) -> str:
     mlflow.set_tracking_uri(tracking_uri)
     mlflow.set_registry_uri(tracking_uri)
@@ -89,6 +107,7 @@ def register_champion(tracking_uri: str, model_name: str) -> str:
             name="model",
             python_model=SeasonalNaive24(),
             pip_requirements=["mlflow", "pandas", "numpy"],
+            signature=SIGNATURE,
             registered_model_name=model_name,
         )
     version = str(info.registered_model_version)
