@@ -92,33 +92,11 @@ def load_features(store: ObjectStore, settings: Settings, run: str | None) -> tu
 
 
 def load_model(settings: Settings) -> tuple[Any, str]:
-    """The champion pyfunc model and its registry version."""
-    try:
-        from components.model.registry import load_champion
-    except ModuleNotFoundError as err:  # no training package in this image: ask the registry directly
-        if err.name not in {"components.model", "components.model.registry"}:
-            raise
-        return _load_champion_alias(settings)
+    """The champion pyfunc model and its registry version (LookupError when there is none)."""
+    from components.model.registry import load_champion
+
     model, version = load_champion(settings)
     return model, str(version)
-
-
-def _load_champion_alias(settings: Settings) -> tuple[Any, str]:
-    import mlflow
-    from mlflow import MlflowClient
-    from mlflow.exceptions import MlflowException
-
-    mlflow.set_tracking_uri(settings.tracking_uri)
-    mlflow.set_registry_uri(settings.tracking_uri)
-    try:
-        version = MlflowClient().get_model_version_by_alias(settings.model_name, "champion")
-    except MlflowException as err:
-        raise LookupError(
-            f"no champion model: models:/{settings.model_name}@champion not found at "
-            f"{settings.tracking_uri} ({err.message})"
-        ) from err
-    model = mlflow.pyfunc.load_model(f"models:/{settings.model_name}/{version.version}")
-    return model, str(version.version)
 
 
 def model_input(features: pd.DataFrame) -> pd.DataFrame:
