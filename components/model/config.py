@@ -58,10 +58,14 @@ class ConfigError(ValueError):
     """A model config is invalid; the message names the key."""
 
 
-def validate_config(config: dict[str, Any], where: str = "config") -> dict[str, Any]:
+def validate_config(
+    config: dict[str, Any], where: str = "config", check_ranges: bool = True
+) -> dict[str, Any]:
     """Merge ``config`` over :data:`DEFAULT_CONFIG` and check every tunable value against its spec.
 
-    Unknown keys are rejected so that a typo never silently falls back to a default.
+    Unknown keys are rejected so that a typo never silently falls back to a default. With
+    ``check_ranges=False`` (training with ``Settings.train_n_estimators``, tests) numeric values
+    only need the right type and sign, not to lie inside the search space.
     """
     if not isinstance(config, dict):
         raise ConfigError(f"{where}: expected a JSON object, got {type(config).__name__}")
@@ -79,8 +83,12 @@ def validate_config(config: dict[str, Any], where: str = "config") -> dict[str, 
             raise ConfigError(f"{where}: {name}={value!r} must be a number")
         if spec["type"] == "int" and not float(value).is_integer():
             raise ConfigError(f"{where}: {name}={value!r} must be an integer")
-        if not math.isfinite(value) or not spec["low"] <= value <= spec["high"]:
+        if not math.isfinite(value):
+            raise ConfigError(f"{where}: {name}={value!r} must be finite")
+        if check_ranges and not spec["low"] <= value <= spec["high"]:
             raise ConfigError(f"{where}: {name}={value!r} outside [{spec['low']}, {spec['high']}]")
+        if not check_ranges and (value < 0 or (value == 0 and spec["low"] > 0)):
+            raise ConfigError(f"{where}: {name}={value!r} must be {'>= 0' if spec['low'] == 0 else '> 0'}")
         merged[name] = int(value) if spec["type"] == "int" else float(value)
     for name in ("max_bin", "min_history", "quantile_n_estimators", "seed", "n_jobs"):
         if isinstance(merged[name], bool) or not isinstance(merged[name], int) or merged[name] < 0:

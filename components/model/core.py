@@ -58,7 +58,7 @@ class GlobalModel:
     def __init__(self, config: dict[str, Any] | None = None, horizon: int = 24) -> None:
         if horizon < 1:
             raise ValueError(f"horizon must be >= 1, got {horizon}")
-        self.config = validate_config(dict(config or {}))
+        self.config = validate_config(dict(config or {}), where="model config", check_ranges=False)
         self.horizon = int(horizon)
         self.booster: lgb.Booster | None = None
         self.quantile_boosters: dict[float, lgb.Booster] = {}

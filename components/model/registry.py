@@ -123,7 +123,7 @@ def champion_info(settings: Settings) -> ChampionInfo | None:
     run = client.get_run(mv.run_id) if mv.run_id else None
     raw = run.data.tags.get(CONFIG_TAG) if run else None
     config = (
-        validate_config(json.loads(raw), where=f"config of champion v{mv.version}")
+        validate_config(json.loads(raw), where=f"config of champion v{mv.version}", check_ranges=False)
         if raw
         else dict(DEFAULT_CONFIG)
     )
@@ -145,7 +145,7 @@ def load_champion(settings: Settings) -> tuple[Any, str]:
 # --- the best config written by tuning -----------------------------------------------------------
 def save_best_config(settings: Settings, config: dict[str, Any], wape: float, source: str) -> str:
     """Store a tuned config as a run tagged ``kind=tuning``; returns the run id."""
-    checked = validate_config(config, where=f"best config from {source}")
+    checked = validate_config(config, where=f"best config from {source}", check_ranges=False)
     configure(settings)
     with mlflow.start_run(run_name=f"best-config {source}"[:250]) as run:
         mlflow.set_tags(
@@ -176,7 +176,9 @@ def load_best_config(settings: Settings) -> dict[str, Any]:
     run = runs[0]
     log.info("best config from tuning run %s (%s)", run.info.run_id, run.data.tags.get("source"))
     return validate_config(
-        json.loads(run.data.tags[CONFIG_TAG]), where=f"best config in run {run.info.run_id}"
+        json.loads(run.data.tags[CONFIG_TAG]),
+        where=f"best config in run {run.info.run_id}",
+        check_ranges=False,
     )
 
 

@@ -16,6 +16,7 @@ from components.model.registry import champion_info, gate, log_and_register
 
 if TYPE_CHECKING:
     from components.settings import Settings
+    from components.storage import ObjectStore
 
 log = logging.getLogger(__name__)
 
@@ -34,7 +35,7 @@ class TrainOutcome:
 
 def effective_config(config: dict[str, Any], settings: Settings) -> dict[str, Any]:
     """The config as trained: validated, with ``Settings.train_n_estimators`` applied when set."""
-    checked = validate_config(config, where="training config")
+    checked = validate_config(config, where="training config", check_ranges=False)
     if settings.train_n_estimators > 0:
         checked = {
             **checked,
@@ -97,3 +98,40 @@ def train_and_register(
         reason=decision.reason,
         model=model,
     )
+
+
+def parse_config_json(config_json: str, settings: Settings) -> dict[str, Any]:
+    """``""`` -> the best config stored by tuning (or the default); otherwise a JSON object."""
+    import json
+
+    from components.model.registry import load_best_config
+
+    if not config_json.strip():
+        return load_best_config(settings)
+    try:
+        config = json.loads(config_json)
+    except json.JSONDecodeError as err:
+        raise ValueError(f"train: config_json is not valid JSON ({err}): {config_json[:200]!r}") from err
+    return validate_config(config, where="train config_json", check_ranges=False)
+
+
+def train_snapshot(
+    settings: Settings, store: ObjectStore, snapshot_run: str, config_json: str
+) -> TrainOutcome:
+    """The ``train`` step: read feature snapshot ``snapshot_run``, train, register and gate."""
+    from components.features import load_snapshot
+    from components.layout import check_run_id
+
+    frame, manifest = load_snapshot(store, settings, run=check_run_id(snapshot_run))
+    config = parse_config_json(config_json, settings)
+    outcome = train_and_register(frame, settings, config, store.uri(manifest.snapshot))
+    log.info(
+        "train on %s: v%s, WAPE %.5f (best naive %.5f), promoted=%s: %s",
+        snapshot_run,
+        outcome.model_version,
+        outcome.wape,
+        outcome.baseline_wape,
+        outcome.promoted,
+        outcome.reason,
+    )
+    return outcome
