@@ -230,7 +230,7 @@ def test_concurrent_runs_of_the_same_hour_one_wins(
     assert not errors, errors
     assert sorted(r.created for r in results) == [False, True]
     winner = next(r for r in results if r.created)
-    assert winner.pointer_moved
+    assert sum(r.pointer_moved for r in results) == 1  # whichever got there first moved it, once
     after = generations(store)
     assert len(after) == 3
     assert store.read_json(layout.FORECAST_LATEST)["run_id"] == winner.run_id
