@@ -393,6 +393,11 @@ def _first(mapping: dict[str, Any], *keys: str) -> Any:
     return None
 
 
+def _either(value: Any, fallback: Any) -> Any:
+    """``value`` unless it is None (0 and "" are values)."""
+    return fallback if value is None else value
+
+
 def _dict(value: Any) -> dict[str, Any]:
     return value if isinstance(value, dict) else {}
 
@@ -408,16 +413,19 @@ def _rule_row(item: dict[str, Any], passed_default: bool | None = None) -> dict[
     config = _dict(item.get("expectation_config"))
     kwargs = _dict(_first(item, "kwargs") or config.get("kwargs"))
     result = _dict(item.get("result"))
-    check = _first(item, "check", "expectation_type", "type") or _first(config, "type", "expectation_type")
-    observed = _first(item, "observed") or _first(result, "observed_value")
+    check = _either(
+        _first(item, "check", "expectation_type", "type"), _first(config, "type", "expectation_type")
+    )
+    observed = _either(_first(item, "observed"), _first(result, "observed_value"))
     success = item.get("success")
+    rule = _either(_first(item, "rule", "name", "expectation"), check)
     return {
-        "rule": str(_first(item, "rule", "name", "expectation") or check or "?"),
+        "rule": "?" if rule is None else str(rule),
         "check": None if check is None else str(check),
-        "column": _first(item, "column") or kwargs.get("column"),
+        "column": _either(_first(item, "column"), kwargs.get("column")),
         "passed": bool(success) if success is not None else passed_default,
-        "unexpected": _int(_first(item, "unexpected_count") or _first(result, "unexpected_count")),
-        "checked": _int(_first(item, "element_count") or _first(result, "element_count")),
+        "unexpected": _int(_either(_first(item, "unexpected_count"), _first(result, "unexpected_count"))),
+        "checked": _int(_either(_first(item, "element_count"), _first(result, "element_count"))),
         "observed": None if observed is None else str(observed)[:80],
     }
 

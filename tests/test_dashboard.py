@@ -350,6 +350,8 @@ def test_validation_table_reads_every_shape() -> None:
     success, counts, table = charts.validation_table(short)
     assert (success, counts["passed"], list(table["rule"])) == (False, 4, ["r"])
     assert charts.validation_table(None)[:2] == (None, {"evaluated": None, "passed": None, "failed": None})
+    rules = {"success": True, "rules": [{"rule": "not_null", "success": True, "unexpected_count": 0}]}
+    assert charts.validation_table(rules)[2]["unexpected"].tolist() == [0]  # 0 is a count, not missing
 
 
 # --- the API down, not ready, or changing underneath --------------------------------------------------

@@ -24,9 +24,11 @@ def _banner(metrics: dict[str, Any]) -> None:
             icon=":material/notification_important:",
         )
     else:
+        detail = metrics.get("reason") or (
+            f"rolling WAPE {_pct(metrics.get('rolling_wape'))} vs the alert threshold {_pct(threshold)}"
+        )
         st.success(
-            f"Forecast accuracy is within the alert threshold (rolling WAPE "
-            f"{_pct(metrics.get('rolling_wape'))} vs {_pct(threshold)}); data is fresh enough.",
+            f"**No alert**: forecast accuracy is within the alert threshold — {detail}.",
             icon=":material/check_circle:",
         )
 
