@@ -45,6 +45,12 @@ class DashboardSettings(BaseSettings):
         le=7 * 86_400,
         description="while the API is unreachable, keep showing answers it confirmed this recently",
     )
+    auto_refresh_s: float = Field(
+        60.0,
+        ge=0,
+        le=86_400,
+        description="how often an open page asks the API whether new data was loaded (0: never)",
+    )
     max_series: int = Field(12, ge=1, le=76, description="most series drawn at once on the forecasts page")
     host: str = Field("127.0.0.1", min_length=1, description="interface `python -m dashboard` binds to")
     port: int = Field(8501, ge=1, le=65535, description="port `python -m dashboard` serves on")

@@ -99,6 +99,21 @@ def sidebar_status() -> None:
             st.caption(f"API status: :green[up] · version {health.get('version', '?')}")
         if st.button("Check for new data", help="Ask the API now instead of waiting for the cache"):
             api.expire()
+        if s.auto_refresh_s > 0:
+            st.fragment(_watch_for_new_data, run_every=s.auto_refresh_s)()
+
+
+def _watch_for_new_data() -> None:
+    """Every ``auto_refresh_s``: redraw the page when the API has loaded new data (its ETag moved)."""
+    try:
+        etag = client().meta().get("etag")
+    except ApiError:
+        return
+    seen = st.session_state.get("_api_etag")
+    st.session_state["_api_etag"] = etag
+    if seen is not None and etag != seen:
+        client().expire()
+        st.rerun(scope="app")
 
 
 def footer() -> None:

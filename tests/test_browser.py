@@ -27,6 +27,7 @@ import threading
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
@@ -36,7 +37,7 @@ import pytest
 from components.emulator import free_port
 from dashboard.client import ApiClient
 from dashboard.settings import DATA_CREDIT
-from tests.api_fixtures import serve_api
+from tests.api_fixtures import REFERENCE, serve_api, write_forecast
 from tests.test_dashboard_fixtures import REPO_ROOT, DashboardData, dashboard_data
 
 __all__ = ["dashboard_data"]  # fixture used by name below
@@ -91,7 +92,13 @@ def dashboard_url(api_url: str, tmp_path_factory: pytest.TempPathFactory) -> Ite
     """``python -m dashboard`` (``streamlit run``) on a free port, talking to ``api_url``."""
     port = free_port()
     log_path = tmp_path_factory.mktemp("streamlit") / "streamlit.log"
-    env = {**os.environ, "EF_DASHBOARD_API_URL": api_url}
+    # short cache and watch periods, so an open page notices new data within seconds
+    env = {
+        **os.environ,
+        "EF_DASHBOARD_API_URL": api_url,
+        "EF_DASHBOARD_CACHE_TTL_S": "1",
+        "EF_DASHBOARD_AUTO_REFRESH_S": "2",
+    }
     with log_path.open("wb") as log:
         process = subprocess.Popen(
             [
@@ -345,3 +352,25 @@ def test_page_renders_in_chromium(
     width, height = int.from_bytes(data[16:20], "big"), int.from_bytes(data[20:24], "big")
     assert (width, height) == (1400, 1000)
     print(f"{page}: {shot.screenshot} rendered in {shot.seconds:.1f} s")
+
+
+def test_an_open_page_shows_a_new_forecast_without_a_reload(
+    browser: Browser, dashboard_url: str, api_url: str, request: pytest.FixtureRequest
+) -> None:
+    """The pipeline publishes a new forecast while the page is open: the page redraws by itself."""
+    if os.environ.get("EF_BROWSER_API_URL"):
+        pytest.skip("writes a new forecast, so it runs only on the test's own data source")
+    data: DashboardData = request.getfixturevalue("dashboard_data")
+    render(browser, f"{dashboard_url}/", "forecasts-before", ("version 7", "2023-01-17 23:00 UTC"))
+    newer = REFERENCE + timedelta(hours=1)
+    write_forecast(data.store, data.settings, scheduled=newer, series=data.series, model_version="8")
+    deadline = time.monotonic() + PAGE_DEADLINE_S
+    dom = browser.dom()
+    while not ("version 8" in dom and "2023-01-18 00:00 UTC" in dom and complete(dom, ())):
+        if time.monotonic() > deadline:
+            pytest.fail(f"the open page did not show the new forecast within {PAGE_DEADLINE_S:.0f} s")
+        time.sleep(0.5)
+        dom = browser.dom()  # the same page: no navigation, no reload
+    assert "version 7" not in dom and "stAlertContentError" not in dom
+    time.sleep(0.5)
+    browser.screenshot(ARTIFACTS / "dashboard-forecasts-after-new-forecast.png")
