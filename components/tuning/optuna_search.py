@@ -150,7 +150,7 @@ def run_optuna(
     def report(study: optuna.Study, trial: optuna.trial.FrozenTrial) -> None:
         best = (
             study.best_value
-            if any(t.state.is_finished() and t.value is not None for t in study.trials)
+            if any(t.state == optuna.trial.TrialState.COMPLETE for t in study.trials)
             else None
         )
         log.info(
