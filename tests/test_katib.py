@@ -250,7 +250,7 @@ def test_tune_stage_with_katib_backend_stores_the_best_config(
     from components.tuning.run import tune_snapshot
 
     monkeypatch.setenv("EF_KATIB_NAMESPACE", NAMESPACE)
-    monkeypatch.setenv("EF_TUNE_FIXED", json.dumps({"n_estimators": 100, "n_jobs": 1}))
+    monkeypatch.setenv("EF_TUNE_FIXED", json.dumps({"n_estimators": 30, "n_jobs": 1}))
     settings = Settings()
     fake.default = succeeds(after=1, wape=0.0655)
     api = k8s.ApiClient(k8s.Configuration(host=fake.url))
@@ -259,9 +259,10 @@ def test_tune_stage_with_katib_backend_stores_the_best_config(
     outcome = tune_snapshot(settings, store, RUN, "katib", 6, api_client=api)
 
     assert outcome.wape == pytest.approx(0.0655)
-    assert outcome.config["n_estimators"] == 100  # pinned, so not searched by Katib
-    assert validate_config(outcome.config) == outcome.config
-    assert is_inside(outcome.config, parse_space(SEARCH_SPACE))
+    assert outcome.config["n_estimators"] == 30  # pinned (outside the range), so not searched by Katib
+    assert validate_config(outcome.config, check_ranges=False) == outcome.config
+    searched = {k: v for k, v in parse_space(SEARCH_SPACE).items() if k != "n_estimators"}
+    assert is_inside(outcome.config, searched)
     ((namespace, name),) = fake.objects
     assert namespace == NAMESPACE and outcome.source == f"katib:{NAMESPACE}/{name}"
     submitted = fake.objects[(namespace, name)]["spec"]
@@ -269,7 +270,7 @@ def test_tune_stage_with_katib_backend_stores_the_best_config(
     (container,) = submitted["trialTemplate"]["trialSpec"]["spec"]["template"]["spec"]["containers"]
     env = {e["name"]: e["value"] for e in container["env"]}
     assert env["EF_BUCKET"] == settings.bucket and json.loads(env["EF_TUNE_FIXED"]) == {
-        "n_estimators": 100,
+        "n_estimators": 30,
         "n_jobs": 1,
     }
     assert container["image"] == settings.image_uri

@@ -28,13 +28,13 @@ from components.settings import Settings
 from components.storage import ObjectStore
 from components.tuning.optuna_search import OptunaSearchError, origin_frames, run_optuna
 from components.tuning.run import tune_snapshot
-from components.tuning.space import is_inside, parse_space
+from components.tuning.space import SearchSpaceError, is_inside, parse_space, pin
 from components.validation import check_contract, enforce
 
 REPO = Path(__file__).resolve().parents[1]
 DAYS = 10
-FIXED: dict[str, Any] = {"n_estimators": 100, "n_jobs": 1}
-"""Fewest trees the space allows and one thread (the test machine is shared): short trials."""
+FIXED: dict[str, Any] = {"n_estimators": 30, "n_jobs": 1}
+"""Few trees (a pin may leave the space's range) and one thread (the machine is shared): short trials."""
 
 
 @dataclass(frozen=True)
@@ -94,9 +94,8 @@ def test_tiny_budget_returns_a_config_inside_the_space(frame: pd.DataFrame) -> N
     searched = {name: spec for name, spec in parse_space(SEARCH_SPACE).items() if name not in FIXED}
     assert set(result.params) == set(searched)
     assert is_inside(result.params, searched)
-    assert is_inside(result.config, parse_space(SEARCH_SPACE))
-    assert validate_config(result.config) == result.config
-    assert result.config["n_estimators"] == 100 and result.config["n_jobs"] == 1
+    assert validate_config(result.config, check_ranges=False) == result.config
+    assert result.config["n_estimators"] == 30 and result.config["n_jobs"] == 1
     assert result.config["quantiles"] == DEFAULT_CONFIG["quantiles"]
     assert result.n_trials == 2 and len(result.history) == 2
     # the default config is the first trial, so the result is never worse than the default
@@ -136,6 +135,18 @@ def test_pruning_and_budgets_with_a_toy_objective() -> None:
         toy, space, n_trials=10_000, timeout_s=0.5, origins=1, objective=slow, show_progress_bar=False
     )
     assert 1 <= timed.n_trials < 10_000
+
+
+def test_pinned_values_are_typed_and_may_leave_the_range() -> None:
+    space = parse_space(SEARCH_SPACE)
+    pinned = pin({"n_estimators": "30", "n_jobs": 1}, space, DEFAULT_CONFIG, "EF_TUNE_FIXED")
+    assert pinned == {"n_estimators": 30, "n_jobs": 1}
+    with pytest.raises(SearchSpaceError, match=r"EF_TUNE_FIXED: parameter 'level_window': 48 is not one of"):
+        pin({"level_window": 48}, space, DEFAULT_CONFIG, "EF_TUNE_FIXED")
+    with pytest.raises(SearchSpaceError, match=r"'n_estimators': cannot read 'many' as int"):
+        pin({"n_estimators": "many"}, space, DEFAULT_CONFIG, "EF_TUNE_FIXED")
+    with pytest.raises(SearchSpaceError, match=r"unknown parameter\(s\) \['trees'\]"):
+        pin({"trees": 3}, space, DEFAULT_CONFIG, "EF_TUNE_FIXED")
 
 
 def test_invalid_requests_are_rejected(frame: pd.DataFrame) -> None:
@@ -203,8 +214,9 @@ def test_tune_component_under_kfp_local(stored: Stored, tune_settings: Settings,
     )
 
     config = json.loads(task.outputs["config_json"])
-    assert is_inside(config, parse_space(SEARCH_SPACE)) and config["n_estimators"] == 100
-    assert validate_config(config) == config
+    searched = {name: spec for name, spec in parse_space(SEARCH_SPACE).items() if name not in FIXED}
+    assert is_inside(config, searched) and config["n_estimators"] == 30
+    assert validate_config(config, check_ranges=False) == config
     assert 0 < task.outputs["wape"] < 1
     # stored in MLflow: a run without tuning trains from it
     assert load_best_config(tune_settings) == config

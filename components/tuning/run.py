@@ -117,7 +117,8 @@ def tune_snapshot(
         wape = found.wape
         source = f"katib:{found.namespace}/{found.experiment}"
 
-    config = validate_config(config, where=f"best config from {chosen}")
+    # searched values are inside the space by construction; pinned ones may lie outside it
+    config = validate_config(config, where=f"best config from {chosen}", check_ranges=False)
     save_best_config(settings, config, wape, source)
     log.info("tune[%s] on %s: WAPE %.5f, best config stored (%s)", chosen, snapshot_run, wape, source)
     return TuneOutcome(config=config, wape=float(wape), source=source)

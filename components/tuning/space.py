@@ -117,8 +117,11 @@ def suggest(trial: optuna.Trial, space: Space) -> dict[str, Any]:
     return params
 
 
-def coerce(name: str, value: Any, spec: IntParam | FloatParam | CategoricalParam) -> Choice:
-    """Type ``value`` (often a string from Katib or a command line) by its spec and check it is inside.
+def coerce(
+    name: str, value: Any, spec: IntParam | FloatParam | CategoricalParam, check_range: bool = True
+) -> Choice:
+    """Type ``value`` (often a string from Katib or a command line) by its spec and check it is inside
+    (a categorical value must always be one of the choices; a number only if ``check_range``).
 
     Raise :class:`SearchSpaceError` naming the parameter otherwise.
     """
@@ -133,7 +136,7 @@ def coerce(name: str, value: Any, spec: IntParam | FloatParam | CategoricalParam
         number = float(value)
     except (TypeError, ValueError) as exc:
         raise SearchSpaceError(f"parameter {name!r}: cannot read {value!r} as {spec.type}") from exc
-    if not math.isfinite(number) or not spec.low <= number <= spec.high:
+    if not math.isfinite(number) or (check_range and not spec.low <= number <= spec.high):
         raise SearchSpaceError(f"parameter {name!r}: {value!r} is outside [{spec.low}, {spec.high}]")
     if isinstance(spec, FloatParam):
         return number
@@ -142,7 +145,9 @@ def coerce(name: str, value: Any, spec: IntParam | FloatParam | CategoricalParam
     return int(number)
 
 
-def coerce_params(params: Mapping[str, Any], space: Space, where: str) -> dict[str, Choice]:
+def coerce_params(
+    params: Mapping[str, Any], space: Space, where: str, check_range: bool = True
+) -> dict[str, Choice]:
     """Type every value of ``params``; each name must be in the space. ``where`` names the source."""
     unknown = sorted(set(params) - set(space))
     if unknown:
@@ -150,7 +155,7 @@ def coerce_params(params: Mapping[str, Any], space: Space, where: str) -> dict[s
             f"{where}: unknown parameter(s) {unknown}; the search space has {sorted(space)}"
         )
     try:
-        return {name: coerce(name, value, space[name]) for name, value in params.items()}
+        return {name: coerce(name, value, space[name], check_range) for name, value in params.items()}
     except SearchSpaceError as exc:
         raise SearchSpaceError(f"{where}: {exc}") from exc
 
@@ -167,12 +172,14 @@ def is_inside(config: Mapping[str, Any], space: Space) -> bool:
 
 
 def pin(fixed: Mapping[str, Any], space: Space, base: Mapping[str, Any], where: str) -> dict[str, Any]:
-    """Values pinned during a search (e.g. ``EF_TUNE_FIXED``): names of the space are typed and
-    range-checked (and so not searched); other names must be keys of the base config."""
+    """Values pinned during a search (e.g. ``EF_TUNE_FIXED``): names of the space are typed (and not
+    searched) but may lie outside its range, e.g. very few trees for a quick demo or a test; other
+    names must be keys of the base config."""
     unknown = sorted(set(fixed) - set(space) - set(base))
     if unknown:
         raise SearchSpaceError(
             f"{where}: unknown parameter(s) {unknown}; not in the search space or the config"
         )
-    in_space = coerce_params({k: v for k, v in fixed.items() if k in space}, space, where)
+    pinned = {k: v for k, v in fixed.items() if k in space}
+    in_space = coerce_params(pinned, space, where, check_range=False)
     return {**{k: v for k, v in fixed.items() if k not in space}, **in_space}

@@ -80,7 +80,7 @@ def trial_config(params: Sequence[tuple[str, str]], settings: Settings) -> dict[
     space = parse_space(SEARCH_SPACE)
     fixed = pin(settings.tune_fixed, space, DEFAULT_CONFIG, "EF_TUNE_FIXED")
     typed = coerce_params(dict(params), space, "--param")
-    return validate_config({**DEFAULT_CONFIG, **fixed, **typed}, where="trial config")
+    return validate_config({**DEFAULT_CONFIG, **fixed, **typed}, where="trial config", check_ranges=False)
 
 
 def main(argv: Sequence[str] | None = None) -> int:
