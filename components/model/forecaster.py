@@ -27,6 +27,15 @@ class GlobalLGBMForecaster(BaseForecaster):
         Longest horizon (in steps) trained when ``fh`` is not given to ``fit``.
     config : dict or None
         Model config (see ``components.model.config``); ``None`` means ``DEFAULT_CONFIG``.
+
+    Examples
+    --------
+    >>> from sktime.utils._testing.hierarchical import _make_hierarchical
+    >>> from components.model.forecaster import GlobalLGBMForecaster
+    >>> y = _make_hierarchical(hierarchy_levels=(2, 2), min_timepoints=48, max_timepoints=48)
+    >>> forecaster = GlobalLGBMForecaster(horizon=3, config={"n_estimators": 10, "min_history": 2})
+    >>> forecaster.fit(y).predict(fh=[1, 2, 3]).shape
+    (12, 1)
     """
 
     _tags = {  # noqa: RUF012 - sktime's tag convention
@@ -99,7 +108,7 @@ class GlobalLGBMForecaster(BaseForecaster):
     def get_test_params(cls, parameter_set: str = "default") -> list[dict[str, Any]]:
         """Tiny models for sktime's estimator checks (short data, few trees)."""
         small = {
-            "n_estimators": 100,
+            "n_estimators": 10,
             "num_leaves": 15,
             "min_child_samples": 5,
             "min_history": 2,
@@ -108,5 +117,5 @@ class GlobalLGBMForecaster(BaseForecaster):
         }
         return [
             {"horizon": 4, "config": small},
-            {"horizon": 2, "config": {**small, "n_estimators": 120, "level_window": 24}},
+            {"horizon": 2, "config": {**small, "n_estimators": 12, "level_window": 24}},
         ]
