@@ -166,7 +166,7 @@ def run_method(
     t0 = time.perf_counter()
     forecaster.fit(y_train, X=time_slice(X, None, train_end) if uses_x else None, fh=fh)
     fit_s = time.perf_counter() - t0
-    rows = []
+    rows: list[dict[str, Any]] = []
     seen = train_end
     for k in range(origins):
         start = train_end + k * HORIZON  # first forecast hour; the origin is the hour before it

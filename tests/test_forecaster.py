@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import warnings
 from pathlib import Path
+from typing import cast
 
 import numpy as np
 import pandas as pd
@@ -107,8 +108,8 @@ def test_evaluate_with_expanding_window_splitter(panel: Panel) -> None:
     keys = panel.keys[:6]
     small = Panel(keys, panel.times, panel.values[:6])
     y = to_hierarchical(small)
-    hours = pd.DatetimeIndex(y.index.levels[-1]).tz_convert(None).to_period("h")
-    y.index = y.index.set_levels(hours, level=-1)
+    hours = pd.DatetimeIndex(cast(pd.MultiIndex, y.index).levels[-1]).tz_convert(None).to_period("h")
+    y.index = cast(pd.MultiIndex, y.index).set_levels(hours, level=-1)  # type: ignore[call-overload]
     cv = ExpandingWindowSplitter(fh=list(range(1, 25)), initial_window=small.n_times - 48, step_length=24)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")

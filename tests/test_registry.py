@@ -77,7 +77,8 @@ def test_champion_then_challenger_and_pyfunc_roundtrip(
 
     # the run: lineage, artifacts, metrics
     run = client.get_run(first.run_id)
-    assert run.inputs.dataset_inputs[0].dataset.source and uri in run.inputs.dataset_inputs[0].dataset.source
+    assert run.inputs is not None
+    assert uri in run.inputs.dataset_inputs[0].dataset.source
     assert run.data.metrics["wape"] == pytest.approx(first.wape)
     artifacts = {a.path for a in client.list_artifacts(first.run_id, "backtest")}
     assert "backtest/model_per_horizon.csv" in artifacts and "backtest/model_per_series.csv" in artifacts

@@ -61,6 +61,7 @@ def test_train_component_under_kfp_local(
     assert info is not None and info.version == "1"
     assert info.config["n_estimators"] == 20  # Settings.train_n_estimators reached the subprocess
     run = mlflow.MlflowClient(train_settings.tracking_uri).get_run(info.run_id)
+    assert run.inputs is not None
     assert snapshot_run in run.inputs.dataset_inputs[0].dataset.name
 
     # the same logic in-process with the same config on the same snapshot: not worse -> promoted

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import cast
+
 import numpy as np
 import pandas as pd
 
@@ -32,7 +34,8 @@ def naive_forecast(panel: Panel, horizon: int, sp: int) -> np.ndarray:
     y = to_hierarchical(panel)
     # keep only as much history as the naive forecaster reads: far faster, same forecast
     y = y[y.index.get_level_values(-1) > times[-1] - pd.Timedelta(hours=sp)] if panel.n_times > sp else y
-    y.index = y.index.set_levels(pd.PeriodIndex(y.index.levels[-1], freq="h"), level=-1)
+    index = cast(pd.MultiIndex, y.index)
+    y.index = index.set_levels(pd.PeriodIndex(index.levels[-1], freq="h"), level=-1)  # type: ignore[call-overload]
     forecaster = NaiveForecaster(strategy="last", sp=sp)
     forecaster.fit(y)
     pred = forecaster.predict(fh=np.arange(1, horizon + 1))

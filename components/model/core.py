@@ -131,13 +131,13 @@ class GlobalModel:
             raise RuntimeError("GlobalModel.predict called before fit")
         design = build_design(panel, np.array([origin]), self.horizon, int(self.config["level_window"]), cal)
         shape = (panel.n_series, self.horizon)
-        point = (self.booster.predict(design.X) * design.level).reshape(shape)
+        point = (np.asarray(self.booster.predict(design.X)) * design.level).reshape(shape)
         lower = np.full(shape, np.nan)
         upper = np.full(shape, np.nan)
         if len(self.quantile_boosters) == 2:
             q_lo, q_hi = sorted(self.quantile_boosters)
-            lo = self.quantile_boosters[q_lo].predict(design.X) * design.level
-            hi = self.quantile_boosters[q_hi].predict(design.X) * design.level
+            lo = np.asarray(self.quantile_boosters[q_lo].predict(design.X)) * design.level
+            hi = np.asarray(self.quantile_boosters[q_hi].predict(design.X)) * design.level
             lower = np.minimum(lo.reshape(shape), point)
             upper = np.maximum(hi.reshape(shape), point)
         return point, lower, upper

@@ -24,8 +24,10 @@ from typing import TYPE_CHECKING, Any
 import mlflow
 import pandas as pd
 from mlflow import MlflowClient
+from mlflow.data.pandas_dataset import from_pandas
 from mlflow.exceptions import MlflowException
 from mlflow.models import ModelSignature
+from mlflow.pyfunc import PythonModel
 from mlflow.types import ColSpec, Schema
 
 from components import schemas
@@ -77,7 +79,7 @@ def signature() -> ModelSignature:
     return ModelSignature(inputs=inputs, outputs=outputs)
 
 
-class ForecasterPyfunc(mlflow.pyfunc.PythonModel):
+class ForecasterPyfunc(PythonModel):
     """The registered model: a fitted :class:`GlobalModel` behind MLflow's pyfunc interface."""
 
     def __init__(self, model: GlobalModel) -> None:
@@ -255,13 +257,11 @@ def log_and_register(
         for method, tables in result.tables.items():
             for name, value in tables["overall"].iloc[0].items():
                 if name != "n":
-                    metrics[f"{name}_{method}" if method != "model" else name] = float(value)
+                    metrics[f"{name}_{method}" if method != "model" else str(name)] = float(value)
         metrics["fit_seconds"] = float(model.fit_seconds)
         metrics["train_rows"] = float(model.n_train_rows)
         mlflow.log_metrics(metrics)
-        dataset = mlflow.data.from_pandas(
-            frame, source=snapshot_uri, name=snapshot_uri, targets=schemas.TARGET
-        )
+        dataset = from_pandas(frame, source=snapshot_uri, name=snapshot_uri, targets=schemas.TARGET)
         mlflow.log_input(dataset, context="training")
         with tempfile.TemporaryDirectory() as tmp:
             folder = Path(tmp)
