@@ -27,7 +27,7 @@ DAY = 24
 WEEK = 168
 LOCAL_TZ = "Europe/Copenhagen"
 
-ORIGIN_LAGS = (0, 1, 2, 3, 23)
+ORIGIN_LAGS = (0, 1, 2, 3, 23, 24, 168)
 FEATURE_NAMES: tuple[str, ...] = (
     "area",
     "consumer_type",
@@ -36,6 +36,7 @@ FEATURE_NAMES: tuple[str, ...] = (
     *(f"lag_{k}" for k in ORIGIN_LAGS),
     "mean_24",
     "mean_24_prev",
+    "mean_24_w1",
     "mean_168",
     "std_24",
     "log_level",
@@ -269,6 +270,8 @@ def build_design(
     cols["mean_24"] = per_origin(mean24[:, origins] / level)
     prev = origins - DAY
     cols["mean_24_prev"] = per_origin(np.where(prev >= 0, mean24[:, np.clip(prev, 0, None)], np.nan) / level)
+    week = origins - WEEK
+    cols["mean_24_w1"] = per_origin(np.where(week >= 0, mean24[:, np.clip(week, 0, None)], np.nan) / level)
     cols["mean_168"] = per_origin(mean168[:, origins] / level)
     cols["std_24"] = per_origin(std24[:, origins] / level)
     cols["log_level"] = per_origin(np.log(level))
