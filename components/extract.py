@@ -199,7 +199,7 @@ def extract_api(settings: Settings, reference: datetime, days_delay: int, days_e
 
     window = compute_window(reference, days_delay, days_export, settings.dataset_last_hour)
     client = ApiClient(
-        api_url=settings.api_url,
+        api_url=settings.source_url,
         dataset=settings.dataset,
         page_size=settings.api_page_size,
         timeout_s=settings.api_timeout_s,

@@ -33,7 +33,11 @@ class Settings(BaseSettings):
 
     # source
     dataset: str = "ConsumptionDE35Hour"
-    api_url: str = Field("https://api.energidataservice.dk/dataset", pattern=r"^https?://")
+    source_url: str = Field(
+        "https://api.energidataservice.dk/dataset",
+        pattern=r"^https?://",
+        description="Energi Data Service REST API base; the dataset name is appended.",
+    )
     api_page_size: int = Field(10_000, ge=1, le=100_000)
     api_timeout_s: float = Field(30.0, gt=0)
     api_max_retries: int = Field(5, ge=0, le=20)
