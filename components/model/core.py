@@ -152,7 +152,9 @@ class GlobalModel:
         cal = calendar(panel.times, self.horizon)
         point, lower, upper = self.predict_arrays(panel, origin, cal)
         step = panel.times[1] - panel.times[0] if panel.n_times > 1 else pd.Timedelta(hours=1)
-        future = pd.DatetimeIndex([panel.times[origin] + step * h for h in range(1, self.horizon + 1)])
+        future = pd.DatetimeIndex(
+            [panel.times[origin] + step * h for h in range(1, self.horizon + 1)]
+        ).as_unit("ns")
         n_s = panel.n_series
         return pd.DataFrame(
             {

@@ -80,7 +80,12 @@ def signature() -> ModelSignature:
 
 
 class ForecasterPyfunc(PythonModel):
-    """The registered model: a fitted :class:`GlobalModel` behind MLflow's pyfunc interface."""
+    """The registered model: a fitted :class:`GlobalModel` behind MLflow's pyfunc interface.
+
+    Input: the long feature frame. Through ``mlflow.pyfunc`` the ``datetime_utc`` column must be
+    naive UTC (MLflow's schema enforcement rejects timezone-aware datetimes); naive times are read
+    as UTC. Output: ``schemas.FORECAST_COLUMNS`` with timezone-aware UTC ``datetime_utc``.
+    """
 
     def __init__(self, model: GlobalModel) -> None:
         self.model = model
