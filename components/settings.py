@@ -25,23 +25,27 @@ class Settings(BaseSettings):
 
     # storage
     bucket: str = Field(
-        "energy-forecasting", min_length=3, max_length=63, pattern=r"^[a-z0-9][a-z0-9._-]+[a-z0-9]$"
+        "energy-forecasting",
+        description="GCS bucket holding features, forecasts and monitoring.",
+        min_length=3,
+        max_length=63,
+        pattern=r"^[a-z0-9][a-z0-9._-]+[a-z0-9]$",
     )
     prefix: str = Field("", description="Object-name prefix inside the bucket, without slashes at the ends.")
     gcp_project: str = Field("local-project", description="GCP project of the storage client.")
     data_dir: Path = Field(Path(".data"), description="Local working folder (emulator files, MLflow SQLite).")
 
     # source
-    dataset: str = "ConsumptionDE35Hour"
+    dataset: str = Field("ConsumptionDE35Hour", description="Energi Data Service dataset name.")
     source_url: str = Field(
         "https://api.energidataservice.dk/dataset",
         pattern=r"^https?://",
         description="Energi Data Service REST API base; the dataset name is appended.",
     )
-    api_page_size: int = Field(10_000, ge=1, le=100_000)
-    api_timeout_s: float = Field(30.0, gt=0)
-    api_max_retries: int = Field(5, ge=0, le=20)
-    api_backoff_s: float = Field(1.0, ge=0)
+    api_page_size: int = Field(10_000, ge=1, le=100_000, description="Records per API page (limit).")
+    api_timeout_s: float = Field(30.0, gt=0, description="Timeout of one API request, seconds.")
+    api_max_retries: int = Field(5, ge=0, le=20, description="Retries on 429/5xx/connection errors.")
+    api_backoff_s: float = Field(1.0, ge=0, description="Base of the exponential retry backoff, seconds.")
     snapshot: Path | None = Field(
         None,
         validation_alias=AliasChoices("ENERGY_SNAPSHOT", "EF_SNAPSHOT"),
@@ -53,18 +57,22 @@ class Settings(BaseSettings):
     )
 
     # window of one run: [reference - days_delay - days_export, reference - days_delay)
-    days_delay: int = Field(0, ge=0, le=365)
-    days_export: int = Field(21, ge=2, le=730)
+    days_delay: int = Field(0, ge=0, le=365, description="Window end = reference time minus this many days.")
+    days_export: int = Field(21, ge=2, le=730, description="Window length in days.")
 
     # feature store
-    feature_group: str = Field("energy_consumption", pattern=r"^[a-z0-9_]+$")
-    feature_group_version: int = Field(1, ge=1)
+    feature_group: str = Field(
+        "energy_consumption", pattern=r"^[a-z0-9_]+$", description="Feature group name in the store."
+    )
+    feature_group_version: int = Field(1, ge=1, description="Feature group version (v<N> in object names).")
 
     # model
     mlflow_tracking_uri: str = Field("", description="Defaults to SQLite in data_dir.")
-    mlflow_experiment: str = "energy-forecasting"
-    model_name: str = "energy-forecaster"
-    horizon: int = Field(24, ge=1, le=168)
+    mlflow_experiment: str = Field("energy-forecasting", description="MLflow experiment of training runs.")
+    model_name: str = Field(
+        "energy-forecaster", description="Registered model name (aliases champion/challenger)."
+    )
+    horizon: int = Field(24, ge=1, le=168, description="Hours forecast ahead.")
     train_backtest_origins: int = Field(
         5, ge=1, le=60, description="Daily origins of the expanding-window backtest of a training run."
     )
@@ -75,24 +83,35 @@ class Settings(BaseSettings):
     # hyper-parameter search (Optuna locally, Katib on the cluster)
     tune_origins: int = Field(3, ge=1, le=60, description="Daily backtest origins scored per tuning trial.")
     tune_timeout_s: float = Field(1800.0, gt=0, description="Time budget of a local Optuna study.")
-    tune_seed: int = Field(0, ge=0)
+    tune_seed: int = Field(0, ge=0, description="Seed of the Optuna sampler.")
     tune_fixed: dict[str, int | float | str | bool] = Field(
         default_factory=dict,
         description="Config values pinned while tuning, JSON (names of the search space are then not "
         'searched), e.g. {"n_estimators": 100, "n_jobs": 1} for a quick demo.',
     )
-    katib_namespace: str = Field("kubeflow", pattern=r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$", max_length=63)
+    katib_namespace: str = Field(
+        "kubeflow",
+        description="Namespace of Katib Experiments.",
+        pattern=r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$",
+        max_length=63,
+    )
     katib_service_account: str = Field("", description="SA of Katib trial pods; empty = k8s_service_account.")
-    katib_algorithm: Literal["tpe", "random"] = "tpe"
-    katib_parallel_trials: int = Field(2, ge=1, le=50)
-    katib_max_failed_trials: int = Field(3, ge=1)
+    katib_algorithm: Literal["tpe", "random"] = Field("tpe", description="Katib search algorithm.")
+    katib_parallel_trials: int = Field(2, ge=1, le=50, description="Katib trials run at once.")
+    katib_max_failed_trials: int = Field(3, ge=1, description="Katib stops after this many failed trials.")
     katib_timeout_s: float = Field(4 * 3600.0, gt=0, description="Watch timeout of a Katib Experiment.")
-    katib_poll_s: float = Field(15.0, gt=0)
-    katib_trial_cpu: str = Field("2", pattern=r"^[0-9]+(\.[0-9]+|m)?$")
-    katib_trial_memory: str = Field("4Gi", pattern=r"^[0-9]+(Ki|Mi|Gi|Ti|K|M|G|T)?$")
+    katib_poll_s: float = Field(15.0, gt=0, description="Poll interval while watching the Experiment.")
+    katib_trial_cpu: str = Field(
+        "2", description="CPU of one Katib trial pod.", pattern=r"^[0-9]+(\.[0-9]+|m)?$"
+    )
+    katib_trial_memory: str = Field(
+        "4Gi", description="Memory of one Katib trial pod.", pattern=r"^[0-9]+(Ki|Mi|Gi|Ti|K|M|G|T)?$"
+    )
 
     # monitoring
-    monitoring_wape_threshold: float = Field(0.15, gt=0)
+    monitoring_wape_threshold: float = Field(
+        0.15, gt=0, description="Rolling WAPE above this raises needs_attention."
+    )
     monitoring_rolling_runs: int = Field(
         24, ge=1, le=10_000, description="Rolling WAPE is computed over this many most recent forecast runs."
     )
@@ -114,8 +133,11 @@ class Settings(BaseSettings):
     )
 
     # the one image
-    image: str = "europe-west1-docker.pkg.dev/my-project/energy-forecasting/energy-forecasting"
-    image_tag: str = __version__
+    image: str = Field(
+        "europe-west1-docker.pkg.dev/my-project/energy-forecasting/energy-forecasting",
+        description="Project image (no tag) every component, the API and the dashboard run from.",
+    )
+    image_tag: str = Field(__version__, description="Image tag; defaults to the package version.")
 
     @field_validator("prefix")
     @classmethod

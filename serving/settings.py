@@ -19,7 +19,7 @@ class ApiSettings(Settings):
     """The shared settings plus those of the forecasts API."""
 
     api_host: str = Field("127.0.0.1", min_length=1, description="interface uvicorn binds to")
-    api_port: int = Field(8000, ge=1, le=65535)
+    api_port: int = Field(8000, ge=1, le=65535, description="port uvicorn listens on")
     api_refresh_interval_s: float = Field(
         30.0, gt=0, le=86_400, description="seconds between generation checks of the latest pointers"
     )
@@ -37,7 +37,9 @@ class ApiSettings(Settings):
     api_fast_path: bool = Field(
         True, description="answer the unfiltered series route from the pre-serialised body at the ASGI level"
     )
-    api_log_level: str = Field("info", pattern=r"^(critical|error|warning|info|debug)$")
+    api_log_level: str = Field(
+        "info", description="uvicorn log level", pattern=r"^(critical|error|warning|info|debug)$"
+    )
 
     @field_validator("api_cors_origins", mode="before")
     @classmethod
