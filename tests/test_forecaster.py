@@ -161,3 +161,19 @@ def test_backtest_tables(panel: Panel) -> None:
     assert (
         (band["actual"] >= band["forecast_lower"]) & (band["actual"] <= band["forecast_upper"])
     ).mean() > 0.3
+
+
+def test_forecast_contract_with_ragged_series(snapshot_path: Path) -> None:
+    """Each series is forecast from its own last observed hour (the prediction contract)."""
+    frame = real_frame(snapshot_path, 9)
+    model = GlobalModel({**SMALL, "min_history": 96}).fit(panel_from_long(frame))
+    last = frame[schemas.DATETIME].max()
+    short = (frame[schemas.AREA] == "DK2") & (frame[schemas.CONSUMER_TYPE] == "111")
+    ragged = frame[~(short & (frame[schemas.DATETIME] > last - pd.Timedelta(hours=3)))]
+    out = model.forecast(ragged)
+    assert list(out.columns) == list(schemas.FORECAST_COLUMNS)
+    assert len(out) == 76 * 24 and not out.duplicated([schemas.AREA, schemas.CONSUMER_TYPE, "horizon"]).any()
+    firsts = out[out["horizon"] == 1].set_index([schemas.AREA, schemas.CONSUMER_TYPE])[schemas.DATETIME]
+    assert firsts.loc[("DK2", "111")] == last - pd.Timedelta(hours=2)
+    assert (firsts.drop(("DK2", "111")) == last + pd.Timedelta(hours=1)).all()
+    assert np.isfinite(out["forecast"]).all()
