@@ -10,6 +10,7 @@ create and the other leaves the stored objects alone.
 from __future__ import annotations
 
 import logging
+import time
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
@@ -224,7 +225,9 @@ def predict_and_publish(
     if features.empty:
         raise ValueError(f"feature snapshot {store.uri(snapshot_name)} has no rows")
     model, model_version = load_model(settings)
+    started = time.perf_counter()
     raw = model.predict(model_input(features))
+    predict_seconds = time.perf_counter() - started
     forecast = validate_forecast(raw, features, settings.horizon)
     series = int(forecast.groupby(list(schemas.SERIES_KEYS)).ngroups)
     has_band = bool(forecast[["forecast_lower", "forecast_upper"]].notna().all(axis=None))
@@ -257,6 +260,7 @@ def predict_and_publish(
         series=series,
         horizon=settings.horizon,
         has_band=has_band,
+        predict_seconds=round(predict_seconds, 4),
     )
     try:
         store.create_json(metadata_name, metadata.model_dump(mode="json"))

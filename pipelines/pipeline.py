@@ -4,6 +4,8 @@ Thin wiring only: every step is a component from ``components.steps``. Cluster-s
 (ConfigMap env, node selector, retries, resources) are applied here so the components stay generic.
 """
 
+from typing import Any
+
 from kfp import dsl, kubernetes
 
 from components.settings import Settings
@@ -31,6 +33,7 @@ RESOURCES: dict[str, tuple[str, str, str, str]] = {
 IO_STEPS = ("extract", "features", "predict", "monitor")
 """Steps that talk to the outside world and are retried on failure."""
 
+
 def _configure(task: dsl.PipelineTask, step: str, settings: Settings) -> dsl.PipelineTask:
     cpu, cpu_limit, memory, memory_limit = RESOURCES[step]
     task.set_display_name(step)
@@ -46,12 +49,14 @@ def _configure(task: dsl.PipelineTask, step: str, settings: Settings) -> dsl.Pip
         kubernetes.add_node_selector(task, key, value)
     return task
 
+
 def settings_env_names() -> list[str]:
     """The environment variables a step reads its settings from (the ConfigMap's keys)."""
     names = [f"EF_{name.upper()}" for name in Settings.model_fields if name != "snapshot"]
     return sorted([*names, "ENERGY_SNAPSHOT", "STORAGE_EMULATOR_HOST"])
 
-def build_pipeline(settings: Settings | None = None):  # type: ignore[no-untyped-def]
+
+def build_pipeline(settings: Settings | None = None) -> Any:
     """The pipeline function; cluster settings are read when it is built (compile time)."""
     cfg = settings or Settings()
 
