@@ -6,6 +6,7 @@ import logging
 import os
 import re
 import time
+import warnings
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -108,7 +109,15 @@ def run_pipeline_locally(
     )
     pipeline = build_pipeline(settings)
     started = time.perf_counter()
-    with step_timer(on_step) as steps:
+    with step_timer(on_step) as steps, warnings.catch_warnings():
+        # Expected locally: cluster-only settings (resources, display names) and the project image
+        # that the subprocess runner replaces with this very environment.
+        warnings.filterwarnings(
+            "ignore", message=r"Task '.*': settings .* have no effect", category=UserWarning
+        )
+        warnings.filterwarnings(
+            "ignore", message=r"You may be attemping to run a task", category=RuntimeWarning
+        )
         pipeline(**parameters)
     elapsed = time.perf_counter() - started
     after = pointer_generations(store, settings)
