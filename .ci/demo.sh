@@ -43,10 +43,16 @@ echo "==> starting the dashboard on http://127.0.0.1:${DASHBOARD_PORT}"
 EF_API_URL="http://127.0.0.1:${API_PORT}" "${RUN[@]}" python -m dashboard --port "$DASHBOARD_PORT" \
   >"$EF_DATA_DIR/dashboard.log" 2>&1 &
 pids+=($!)
+ready=no
 for _ in $(seq 1 150); do
-  curl -fsS "http://127.0.0.1:${API_PORT}/api/v1/ready" >/dev/null 2>&1 && break
+  if curl -fsS "http://127.0.0.1:${API_PORT}/api/v1/ready" >/dev/null 2>&1; then ready=yes; break; fi
   sleep 0.2
 done
+if [ "$ready" = yes ]; then
+  echo "==> API ready: $(curl -fsS "http://127.0.0.1:${API_PORT}/api/v1/meta" | head -c 300)"
+else
+  echo "==> warning: the API is not ready yet; see $EF_DATA_DIR/api.log" >&2
+fi
 cat <<TXT
 
   API        http://127.0.0.1:${API_PORT}/docs   (logs: $EF_DATA_DIR/api.log)
