@@ -47,7 +47,7 @@ def expected(snapshot_path: Path) -> pd.DataFrame:
 
 def api_settings(settings: Settings, api_url: str, **update: Any) -> Settings:
     values: dict[str, Any] = {
-        "api_url": api_url,
+        "source_url": api_url,
         "snapshot": None,
         "dataset_last_hour": LAST,
         "api_page_size": 1000,
