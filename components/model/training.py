@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import logging
+import time
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
+import mlflow
 import pandas as pd
 
 from components.model.backtest import backtest
@@ -56,6 +58,7 @@ def train_and_register(
     cfg = effective_config(config, settings)
     panel = panel_from_long(frame, where=f"feature snapshot {snapshot_uri}")
     origins = settings.train_backtest_origins
+    started = time.perf_counter()
     result = backtest(panel, cfg, origins=origins, horizon=settings.horizon, seed=int(cfg["seed"]))
     wape = result.wape("model")
     baseline_wape = min(result.wape("naive_24"), result.wape("naive_168"))
@@ -76,6 +79,7 @@ def train_and_register(
                 baselines=False,
             ).wape("model")
         log.info("champion v%s re-scored on %s: WAPE %.5f", champion.version, snapshot_uri, champion_wape)
+    backtest_seconds = time.perf_counter() - started
 
     model = GlobalModel(cfg, horizon=settings.horizon).fit(panel)
     run_id, version = log_and_register(
@@ -86,6 +90,9 @@ def train_and_register(
         frame,
         snapshot_uri,
         extra_params={"backtest_origins": origins, "champion_wape": champion_wape},
+    )
+    mlflow.MlflowClient(tracking_uri=settings.tracking_uri).log_metric(
+        run_id, "backtest_seconds", backtest_seconds
     )
     decision = gate(settings, version, wape, champion_wape, champion.version if champion else None)
     return TrainOutcome(
