@@ -52,6 +52,13 @@ def _run(env: Any, reference: datetime, tuning: bool) -> RunResult:
     return run_pipeline_locally(params, settings, root / "kfp")
 
 
+def _model_versions(settings: Settings) -> list[str]:
+    import mlflow
+
+    client = mlflow.MlflowClient(tracking_uri=settings.tracking_uri, registry_uri=settings.tracking_uri)
+    return sorted(str(v.version) for v in client.search_model_versions(f"name = '{settings.model_name}'"))
+
+
 def _generations(store: ObjectStore) -> dict[str, int | None]:
     return {name: store.generation(name) for name in store.list("")}
 
@@ -125,9 +132,11 @@ def test_monitoring_equals_a_direct_computation(
 def test_repeating_a_scheduled_hour_changes_nothing(
     pipeline_env: Any, two_runs: tuple[RunResult, RunResult]
 ) -> None:
-    _, store, _ = pipeline_env
+    settings, store, _ = pipeline_env
     before = _generations(store)
+    versions_before = _model_versions(settings)
     again = _run(pipeline_env, SECOND, tuning=False)
     assert set(again.steps.status.values()) == {"SUCCESS"}
     assert _generations(store) == before
+    assert _model_versions(settings) == versions_before, "the same snapshot and config must not retrain"
     assert set(again.summary["pointers"].values()) == {"unchanged (nothing new written)"}

@@ -64,7 +64,12 @@ def test_train_component_under_kfp_local(
     assert run.inputs is not None
     assert snapshot_run in run.inputs.dataset_inputs[0].dataset.name
 
-    # the same logic in-process with the same config on the same snapshot: not worse -> promoted
+    # the same config on the same snapshot again: nothing is retrained or registered
     again = train_snapshot(train_settings, store, snapshot_run, "")
-    assert again.model_version == "2" and again.promoted
-    assert again.champion_wape == pytest.approx(task.outputs["wape"])
+    assert again.model_version == "1" and again.promoted and again.model is None
+    assert again.wape == pytest.approx(task.outputs["wape"])
+    assert "nothing retrained" in again.reason
+    versions = mlflow.MlflowClient(train_settings.tracking_uri).search_model_versions(
+        f"name = '{train_settings.model_name}'"
+    )
+    assert [str(v.version) for v in versions] == ["1"]

@@ -32,7 +32,59 @@ class TrainOutcome:
     baseline_wape: float
     champion_wape: float | None
     reason: str
-    model: GlobalModel = field(repr=False, compare=False)
+    model: GlobalModel | None = field(repr=False, compare=False)
+    """None when an earlier run had already trained this config on this snapshot (nothing retrained)."""
+
+
+def already_trained(settings: Settings, cfg: dict[str, Any], snapshot_uri: str) -> TrainOutcome | None:
+    """The registered version an earlier run trained from the same config on the same snapshot.
+
+    Training is deterministic for a config and a snapshot, so a repeated run of the same hour reuses
+    that version instead of registering a copy: the registry changes only when something is new.
+    """
+    import json
+
+    from mlflow.exceptions import MlflowException
+
+    from components.model.registry import CHAMPION, CONFIG_TAG, KIND_TRAINING, configure
+
+    client = configure(settings)
+    experiment = client.get_experiment_by_name(settings.mlflow_experiment)
+    if experiment is None:
+        return None
+    config_tag = json.dumps(cfg, sort_keys=True).replace("'", "\\'")
+    runs = client.search_runs(
+        [experiment.experiment_id],
+        filter_string=f"tags.kind = '{KIND_TRAINING}' and tags.snapshot = '{snapshot_uri}' "
+        f"and tags.{CONFIG_TAG} = '{config_tag}'",
+        order_by=["attributes.start_time DESC"],
+        max_results=1,
+    )
+    if not runs:
+        return None
+    run = runs[0]
+    versions = client.search_model_versions(
+        f"name = '{settings.model_name}' and run_id = '{run.info.run_id}'"
+    )
+    if not versions:
+        return None
+    version = str(versions[0].version)
+    try:
+        champion = str(client.get_model_version_by_alias(settings.model_name, CHAMPION).version)
+    except MlflowException:
+        champion = None
+    metrics = run.data.metrics
+    baseline = min(metrics.get("wape_naive_24", float("nan")), metrics.get("wape_naive_168", float("nan")))
+    return TrainOutcome(
+        model_version=version,
+        run_id=run.info.run_id,
+        promoted=champion == version,
+        wape=float(metrics.get("wape", float("nan"))),
+        baseline_wape=float(baseline),
+        champion_wape=None,
+        reason=f"v{version} was already trained from this config on {snapshot_uri}; nothing retrained",
+        model=None,
+    )
 
 
 def effective_config(config: dict[str, Any], settings: Settings) -> dict[str, Any]:
@@ -56,6 +108,10 @@ def train_and_register(
     the same origins, so both WAPEs are out-of-sample on identical data.
     """
     cfg = effective_config(config, settings)
+    existing = already_trained(settings, cfg, snapshot_uri)
+    if existing is not None:
+        log.info(existing.reason)
+        return existing
     panel = panel_from_long(frame, where=f"feature snapshot {snapshot_uri}")
     origins = settings.train_backtest_origins
     started = time.perf_counter()
