@@ -25,7 +25,16 @@ from components.emulator import GcsEmulator
 from components.schemas import AREA, AREAS, CONSUMER_TYPE, CONSUMER_TYPES, DATETIME
 from components.storage import ObjectStore
 from serving.settings import ApiSettings
-from tests.api_fixtures import REFERENCE, Key, move, serve_api, value, write_forecast, write_observations
+from tests.api_fixtures import (
+    REFERENCE,
+    Key,
+    monitoring_tables,
+    move,
+    serve_api,
+    value,
+    write_forecast,
+    write_observations,
+)
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 APP = REPO_ROOT / "dashboard" / "app.py"
@@ -95,37 +104,20 @@ def write_monitoring(
     pairs[DATETIME] = pd.to_datetime(pairs[DATETIME], utc=True)
     pairs[AREA] = pairs[AREA].astype("string")
     pairs[CONSUMER_TYPE] = pairs[CONSUMER_TYPE].astype("string")
-    work = pairs.assign(_err=(pairs["forecast"] - pairs["observed"]).abs())
-    work["_ape"] = work["_err"] / work["observed"]
-
-    def aggregate(keys: list[str]) -> pd.DataFrame:
-        out = work.groupby(keys, as_index=False).agg(
-            n=("observed", "size"), mape=("_ape", "mean"), err=("_err", "sum"), obs=("observed", "sum")
-        )
-        out["wape"] = out["err"] / out["obs"]
-        return out.drop(columns=["err", "obs"])
-
-    by_run = aggregate(["run_id"])
-    by_run["scheduled_time"] = pd.to_datetime(
-        [datetime.strptime(r, "%Y%m%dT%H%MZ").replace(tzinfo=UTC) for r in by_run["run_id"]], utc=True
-    )
-    tables = {
-        "by_forecast_run": by_run[list(MONITORING_TABLES["by_forecast_run"])],
-        "by_series": aggregate([AREA, CONSUMER_TYPE])[list(MONITORING_TABLES["by_series"])],
-        "by_horizon": aggregate(["horizon"])[list(MONITORING_TABLES["by_horizon"])],
-        "pairs": pairs,
-    }
+    tables = monitoring_tables(pairs)
+    by_run = tables["by_forecast_run"]
+    abs_err = (pairs["forecast"] - pairs["observed"]).abs()
     names = {}
     for table, frame in tables.items():
         names[table] = layout.monitoring_run(run, table)
         store.create_parquet(names[table], frame)
-    total_wape = float(work["_err"].sum() / work["observed"].sum())
+    total_wape = float(abs_err.sum() / pairs["observed"].sum())
     summary = MonitoringSummary(
         run_id=run,
         generated_at=datetime.now(UTC),
         evaluated_forecast_runs=runs,
         evaluated_pairs=len(pairs),
-        overall_mape=float(work["_ape"].mean()),
+        overall_mape=float((abs_err / pairs["observed"]).mean()),
         overall_wape=total_wape,
         rolling_wape=float(by_run["wape"].iloc[-1]),
         wape_threshold=settings.monitoring_wape_threshold,
