@@ -19,8 +19,10 @@ $(CURDIR)/.tools/bin/uv:
 	$(PYTHON) -m venv $(CURDIR)/.tools
 	$(CURDIR)/.tools/bin/pip install --quiet --disable-pip-version-check uv==$(UV_VERSION)
 
+# --compile-bytecode: every kfp.local step is a fresh interpreter, and with PYTHONDONTWRITEBYTECODE
+# set (as on these machines) each one would otherwise recompile GX, MLflow and LightGBM from source.
 setup: $(UV) ## install everything from the lock file into .venv/ (idempotent)
-	$(UV) sync --frozen --python 3.11
+	$(UV) sync --frozen --python 3.11 --compile-bytecode
 	@for step in .ci/setup.d/*.sh; do [ -e "$$step" ] && bash "$$step"; done; true
 
 test: setup ## run the whole test suite (offline)
