@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import json
 import logging
+from importlib.metadata import version as dist_version
 from pathlib import Path
 
 import mlflow
@@ -17,7 +19,9 @@ from components.model.registry import (
     champion_uri,
     load_best_config,
     load_champion,
+    requirement_mismatches,
     save_best_config,
+    training_dataset,
 )
 from components.model.training import train_and_register
 from components.settings import Settings
@@ -78,7 +82,12 @@ def test_champion_then_challenger_and_pyfunc_roundtrip(
     # the run: lineage, artifacts, metrics
     run = client.get_run(first.run_id)
     assert run.inputs is not None
-    assert uri in run.inputs.dataset_inputs[0].dataset.source
+    lineage = run.inputs.dataset_inputs[0].dataset
+    assert uri in lineage.source and lineage.name == uri
+    assert lineage.digest == training_dataset(frame, uri).digest
+    assert lineage.digest != training_dataset(frame.iloc[1:], uri).digest
+    assert [c["name"] for c in json.loads(lineage.schema)["mlflow_colspec"]] == list(schemas.FEATURE_COLUMNS)
+    assert run.data.metrics["snapshot_rows"] == len(frame)
     assert run.data.metrics["wape"] == pytest.approx(first.wape)
     artifacts = {a.path for a in client.list_artifacts(first.run_id, "backtest")}
     assert "backtest/model_per_horizon.csv" in artifacts and "backtest/model_per_series.csv" in artifacts
@@ -99,8 +108,21 @@ def test_champion_then_challenger_and_pyfunc_roundtrip(
     assert served[schemas.DATETIME].min() == frame[schemas.DATETIME].max() + pd.Timedelta(hours=1)
     assert np.isfinite(served["forecast"]).all()
     assert (served["forecast_lower"] <= served["forecast"]).all()
-    _model, version = load_champion(registry_settings)
+    champion, version = load_champion(registry_settings)
     assert version == "1"
+    pd.testing.assert_frame_equal(
+        champion.predict(naive).reset_index(drop=True), expected.reset_index(drop=True)
+    )
+
+
+def test_requirement_mismatches_name_each_unsatisfied_pin() -> None:
+    here = f"pandas=={dist_version('pandas')}"
+    assert requirement_mismatches([here, "# a comment", "-c constraints.txt"]) == []
+    problems = requirement_mismatches(["pandas==0.0.1", "no-such-distribution-xyz==1.0"])
+    assert problems == [
+        f"pandas==0.0.1 is required but {dist_version('pandas')} is installed",
+        "no-such-distribution-xyz==1.0 is required but not installed",
+    ]
 
 
 def test_best_config_roundtrip(registry_settings: Settings) -> None:
