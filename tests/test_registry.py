@@ -87,6 +87,7 @@ def test_champion_then_challenger_and_pyfunc_roundtrip(
     assert lineage.digest == training_dataset(frame, uri).digest
     assert lineage.digest != training_dataset(frame.iloc[1:], uri).digest
     assert [c["name"] for c in json.loads(lineage.schema)["mlflow_colspec"]] == list(schemas.FEATURE_COLUMNS)
+    assert json.loads(lineage.profile) == {"num_rows": len(frame)}
     assert run.data.metrics["snapshot_rows"] == len(frame)
     assert run.data.metrics["wape"] == pytest.approx(first.wape)
     artifacts = {a.path for a in client.list_artifacts(first.run_id, "backtest")}
