@@ -1,9 +1,11 @@
 """Wall time of one full local pipeline run (no tuning) on a data snapshot, per step and in total,
 and the share spent outside the model's own fit and predict (orchestration, I/O, validation).
 
-    uv run python bench/pipeline.py [--data PATH] [--reference-time ISO]
+    uv run python bench/pipeline.py [--data PATH] [--reference-time ISO] [--mode both|warm|cold]
 
-Runs under kfp.local against a fresh GCS emulator and a fresh MLflow SQLite in a temporary folder.
+Runs under kfp.local against a fresh GCS emulator and a fresh MLflow SQLite in a temporary folder,
+by default twice in the same process: cold (every step a fresh interpreter, the baseline) and warm
+(steps fork an interpreter that has the libraries imported, what `python -m pipelines run` does).
 The model's own time is what the train step logs to MLflow (backtest and final fit) plus the
 predict call recorded in the forecast metadata. Last line: one JSON object.
 """
@@ -37,25 +39,18 @@ def model_seconds(settings: Any, forecast_metadata: dict[str, Any]) -> dict[str,
     return found
 
 
-def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--data", type=Path, default=DEFAULT_DATA, help="Parquet/CSV snapshot")
-    parser.add_argument("--reference-time", default="2023-01-17T00:00:00+00:00", help="ISO-8601 UTC")
-    args = parser.parse_args(argv)
-    if not args.data.exists():
-        parser.error(f"--data {args.data} does not exist")
-
+def one_run(data: Path, reference: str, warm: bool) -> dict[str, Any]:
+    """One local run on a fresh emulator bucket and MLflow; the figures of the last JSON line."""
     with tempfile.TemporaryDirectory(prefix="bench-pipeline-") as tmp:
         os.environ.update(
             {
-                "ENERGY_SNAPSHOT": str(args.data.resolve()),
+                "ENERGY_SNAPSHOT": str(data.resolve()),
                 "EF_DATA_DIR": tmp,
                 "EF_BUCKET": "bench-pipeline",
                 "EF_MLFLOW_TRACKING_URI": f"sqlite:///{tmp}/mlflow.db",
             }
         )
         os.environ.pop("STORAGE_EMULATOR_HOST", None)
-        logging.basicConfig(level=logging.WARNING)
         from components import layout
         from components.settings import Settings
         from components.storage import ObjectStore
@@ -64,40 +59,69 @@ def main(argv: list[str] | None = None) -> int:
         settings = Settings()
         with local_storage(settings):
             result = run_pipeline_locally(
-                {"reference_time": args.reference_time, "run_tuning": False}, settings, Path(tmp) / "kfp"
+                {"reference_time": reference, "run_tuning": False}, settings, Path(tmp) / "kfp", warm=warm
             )
             store = ObjectStore.from_settings(settings)
             pointer = store.read_pointer(layout.FORECAST_LATEST)
             metadata = store.read_json(pointer.body["metadata"]) if pointer else {}
             model = model_seconds(settings, metadata)
-
-    steps = {name: round(seconds, 2) for name, seconds in result.steps.seconds.items()}
     total = round(result.seconds, 2)
     model_total = sum(model.values())
     outside = total - model_total
+    return {
+        "steps_s": {name: round(result.steps.seconds[name], 2) for name in result.steps.order},
+        "total_s": total,
+        "model_s": round(model_total, 2),
+        "outside_model_s": round(outside, 2),
+        "outside_share": round(outside / total, 3),
+        "model_breakdown_s": {k: round(v, 3) for k, v in model.items()},
+    }
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--data", type=Path, default=DEFAULT_DATA, help="Parquet/CSV snapshot")
+    parser.add_argument("--reference-time", default="2023-01-17T00:00:00+00:00", help="ISO-8601 UTC")
+    parser.add_argument(
+        "--mode",
+        choices=("both", "warm", "cold"),
+        default="both",
+        help="warm: steps fork a pre-imported interpreter (the default of `python -m pipelines run`); "
+        "cold: every step starts a fresh interpreter, as a pod does; both (default): cold first, as "
+        "the baseline, then warm",
+    )
+    args = parser.parse_args(argv)
+    if not args.data.exists():
+        parser.error(f"--data {args.data} does not exist")
+    logging.basicConfig(level=logging.WARNING)
+
+    modes = ("cold", "warm") if args.mode == "both" else (args.mode,)
+    runs = {mode: one_run(args.data, args.reference_time, warm=mode == "warm") for mode in modes}
+
     print()
     print(f"one local run (no tuning), reference {args.reference_time}, data {args.data.name}")
-    print(f"{'step':<10} {'seconds':>8}")
-    for name in result.steps.order:
-        print(f"{name:<10} {steps[name]:>8.2f}")
-    print(f"{'total':<10} {total:>8.2f}   (target < 60 s)")
-    print(f"model's own compute: {model_total:.2f} s ({', '.join(f'{k} {v:.2f}' for k, v in model.items())})")
-    print(
-        f"outside the model (orchestration, imports, I/O, validation): {outside:.2f} s "
-        f"= {outside / total:.0%} of the run (target < 33%)"
-    )
-    print(
-        json.dumps(
-            {
-                "steps_s": steps,
-                "total_s": total,
-                "model_s": round(model_total, 2),
-                "outside_model_s": round(outside, 2),
-                "outside_share": round(outside / total, 3),
-                "model_breakdown_s": {k: round(v, 3) for k, v in model.items()},
-            }
+    print(f"{'step':<10}" + "".join(f"{mode + ' s':>12}" for mode in modes))
+    for name in runs[modes[0]]["steps_s"]:
+        print(
+            f"{name:<10}"
+            + "".join(f"{runs[mode]['steps_s'].get(name, float('nan')):>12.2f}" for mode in modes)
         )
+    print(
+        f"{'total':<10}" + "".join(f"{runs[mode]['total_s']:>12.2f}" for mode in modes) + "   (target < 60 s)"
     )
+    for mode in modes:
+        run = runs[mode]
+        parts = ", ".join(f"{k} {v:.2f}" for k, v in run["model_breakdown_s"].items())
+        print(
+            f"{mode}: model's own compute {run['model_s']:.2f} s ({parts}); outside the model "
+            f"(orchestration, imports, I/O, validation) {run['outside_model_s']:.2f} s "
+            f"= {run['outside_share']:.0%} of the run (target < 33%)"
+        )
+    main_mode = "warm" if "warm" in runs else modes[0]
+    figures = {"mode": main_mode, **runs[main_mode]}
+    if main_mode == "warm" and "cold" in runs:
+        figures["cold"] = runs["cold"]
+    print(json.dumps(figures))
     return 0
 
 

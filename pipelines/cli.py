@@ -67,6 +67,12 @@ def _add_run_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--tuning-backend", choices=("optuna", "katib"), default="optuna")
     parser.add_argument("--n-trials", type=int, default=10, help="tuning budget (trials)")
     parser.add_argument(
+        "--cold-start",
+        action="store_true",
+        help="start every step in a fresh interpreter, as a pod does, instead of forking one that "
+        "has the heavy libraries imported already (see pipelines/warm.py)",
+    )
+    parser.add_argument(
         "--pipeline-root",
         type=Path,
         default=None,
@@ -78,7 +84,9 @@ def _print_step(index: int, name: str, status: str, seconds: float) -> None:
     print(f"==> step {index}: {name:<10} {status} in {seconds:6.1f} s", flush=True)
 
 
-def _run_once(reference: datetime | None, args: argparse.Namespace) -> dict[str, Any]:
+def _run_once(
+    reference: datetime | None, args: argparse.Namespace, launcher: Path | None = None
+) -> dict[str, Any]:
     from components.settings import Settings
     from pipelines.local import run_pipeline_locally
 
@@ -87,7 +95,8 @@ def _run_once(reference: datetime | None, args: argparse.Namespace) -> dict[str,
     params["reference_time"] = reference.isoformat() if reference else ""
     root = args.pipeline_root or settings.data_dir / "kfp"
     print(f"==> pipeline run, reference time {params['reference_time'] or 'now'}", flush=True)
-    result = run_pipeline_locally(params, settings, root, on_step=_print_step)
+    warm: bool | Path = launcher if launcher is not None else not args.cold_start
+    result = run_pipeline_locally(params, settings, root, on_step=_print_step, warm=warm)
     summary = {
         "reference_time": params["reference_time"] or "now",
         "seconds": round(result.seconds, 1),
@@ -142,10 +151,12 @@ def data_end(settings: Any) -> datetime:
 
 
 def cmd_backfill(args: argparse.Namespace) -> int:
+    from contextlib import ExitStack
     from datetime import timedelta
 
     from components.settings import Settings
     from pipelines.local import iso_hours, local_storage
+    from pipelines.warm import warm_interpreter
 
     if args.last_days is not None:
         if args.start or args.end:
@@ -157,10 +168,12 @@ def cmd_backfill(args: argparse.Namespace) -> int:
     times = iso_hours(args.start, args.end, args.every)
     print(f"==> backfill: {len(times)} runs from {times[0].isoformat()} to {times[-1].isoformat()}")
     summaries = []
-    with local_storage(Settings()):
+    with local_storage(Settings()), ExitStack() as stack:
+        # one warm-interpreter server for all the runs (see pipelines/warm.py)
+        launcher = None if args.cold_start else stack.enter_context(warm_interpreter())
         for index, reference in enumerate(times, start=1):
             print(f"==> backfill run {index}/{len(times)}", flush=True)
-            summaries.append(_run_once(reference, args))
+            summaries.append(_run_once(reference, args, launcher))
     print(json.dumps({"runs": len(summaries), "last": summaries[-1]}, default=str))
     return 0
 

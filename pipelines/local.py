@@ -90,14 +90,24 @@ def run_pipeline_locally(
     settings: Settings,
     pipeline_root: Path,
     on_step: Callable[[int, str, str, float], None] | None = None,
+    warm: bool | Path = True,
 ) -> RunResult:
     """Run the whole DAG once with ``kfp.local.SubprocessRunner(use_venv=False)``.
 
-    Raises RuntimeError naming the failed step when a step fails.
+    ``warm``: True starts a warm-interpreter server for this run (see :mod:`pipelines.warm`), a
+    path uses the launcher of one that is already running (a backfill shares one), False starts
+    every task in a fresh interpreter. Raises RuntimeError naming the failed step when a step fails.
     """
+    if warm is True:
+        from pipelines.warm import warm_interpreter
+
+        with warm_interpreter() as launcher:
+            return run_pipeline_locally(parameters, settings, pipeline_root, on_step, warm=launcher)
+
     from kfp import local
 
     from pipelines.pipeline import build_pipeline
+    from pipelines.warm import python_executable
 
     store = ObjectStore.from_settings(settings)
     store.ensure_bucket()
@@ -109,7 +119,8 @@ def run_pipeline_locally(
     )
     pipeline = build_pipeline(settings)
     started = time.perf_counter()
-    with step_timer(on_step) as steps, warnings.catch_warnings():
+    executable = warm if isinstance(warm, Path) else None
+    with step_timer(on_step) as steps, warnings.catch_warnings(), python_executable(executable):
         # Expected locally: cluster-only settings (resources, display names) and the project image
         # that the subprocess runner replaces with this very environment.
         warnings.filterwarnings(
