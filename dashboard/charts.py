@@ -248,6 +248,12 @@ def accuracy_figure(runs: pd.DataFrame, wape_threshold: float | None) -> go.Figu
         yaxis_rangemode="tozero",
         legend={"orientation": "h", "y": 1.12, "x": 0},
     )
+    times = runs["scheduled_time"].dropna()
+    if not times.empty and times.max() - times.min() < pd.Timedelta(hours=24):
+        # one run (or runs within a day): Plotly would zoom to a millisecond around it
+        middle = times.min() + (times.max() - times.min()) / 2
+        span = [middle - pd.Timedelta(hours=12), middle + pd.Timedelta(hours=12)]
+        fig.update_xaxes(range=[moment.tz_convert("UTC").tz_localize(None).isoformat() for moment in span])
     return fig
 
 

@@ -1,4 +1,5 @@
-"""Shared fixtures: one real GCS emulator per test session, a fresh bucket per test, the shared data."""
+"""Shared fixtures: one real GCS emulator per test session, a fresh bucket per test, the shared data,
+and real pipeline output made once per session (``real_pipeline``, in ``tests/pipeline_fixtures.py``)."""
 
 from __future__ import annotations
 
@@ -12,6 +13,8 @@ import pytest
 from components.emulator import GcsEmulator
 from components.settings import Settings
 from components.storage import ObjectStore
+
+pytest_plugins = ["tests.pipeline_fixtures"]
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 SHARED_DATA = Path(os.environ.get("EF_SHARED_DATA", REPO_ROOT.parent / "shared" / "data"))

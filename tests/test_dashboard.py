@@ -354,6 +354,22 @@ def test_validation_table_reads_every_shape() -> None:
     assert charts.validation_table(rules)[2]["unexpected"].tolist() == [0]  # 0 is a count, not missing
 
 
+def test_accuracy_chart_of_one_run_spans_a_day() -> None:
+    """The first evaluated run alone (as after the pipeline's second hour): the axis spans a day
+    around it, not the millisecond Plotly zooms to by itself; more runs keep Plotly's own range."""
+
+    def run(day: int) -> dict[str, Any]:
+        return {"run_id": f"202301{day}T0000Z", "scheduled_time": f"2023-01-{day}T00:00:00Z", "n": 1824}
+
+    one = charts.runs_frame([{**run(16), "mape": 0.11, "wape": 0.09}])
+    assert list(charts.accuracy_figure(one, 0.15).layout.xaxis.range) == [
+        "2023-01-15T12:00:00",
+        "2023-01-16T12:00:00",
+    ]
+    two = charts.runs_frame([{**run(day), "mape": 0.1, "wape": 0.1} for day in (14, 16)])
+    assert charts.accuracy_figure(two, 0.15).layout.xaxis.range is None
+
+
 # --- the API down, not ready, or changing underneath --------------------------------------------------
 @pytest.mark.parametrize("page", list(PAGES))
 def test_api_down_gives_a_friendly_message_on_every_page(page: str, use_api: Callable[[str], None]) -> None:

@@ -1,11 +1,11 @@
 """Fixtures of the dashboard tests (no tests here): what the API serves, and the API itself.
 
-The data source is one fixture, ``dashboard_data``: by default it writes deterministic objects with
-the real ``ObjectStore`` into a fresh bucket of the session's GCS emulator (observations and the
-forecast via ``tests.api_fixtures``, monitoring with a different error per series so that "worst
-first" means something). To show real pipeline output instead, override ``dashboard_data`` with a
-fixture that runs the pipeline into a bucket and returns a :class:`DashboardData` for it; every
-dashboard test (AppTest and browser) then runs against that output unchanged.
+The data source of the AppTest tests (``tests/test_dashboard.py``) is one fixture, ``dashboard_data``:
+deterministic, synthetic objects written with the real ``ObjectStore`` into a fresh bucket of the
+session's GCS emulator (observations and the forecast via ``tests.api_fixtures``, monitoring with a
+different error per series so that "worst first" means something), because those tests check
+selections and error handling on data they control. The browser test (``tests/test_browser.py``)
+shows real pipeline output instead (``real_pipeline`` in ``tests/pipeline_fixtures.py``).
 """
 
 from __future__ import annotations

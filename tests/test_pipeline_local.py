@@ -1,10 +1,12 @@
 """The whole DAG under kfp.local on a short window of the real data: with and without tuning,
 forecast and monitoring objects as promised, monitoring equal to a direct computation, and a
-repeated scheduled hour that changes nothing."""
+repeated scheduled hour that changes nothing.
+
+The two runs are the session's ``real_pipeline`` (``tests/pipeline_fixtures.py``), which the
+dashboard's browser test shows too: they are made once, by whichever of the two needs them first."""
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -16,40 +18,16 @@ from components import layout, schemas
 from components.contracts import MONITORING_TABLES, ForecastMetadata, MonitoringSummary
 from components.settings import Settings
 from components.storage import ObjectStore
-from pipelines.local import RunResult, run_pipeline_locally
+from pipelines.local import RunResult
+from tests.pipeline_fixtures import FIRST, SECOND, RealPipeline
 
-FIRST = datetime(2023, 1, 16, tzinfo=UTC)
-SECOND = datetime(2023, 1, 17, tzinfo=UTC)
 STEPS = {"extract", "validate", "features", "predict", "monitor"}
 
 
 @pytest.fixture(scope="module")
-def pipeline_env(tmp_path_factory: pytest.TempPathFactory, gcs_emulator: Any, snapshot_path: Path) -> Any:
-    """Settings for short, cheap runs of the real pipeline (module-scoped: the runs build on each other)."""
-    root = tmp_path_factory.mktemp("dag")
-    env = {
-        "EF_BUCKET": "dag-test",
-        "EF_DATA_DIR": str(root / "data"),
-        "EF_MLFLOW_TRACKING_URI": f"sqlite:///{root / 'mlflow.db'}",
-        "ENERGY_SNAPSHOT": str(snapshot_path),
-        "EF_DAYS_EXPORT": "14",
-        "EF_TRAIN_BACKTEST_ORIGINS": "1",
-        "EF_TRAIN_N_ESTIMATORS": "40",
-        "EF_TUNE_ORIGINS": "1",
-        "EF_TUNE_FIXED": '{"n_estimators": 30, "n_jobs": 1}',
-    }
-    patcher = pytest.MonkeyPatch()
-    for key, value in env.items():
-        patcher.setenv(key, value)
-    settings = Settings()
-    yield settings, ObjectStore.from_settings(settings), root
-    patcher.undo()
-
-
-def _run(env: Any, reference: datetime, tuning: bool) -> RunResult:
-    settings, _, root = env
-    params = {"reference_time": reference.isoformat(), "run_tuning": tuning, "n_trials": 2}
-    return run_pipeline_locally(params, settings, root / "kfp")
+def pipeline_env(real_pipeline: RealPipeline) -> Any:
+    """The settings and store of the session's real runs (``tests/pipeline_fixtures.py``)."""
+    return real_pipeline.settings(), real_pipeline.store, real_pipeline.root
 
 
 def _model_versions(settings: Settings) -> list[str]:
@@ -64,10 +42,9 @@ def _generations(store: ObjectStore) -> dict[str, int | None]:
 
 
 @pytest.fixture(scope="module")
-def two_runs(pipeline_env: Any) -> tuple[RunResult, RunResult]:
-    first = _run(pipeline_env, FIRST, tuning=True)
-    second = _run(pipeline_env, SECOND, tuning=False)
-    return first, second
+def two_runs(real_pipeline: RealPipeline) -> tuple[RunResult, RunResult]:
+    """``FIRST`` with tuning, then ``SECOND`` without: run once per session, shared with the browser test."""
+    return real_pipeline.first, real_pipeline.second
 
 
 def test_both_branches_run_every_step(two_runs: tuple[RunResult, RunResult]) -> None:
@@ -130,12 +107,12 @@ def test_monitoring_equals_a_direct_computation(
 
 
 def test_repeating_a_scheduled_hour_changes_nothing(
-    pipeline_env: Any, two_runs: tuple[RunResult, RunResult]
+    pipeline_env: Any, two_runs: tuple[RunResult, RunResult], real_pipeline: RealPipeline
 ) -> None:
     settings, store, _ = pipeline_env
     before = _generations(store)
     versions_before = _model_versions(settings)
-    again = _run(pipeline_env, SECOND, tuning=False)
+    again = real_pipeline.run(SECOND, tuning=False)
     assert set(again.steps.status.values()) == {"SUCCESS"}
     assert _generations(store) == before
     assert _model_versions(settings) == versions_before, "the same snapshot and config must not retrain"
