@@ -22,6 +22,7 @@ from components import layout, schemas
 from components.contracts import ForecastMetadata
 from components.settings import Settings
 from components.storage import ObjectStore
+from tests.pipeline_fixtures import CHEAP
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 EARLIER = datetime(2023, 1, 16, tzinfo=UTC)
@@ -36,9 +37,7 @@ def _env(root: Path, snapshot_path: Path, emulator_url: str) -> dict[str, str]:
         "EF_DATA_DIR": str(root / "data"),
         "EF_MLFLOW_TRACKING_URI": f"sqlite:///{root / 'mlflow.db'}",
         "ENERGY_SNAPSHOT": str(snapshot_path),
-        "EF_DAYS_EXPORT": "14",
-        "EF_TRAIN_BACKTEST_ORIGINS": "1",
-        "EF_TRAIN_N_ESTIMATORS": "40",
+        **CHEAP,
     }
 
 
