@@ -75,6 +75,10 @@ _INT = struct.Struct("!i")
 _MAX_REQUEST = 16 * 1024 * 1024
 
 
+_REPORT: socket.socket | None = None
+"""In a forked task: the launcher's connection, for the task's pid and exit status."""
+
+
 class _Child(Exception):
     """Raised in a forked copy to leave the server loop and run the task at the top of the stack."""
 
@@ -168,9 +172,7 @@ class Server:
             raise _Child(argv)
         for fd in fds:
             os.close(fd)
-        self.waiting[pid] = conn
-        with suppress(OSError):
-            conn.sendall(_INT.pack(pid))
+        self.waiting[pid] = conn  # for a task that dies without reporting (killed, crashed)
         self._reap()
 
     def _become_task(self, conn: socket.socket, fds: list[int], cwd: str, env: dict[str, str]) -> None:
@@ -186,7 +188,12 @@ class Server:
         os.close(self.wakeup_w)
         for other in self.waiting.values():
             other.close()
-        conn.close()
+        # the task reports its own pid and, from finish(), its exit status: the server may be busy
+        # importing a module when the task ends, and the launcher should not wait for that
+        global _REPORT
+        _REPORT = conn
+        with suppress(OSError):
+            conn.sendall(_INT.pack(os.getpid()))
         for target, fd in enumerate(fds):
             os.dup2(fd, target)
             os.close(fd)
@@ -288,6 +295,9 @@ def finish(code: int) -> None:
             stream.flush()
     with suppress(Exception):
         ctypes.CDLL(None).fflush(None)  # C-level stdio too (LightGBM's native logs), as exit() would
+    if _REPORT is not None:
+        with suppress(OSError):
+            _REPORT.sendall(_INT.pack(code))
     os._exit(code)
 
 
