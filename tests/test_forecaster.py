@@ -83,6 +83,7 @@ def test_no_future_leakage(panel: Panel) -> None:
     d1 = build_design(panel, np.array([origin]), 24, 168)
     d2 = build_design(perturbed, np.array([origin]), 24, 168)
     np.testing.assert_array_equal(d1.X, d2.X)
+    np.testing.assert_array_equal(d1.prior, d2.prior)
 
     model = GlobalModel(SMALL).fit(panel)
     np.testing.assert_array_equal(

@@ -26,6 +26,7 @@ SEARCH_SPACE: Final[dict[str, dict[str, Any]]] = {
     "level_window": {"type": "categorical", "choices": [24, 168]},
     "weight_power": {"type": "float", "low": 0.0, "high": 1.0, "log": False},
     "objective": {"type": "categorical", "choices": ["l1", "l2", "huber"]},
+    "blend": {"type": "float", "low": 0.0, "high": 1.0, "log": False},
 }
 """Tunable names -> spec. Objective: backtest WAPE (lower is better)."""
 
@@ -33,7 +34,7 @@ DEFAULT_CONFIG: Final[dict[str, Any]] = {
     # LightGBM (tunable)
     "n_estimators": 250,
     "learning_rate": 0.06,
-    "num_leaves": 63,
+    "num_leaves": 31,
     "min_child_samples": 40,
     "feature_fraction": 0.8,
     "bagging_fraction": 0.8,
@@ -43,9 +44,11 @@ DEFAULT_CONFIG: Final[dict[str, Any]] = {
     "level_window": 168,
     "weight_power": 0.0,
     "objective": "l1",
+    # share of the seasonal prior in the forecast (components.model.features.seasonal_prior)
+    "blend": 0.5,
     # fixed
     "max_bin": 63,
-    "min_history": 168,
+    "min_history": 48,
     "quantiles": [0.1, 0.9],
     "quantile_n_estimators": 60,
     "seed": 0,

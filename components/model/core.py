@@ -2,7 +2,11 @@
 
 One LightGBM regressor predicts ``y[t+h] / level[t]`` for every series and every horizon
 ``h = 1..H`` from features computed at the origin ``t`` (see :mod:`components.model.features`);
-optional quantile regressors give a P10/P90 band. Forecasting all series is one feature build and
+optional quantile regressors give a P10/P90 band. The forecast is ``1 - blend`` times the
+regressor's plus ``blend`` times a holiday-aware, level-adjusted seasonal naive (the *prior*, see
+:func:`~components.model.features.seasonal_prior`): a forecast combination that keeps the model
+close to last week's profile where its training data (e.g. mostly Christmas weeks) says little
+about the weeks it forecasts. Forecasting all series is one feature build and
 one ``predict`` call. This module is what the MLflow pyfunc model pickles, so it imports neither
 sktime nor mlflow.
 """
@@ -131,15 +135,18 @@ class GlobalModel:
             raise RuntimeError("GlobalModel.predict called before fit")
         design = build_design(panel, np.array([origin]), self.horizon, int(self.config["level_window"]), cal)
         shape = (panel.n_series, self.horizon)
-        point = (np.asarray(self.booster.predict(design.X)) * design.level).reshape(shape)
+        blend = float(self.config["blend"])
+        raw = np.asarray(self.booster.predict(design.X))
+        point = ((1.0 - blend) * raw * design.level + blend * design.prior).reshape(shape)
         lower = np.full(shape, np.nan)
         upper = np.full(shape, np.nan)
         if len(self.quantile_boosters) == 2:
+            # the band keeps the quantile regressors' distances from the regressor's own forecast
             q_lo, q_hi = sorted(self.quantile_boosters)
-            lo = np.asarray(self.quantile_boosters[q_lo].predict(design.X)) * design.level
-            hi = np.asarray(self.quantile_boosters[q_hi].predict(design.X)) * design.level
-            lower = np.minimum(lo.reshape(shape), point)
-            upper = np.maximum(hi.reshape(shape), point)
+            lo = np.asarray(self.quantile_boosters[q_lo].predict(design.X)) - raw
+            hi = np.asarray(self.quantile_boosters[q_hi].predict(design.X)) - raw
+            lower = np.minimum(point + (lo * design.level).reshape(shape), point)
+            upper = np.maximum(point + (hi * design.level).reshape(shape), point)
         return point, lower, upper
 
     def forecast_panel(self, panel: Panel, origin: int | None = None) -> pd.DataFrame:

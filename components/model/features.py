@@ -7,12 +7,17 @@ path loops over series in Python.
 
 Everything a row sees is observed at or before its origin (the last observed step): the
 target-hour features are lags of *the same hour* on the latest day/week that is already known.
+
+Beside the features, :func:`build_design` returns for every row a *seasonal prior* (see
+:func:`seasonal_prior`): the same hour on the latest known same weekday of the same holiday level,
+scaled by a damped level change. The model blends its own forecast with it.
 """
 
 from __future__ import annotations
 
 import logging
 import warnings
+from collections.abc import Callable
 from dataclasses import dataclass
 from functools import lru_cache
 
@@ -46,6 +51,7 @@ FEATURE_NAMES: tuple[str, ...] = (
     "same_hour_w1",
     "same_hour_w2",
     "same_hour_mean7",
+    "prior",
     # calendar (Danish local time) of the target hour and of the days its lags come from
     "hour",
     "dayofweek",
@@ -213,15 +219,64 @@ def category_codes(panel: Panel) -> tuple[np.ndarray, np.ndarray]:
     return area, ctype
 
 
+PRIOR_WEEKS = 3
+"""How many weeks back :func:`seasonal_prior` looks for a same weekday of the same holiday level."""
+PRIOR_DAMPING = 0.5
+"""The seasonal prior follows the level change over its weeks to this power (0: not at all, 1: fully)."""
+PRIOR_MAX_CHANGE = 2.0
+"""... and that level change is clipped to [1 / this, this]."""
+
+
+def prior_weeks(cal: Calendar, target: np.ndarray, horizon_weeks: np.ndarray) -> np.ndarray:
+    """Weeks back from each target step to the day its seasonal prior copies, shaped like ``target``.
+
+    The latest already-known same weekday (``horizon_weeks`` ``(H,)`` is the first known week
+    back, ``ceil(h / 168)``) whose holiday level equals the target day's, searching
+    :data:`PRIOR_WEEKS` weeks; failing that, the first known week. So the week after Christmas
+    is forecast from the last normal week, not from the holidays. Reads only the calendar.
+    """
+    k = horizon_weeks[None, :, None] + np.arange(PRIOR_WEEKS)[None, None, :]  # (1, H, K)
+    idx = target[:, :, None] - WEEK * k
+    safe = np.clip(idx, 0, None)
+    match = (idx >= 0) & (cal.holiday[safe] == cal.holiday[target][:, :, None])
+    first = np.broadcast_to(horizon_weeks[None, :], target.shape)
+    return np.where(match.any(axis=2), first + match.argmax(axis=2), first)
+
+
 @dataclass(frozen=True)
 class Design:
-    """Feature matrix rows for (series, origin, horizon) triples, with the level to undo scaling."""
+    """Feature matrix rows for (series, origin, horizon) triples, with the level to undo scaling
+    and the seasonal prior (absolute units)."""
 
     X: np.ndarray
     level: np.ndarray
+    prior: np.ndarray
     series: np.ndarray
     origin: np.ndarray
     horizon: np.ndarray
+
+
+def seasonal_prior(
+    mean24: np.ndarray,
+    origins: np.ndarray,
+    target: np.ndarray,
+    weeks: np.ndarray,
+    at: Callable[[np.ndarray], np.ndarray],
+) -> np.ndarray:
+    """``(S, O, H)``: the same hour ``weeks`` weeks back, times the damped level change since then.
+
+    The level change is the mean of the 24 h up to the origin over the mean of the 24 h up to the
+    origin ``weeks`` weeks earlier, raised to :data:`PRIOR_DAMPING` and clipped: a seasonal naive
+    that follows part of a level shift (a cold spell, the end of the holidays) without copying a
+    single day's noise. Reads only steps at or before the origin.
+    """
+    then = origins[:, None] - WEEK * weeks  # (O, H)
+    before = np.where(then >= 0, mean24[:, np.clip(then, 0, None)], np.nan)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        change = mean24[:, origins][:, :, None] / before
+    change = np.where(np.isfinite(change) & (change > 0), change, 1.0)
+    change = np.clip(change, 1.0 / PRIOR_MAX_CHANGE, PRIOR_MAX_CHANGE) ** PRIOR_DAMPING
+    return at(target - WEEK * weeks) * change
 
 
 def build_design(
@@ -302,6 +357,11 @@ def build_design(
     cols["holiday_d2"] = cal_at(cal.holiday, d1 - DAY)
     cols["holiday_w1"] = cal_at(cal.holiday, w1)
     cols["holiday_w2"] = cal_at(cal.holiday, w1 - WEEK)
+    prior = seasonal_prior(mean24, origins, target, prior_weeks(cal, target, weeks_back), at)
+    # where no week is known yet: the same hour yesterday, else the level
+    prior = np.where(np.isfinite(prior), prior, at(d1))
+    prior = np.where(np.isfinite(prior), prior, lvl3)
+    cols["prior"] = prior / lvl3
 
     X = np.empty((n_s * n_o * horizon, len(FEATURE_NAMES)), dtype="float32")
     for j, name in enumerate(FEATURE_NAMES):
@@ -310,6 +370,7 @@ def build_design(
     return Design(
         X=X,
         level=np.broadcast_to(lvl3, shape3).reshape(-1).copy(),
+        prior=prior.reshape(-1),
         series=s_idx.reshape(-1),
         origin=o_idx.reshape(-1),
         horizon=h_idx.reshape(-1),

@@ -21,6 +21,9 @@ from components.model.features import Panel
 class GlobalLGBMForecaster(BaseForecaster):
     """Global direct multi-horizon LightGBM forecaster over all series at once.
 
+    The forecast blends the regressor with a holiday-aware, level-adjusted seasonal naive
+    (config key ``blend``; see ``components.model.core``).
+
     Parameters
     ----------
     horizon : int
