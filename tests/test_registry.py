@@ -14,7 +14,9 @@ import pytest
 
 from components import schemas
 from components.model.config import DEFAULT_CONFIG
+from components.model.core import IncompatibleModelError
 from components.model.registry import (
+    FORMAT_TAG,
     champion_info,
     champion_uri,
     load_best_config,
@@ -136,3 +138,30 @@ def test_best_config_roundtrip(registry_settings: Settings) -> None:
 def test_no_champion_is_a_lookup_error(registry_settings: Settings) -> None:
     with pytest.raises(LookupError, match="no champion"):
         load_champion(registry_settings)
+
+
+def test_a_champion_of_an_older_model_format_is_replaced_not_compared(
+    snapshot_path: Path, registry_settings: Settings, caplog: pytest.LogCaptureFixture
+) -> None:
+    """A champion registered by an older version of the model code cannot serve: its fitted model
+    refuses to predict with a clear error, and the next training replaces it even if it scores worse."""
+    frame = short_frame(snapshot_path)
+    uri = "gs://bucket/features/x/v1/snapshots/20230117T0000Z.parquet"
+    first = train_and_register(frame, registry_settings, GOOD, uri)
+    client = mlflow.MlflowClient(registry_settings.tracking_uri)
+    client.set_tag(first.run_id, FORMAT_TAG, "1-old")  # as if registered by earlier code
+    assert first.model is not None
+    first.model.model_format = "1-old"
+    with pytest.raises(IncompatibleModelError, match="retrain it"):
+        first.model.forecast(frame)
+
+    with caplog.at_level(logging.WARNING, logger="components.model.training"):
+        second = train_and_register(frame, registry_settings, WORSE, uri)
+    assert second.promoted and second.champion_wape is None
+    assert "replaces champion v1, which cannot serve" in second.reason
+    assert "cannot serve" in caplog.text
+    assert str(client.get_model_version_by_alias(registry_settings.model_name, "champion").version) == "2"
+    # the same config on the same snapshot is reused only when the model format matches
+    client.set_tag(second.run_id, FORMAT_TAG, "1-old")
+    third = train_and_register(frame, registry_settings, WORSE, uri)
+    assert third.model_version == "3" and third.model is not None

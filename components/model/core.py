@@ -13,9 +13,10 @@ sktime nor mlflow.
 
 from __future__ import annotations
 
+import hashlib
 import logging
 import time
-from typing import Any
+from typing import Any, Final
 
 import lightgbm as lgb
 import numpy as np
@@ -35,6 +36,19 @@ from components.model.features import (
 )
 
 log = logging.getLogger(__name__)
+
+MODEL_FORMAT_REVISION = 2
+"""Bump when what a fitted model means changes without its feature names changing."""
+MODEL_FORMAT: Final = (
+    f"{MODEL_FORMAT_REVISION}-{hashlib.sha256(','.join(FEATURE_NAMES).encode()).hexdigest()[:10]}"
+)
+"""The format of a fitted :class:`GlobalModel`: a model of another format cannot predict with this code
+(other features, other meaning). Registered versions carry it as a run tag, so the training gate
+replaces a champion of an older format instead of comparing with it."""
+
+
+class IncompatibleModelError(RuntimeError):
+    """A fitted model was built by a different version of this code; the message says how to fix it."""
 
 
 def _lgb_params(config: dict[str, Any], seed: int) -> dict[str, Any]:
@@ -68,6 +82,7 @@ class GlobalModel:
         self.quantile_boosters: dict[float, lgb.Booster] = {}
         self.fit_seconds = float("nan")
         self.n_train_rows = 0
+        self.model_format = MODEL_FORMAT
 
     # --- training -------------------------------------------------------------------------
     def training_origins(self, panel: Panel) -> np.ndarray:
@@ -133,6 +148,13 @@ class GlobalModel:
         """Point forecast and band, each shaped ``(n_series, horizon)``, for steps origin+1..origin+H."""
         if self.booster is None:
             raise RuntimeError("GlobalModel.predict called before fit")
+        built = getattr(self, "model_format", "1 (before formats were recorded)")
+        if built != MODEL_FORMAT:
+            raise IncompatibleModelError(
+                f"this model was built in model format {built}, this code predicts with format "
+                f"{MODEL_FORMAT}: retrain it (e.g. `python -m pipelines run --local`; the new version "
+                "replaces a champion of an older format)"
+            )
         design = build_design(panel, np.array([origin]), self.horizon, int(self.config["level_window"]), cal)
         shape = (panel.n_series, self.horizon)
         blend = float(self.config["blend"])

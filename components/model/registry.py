@@ -48,6 +48,7 @@ CHALLENGER = "challenger"
 KIND_TRAINING = "training"
 KIND_TUNING = "tuning"
 CONFIG_TAG = "config_json"
+FORMAT_TAG = "model_format"
 _REQUIREMENTS = ("lightgbm", "numpy", "pandas", "holidays", "pyarrow", "cloudpickle", "mlflow")
 
 
@@ -121,6 +122,8 @@ class ChampionInfo:
     version: str
     run_id: str
     config: dict[str, Any]
+    model_format: str | None = None
+    """The champion's :data:`~components.model.core.MODEL_FORMAT` (None: registered before formats)."""
 
 
 def champion_info(settings: Settings) -> ChampionInfo | None:
@@ -137,7 +140,8 @@ def champion_info(settings: Settings) -> ChampionInfo | None:
         if raw
         else dict(DEFAULT_CONFIG)
     )
-    return ChampionInfo(version=str(mv.version), run_id=str(mv.run_id), config=config)
+    model_format = run.data.tags.get(FORMAT_TAG) if run else None
+    return ChampionInfo(str(mv.version), str(mv.run_id), config, model_format)
 
 
 def load_champion(settings: Settings) -> tuple[Any, str]:
@@ -314,7 +318,12 @@ def log_and_register(
     configure(settings)
     with mlflow.start_run(run_name=f"train {snapshot_uri.rsplit('/', 1)[-1]}") as run:
         mlflow.set_tags(
-            {"kind": KIND_TRAINING, "snapshot": snapshot_uri, CONFIG_TAG: json.dumps(config, sort_keys=True)}
+            {
+                "kind": KIND_TRAINING,
+                "snapshot": snapshot_uri,
+                CONFIG_TAG: json.dumps(config, sort_keys=True),
+                FORMAT_TAG: model.model_format,
+            }
         )
         params = {k: json.dumps(v) if isinstance(v, list) else v for k, v in config.items()}
         params.update(extra_params or {})
@@ -362,11 +371,24 @@ class GateDecision:
 
 
 def gate(
-    settings: Settings, version: str, wape: float, champion_wape: float | None, champion_version: str | None
+    settings: Settings,
+    version: str,
+    wape: float,
+    champion_wape: float | None,
+    champion_version: str | None,
+    champion_unusable: str | None = None,
 ) -> GateDecision:
-    """Move ``champion`` to ``version`` unless it is worse than the current champion on this snapshot."""
+    """Move ``champion`` to ``version`` unless it is worse than the current champion on this snapshot
+    (a champion that cannot serve with this code, ``champion_unusable`` says why, is replaced)."""
     client = configure(settings)
-    if champion_version is None or champion_wape is None:
+    if champion_version is not None and champion_unusable:
+        decision = GateDecision(
+            True,
+            CHAMPION,
+            f"v{version} (backtest WAPE {wape:.5f}) replaces champion v{champion_version}, "
+            f"which cannot serve: {champion_unusable}",
+        )
+    elif champion_version is None or champion_wape is None:
         decision = GateDecision(True, CHAMPION, f"v{version} is the first model (backtest WAPE {wape:.5f})")
     elif wape <= champion_wape:
         decision = GateDecision(

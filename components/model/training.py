@@ -12,7 +12,7 @@ import pandas as pd
 
 from components.model.backtest import backtest
 from components.model.config import validate_config
-from components.model.core import GlobalModel
+from components.model.core import MODEL_FORMAT, GlobalModel
 from components.model.features import panel_from_long
 from components.model.registry import champion_info, gate, log_and_register
 
@@ -46,7 +46,7 @@ def already_trained(settings: Settings, cfg: dict[str, Any], snapshot_uri: str) 
 
     from mlflow.exceptions import MlflowException
 
-    from components.model.registry import CHAMPION, CONFIG_TAG, KIND_TRAINING, configure
+    from components.model.registry import CHAMPION, CONFIG_TAG, FORMAT_TAG, KIND_TRAINING, configure
 
     client = configure(settings)
     experiment = client.get_experiment_by_name(settings.mlflow_experiment)
@@ -56,7 +56,7 @@ def already_trained(settings: Settings, cfg: dict[str, Any], snapshot_uri: str) 
     runs = client.search_runs(
         [experiment.experiment_id],
         filter_string=f"tags.kind = '{KIND_TRAINING}' and tags.snapshot = '{snapshot_uri}' "
-        f"and tags.{CONFIG_TAG} = '{config_tag}'",
+        f"and tags.{CONFIG_TAG} = '{config_tag}' and tags.{FORMAT_TAG} = '{MODEL_FORMAT}'",
         order_by=["attributes.start_time DESC"],
         max_results=1,
     )
@@ -124,7 +124,11 @@ def train_and_register(
 
     champion = champion_info(settings)
     champion_wape: float | None = None
-    if champion is not None:
+    unusable = None
+    if champion is not None and champion.model_format != MODEL_FORMAT:
+        unusable = f"it was built in model format {champion.model_format}, this code needs {MODEL_FORMAT}"
+        log.warning("champion v%s cannot serve: %s", champion.version, unusable)
+    elif champion is not None:
         champion_cfg = effective_config(champion.config, settings)
         if champion_cfg == cfg:
             champion_wape = wape  # deterministic: same config, same data, same seed
@@ -153,7 +157,7 @@ def train_and_register(
     mlflow.MlflowClient(tracking_uri=settings.tracking_uri).log_metric(
         run_id, "backtest_seconds", backtest_seconds
     )
-    decision = gate(settings, version, wape, champion_wape, champion.version if champion else None)
+    decision = gate(settings, version, wape, champion_wape, champion.version if champion else None, unusable)
     return TrainOutcome(
         model_version=version,
         run_id=run_id,
