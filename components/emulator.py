@@ -9,8 +9,10 @@ from __future__ import annotations
 import argparse
 import logging
 import os
+import signal
 import socket
 import subprocess
+import sys
 import time
 import urllib.error
 import urllib.request
@@ -116,6 +118,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--port", type=int, default=int(os.environ.get("EF_EMULATOR_PORT", "4443")))
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    # a SIGTERM (e.g. `make demo` ending) stops the server binary too, via the finally below
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
     emulator = GcsEmulator(args.root, args.host, args.port).start()
     print(f"export STORAGE_EMULATOR_HOST={emulator.url}", flush=True)
     try:
