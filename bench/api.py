@@ -255,18 +255,9 @@ def wait_up(url: str, process: subprocess.Popen[bytes], timeout_s: float = 180.0
     raise RuntimeError(f"{url} did not answer 200 within {timeout_s} s")
 
 
-def stop(process: subprocess.Popen[bytes]) -> None:
-    if process.poll() is None:
-        process.terminate()
-        try:
-            process.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
-
-
 def run(args: argparse.Namespace) -> dict[str, Any]:
     from components.emulator import GcsEmulator, free_port
+    from components.processes import stop_process
     from components.storage import ObjectStore
     from serving.settings import ApiSettings
     from tests.api_fixtures import ALL_SERIES, write_all
@@ -315,7 +306,7 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
                     log.info("round %d %-11s %s", index + 1, name, rounds[name][-1])
         finally:
             for process in processes.values():
-                stop(process)
+                stop_process(process)
         results = {name: combine(r) for name, r in rounds.items()}
     best, ceiling, course = results["ours"], results["ceiling"], results["course"]
     ratios = {

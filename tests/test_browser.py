@@ -43,6 +43,7 @@ import pytest
 
 from components import layout, schemas
 from components.emulator import free_port
+from components.processes import stop_process
 from components.storage import ObjectStore
 from dashboard.charts import fmt_time
 from dashboard.client import ApiClient
@@ -164,12 +165,7 @@ def run_dashboard(api_url: str, log_dir: Path) -> Iterator[str]:
             time.sleep(0.2)
         yield url
     finally:
-        process.terminate()
-        try:
-            process.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
+        stop_process(process)
 
 
 @pytest.fixture(scope="module")
