@@ -79,6 +79,11 @@ _REPORT: socket.socket | None = None
 """In a forked task: the launcher's connection, for the task's pid and exit status."""
 
 
+def starting_marker(socket_path: Path) -> Path:
+    """``SOCKET.starting``: holds the server's pid until it listens (the launcher waits meanwhile)."""
+    return socket_path.with_name(socket_path.name + ".starting")
+
+
 class _Child(Exception):
     """Raised in a forked copy to leave the server loop and run the task at the top of the stack."""
 
@@ -116,7 +121,7 @@ class Server:
         self.listener.bind(str(staging))
         self.listener.listen(64)
         os.rename(staging, self.socket_path)
-        self.socket_path.with_name(self.socket_path.name + ".starting").unlink(missing_ok=True)
+        starting_marker(self.socket_path).unlink(missing_ok=True)
         os.set_blocking(self.wakeup_w, False)
         signal.set_wakeup_fd(self.wakeup_w)
         signal.signal(signal.SIGCHLD, lambda *_: None)
@@ -245,23 +250,20 @@ def run_module_as_main(argv: list[str]) -> int:
     return 0
 
 
-def preload(modules: Sequence[str]) -> list[str]:
-    """Import ``modules``; returns the ones that failed (logged, not fatal: tasks import them cold)."""
-    failed = []
+def preload(modules: Sequence[str]) -> None:
+    """Import ``modules``; a failure is logged, not fatal (tasks import that module themselves)."""
     for name in modules:
         try:
             importlib.import_module(name)
         except Exception as err:
             log.warning("preloading %s failed: %s", name, err)
-            failed.append(name)
-    return failed
 
 
 def serve(socket_path: Path, first: Sequence[str], pending: Sequence[str]) -> int:
     """Import ``first``, listen, import ``pending`` between tasks. ``socket_path + ".starting"``
     (made by :func:`warm_interpreter`) is removed once the server listens or gives up."""
     started = time.perf_counter()
-    marker = socket_path.with_name(socket_path.name + ".starting")
+    marker = starting_marker(socket_path)
     try:
         # every task runs kfp's executor with _KFP_RUNTIME=true (kfp.dsl imports less then);
         # import it the same way. Each task gets its own environment back after the fork.
@@ -339,7 +341,7 @@ def warm_interpreter(
                 stderr=subprocess.STDOUT,
                 cwd=Path(__file__).resolve().parents[1],
             )
-        marker = socket_path.with_name(socket_path.name + ".starting")
+        marker = starting_marker(socket_path)
         if not socket_path.exists():
             marker.write_text(str(server.pid), encoding="utf-8")
         try:
