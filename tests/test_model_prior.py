@@ -1,4 +1,5 @@
-"""The seasonal prior the model blends with: holiday-aware, past-only, and the blend's two ends."""
+"""How the model combines forecasts: the seasonal prior it blends with (holiday-aware, past-only),
+the blend's two ends, and the average of its two scalings."""
 
 from __future__ import annotations
 
@@ -75,3 +76,30 @@ def test_blend_ends() -> None:
     np.testing.assert_allclose(
         half.predict_arrays(panel, origin)[0], 0.5 * pure.predict_arrays(panel, origin)[0] + 0.5 * prior
     )
+
+
+def test_both_scalings_average_a_weekly_and_a_daily_level_model() -> None:
+    panel = synthetic_panel()
+    origin = panel.n_times - 1
+    both = GlobalModel({**SMALL, "level_window": "24+168", "seed": 7}).fit(panel)
+    assert [window for window, _ in both.boosters] == [168, 24]
+    weekly = GlobalModel({**SMALL, "level_window": 168, "seed": 7}).fit(panel)
+    daily = GlobalModel({**SMALL, "level_window": 24, "seed": 8}).fit(panel)
+    point, lower, upper = both.predict_arrays(panel, origin)
+    w_point, w_lower, w_upper = weekly.predict_arrays(panel, origin)
+    d_point = daily.predict_arrays(panel, origin)[0]
+    assert not np.allclose(w_point, d_point)
+    np.testing.assert_allclose(point, 0.5 * (w_point + d_point))
+    # the band comes from the weekly member's quantile regressors, moved to the averaged point
+    np.testing.assert_allclose(upper - point, np.maximum(w_upper - w_point, 0.0), atol=1e-9)
+    np.testing.assert_allclose(point - lower, np.maximum(w_point - w_lower, 0.0), atol=1e-9)
+
+
+def test_regressors_fitted_side_by_side_equal_those_fitted_one_by_one() -> None:
+    panel = synthetic_panel()
+    origin = panel.n_times - 1
+    config = {**SMALL, "level_window": "24+168", "quantiles": [0.1, 0.9]}
+    one_by_one = GlobalModel({**config, "n_jobs": 1}).fit(panel).predict_arrays(panel, origin)
+    side_by_side = GlobalModel({**config, "n_jobs": 4}).fit(panel).predict_arrays(panel, origin)
+    for a, b in zip(one_by_one, side_by_side, strict=True):
+        np.testing.assert_array_equal(a, b)

@@ -23,7 +23,7 @@ SEARCH_SPACE: Final[dict[str, dict[str, Any]]] = {
     "bagging_fraction": {"type": "float", "low": 0.5, "high": 1.0, "log": False},
     "lambda_l2": {"type": "float", "low": 1e-3, "high": 10.0, "log": True},
     "origin_stride": {"type": "int", "low": 1, "high": 6, "log": False},
-    "level_window": {"type": "categorical", "choices": [24, 168]},
+    "level_window": {"type": "categorical", "choices": [24, 168, "24+168"]},
     "weight_power": {"type": "float", "low": 0.0, "high": 1.0, "log": False},
     "objective": {"type": "categorical", "choices": ["l1", "l2", "huber"]},
     "blend": {"type": "float", "low": 0.0, "high": 1.0, "log": False},
@@ -41,7 +41,8 @@ DEFAULT_CONFIG: Final[dict[str, Any]] = {
     "lambda_l2": 0.1,
     # training-set construction and target scaling (tunable)
     "origin_stride": 4,
-    "level_window": 168,
+    # "24+168": two regressors, one per scaling, averaged (see components.model.core)
+    "level_window": "24+168",
     "weight_power": 0.0,
     "objective": "l1",
     # share of the seasonal prior in the forecast (components.model.features.seasonal_prior)
@@ -52,7 +53,8 @@ DEFAULT_CONFIG: Final[dict[str, Any]] = {
     "quantiles": [0.1, 0.9],
     "quantile_n_estimators": 60,
     "seed": 0,
-    "n_jobs": 1,
+    # LightGBM threads: the train pod's CPU request (pipelines.pipeline.RESOURCES); 0 = all cores
+    "n_jobs": 2,
 }
 """The config of the very first run (before any tuning)."""
 

@@ -2,7 +2,10 @@
 
 One LightGBM regressor predicts ``y[t+h] / level[t]`` for every series and every horizon
 ``h = 1..H`` from features computed at the origin ``t`` (see :mod:`components.model.features`);
-optional quantile regressors give a P10/P90 band. The forecast is ``1 - blend`` times the
+optional quantile regressors give a P10/P90 band. With ``level_window="24+168"`` there are two
+regressors, one whose level is the last week's mean and one whose level is the last day's mean
+(each with its own seed), and their forecasts are averaged: the two scalings err differently
+after a level shift, so the average is steadier than either. The forecast is ``1 - blend`` times the
 regressor's plus ``blend`` times a holiday-aware, level-adjusted seasonal naive (the *prior*, see
 :func:`~components.model.features.seasonal_prior`): a forecast combination that keeps the model
 close to last week's profile where its training data (e.g. mostly Christmas weeks) says little
@@ -15,7 +18,10 @@ from __future__ import annotations
 
 import hashlib
 import logging
+import os
 import time
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
 from typing import Any, Final
 
 import lightgbm as lgb
@@ -37,7 +43,7 @@ from components.model.features import (
 
 log = logging.getLogger(__name__)
 
-MODEL_FORMAT_REVISION = 2
+MODEL_FORMAT_REVISION = 3
 """Bump when what a fitted model means changes without its feature names changing."""
 MODEL_FORMAT: Final = (
     f"{MODEL_FORMAT_REVISION}-{hashlib.sha256(','.join(FEATURE_NAMES).encode()).hexdigest()[:10]}"
@@ -70,6 +76,39 @@ def _lgb_params(config: dict[str, Any], seed: int) -> dict[str, Any]:
     }
 
 
+@dataclass(frozen=True)
+class _BoosterJob:
+    params: dict[str, Any]
+    data: lgb.Dataset
+    rounds: int
+
+
+def _train_concurrently(jobs: list[_BoosterJob], n_jobs: int) -> list[lgb.Booster]:
+    """Train independent boosters side by side, splitting ``n_jobs`` threads (0: all cores) among them.
+
+    One LightGBM booster barely gains from a second thread here (l1 leaves are refitted serially),
+    while two boosters in two threads (LightGBM releases the GIL) take about the time of one.
+    Every job must own its constructed Dataset: nothing is shared between threads.
+    """
+    cores = n_jobs if n_jobs > 0 else (os.cpu_count() or 1)
+    workers = max(1, min(len(jobs), cores))
+    threads = max(1, cores // workers)
+
+    def run(job: _BoosterJob) -> lgb.Booster:
+        return lgb.train(job.params | {"num_threads": threads}, job.data, num_boost_round=job.rounds)
+
+    if workers == 1:
+        return [run(job) for job in jobs]
+    with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="lgb-fit") as pool:
+        return list(pool.map(run, jobs))
+
+
+def level_windows(config: dict[str, Any]) -> tuple[int, ...]:
+    """The level window of each regressor: ``level_window`` is 24, 168 or ``"24+168"`` (both)."""
+    value = config["level_window"]
+    return (168, 24) if value == "24+168" else (int(value),)
+
+
 class GlobalModel:
     """Fit on a :class:`Panel`, forecast ``horizon`` steps after any origin of any panel."""
 
@@ -78,7 +117,7 @@ class GlobalModel:
             raise ValueError(f"horizon must be >= 1, got {horizon}")
         self.config = validate_config(dict(config or {}), where="model config", check_ranges=False)
         self.horizon = int(horizon)
-        self.booster: lgb.Booster | None = None
+        self.boosters: list[tuple[int, lgb.Booster]] = []
         self.quantile_boosters: dict[float, lgb.Booster] = {}
         self.fit_seconds = float("nan")
         self.n_train_rows = 0
@@ -99,40 +138,53 @@ class GlobalModel:
         cfg = self.config
         origins = self.training_origins(panel)
         cal = calendar(panel.times, self.horizon)
-        design = build_design(panel, origins, self.horizon, int(cfg["level_window"]), cal)
-        target_idx = design.origin + design.horizon
-        inside = target_idx < panel.n_times
-        y = np.full(design.level.shape, np.nan)
-        y[inside] = panel.values[design.series[inside], target_idx[inside]]
-        keep = np.isfinite(y)
-        if keep.sum() < 2:
-            raise FrameError("too little data to train: fewer than 2 observed targets")
-        X, ratio, level = design.X[keep], (y[keep] / design.level[keep]), design.level[keep]
-        weight = level ** float(cfg["weight_power"])
-        weight = weight / weight.mean()
-        cat_idx = [FEATURE_NAMES.index(c) for c in CATEGORICAL]
-        min_leaf = int(min(cfg["min_child_samples"], max(1, keep.sum() // 4)))
-        params = _lgb_params(cfg, int(cfg["seed"])) | {"min_data_in_leaf": min_leaf}
-        dataset = lgb.Dataset(
-            X,
-            ratio,
-            weight=weight,
-            feature_name=list(FEATURE_NAMES),
-            categorical_feature=cat_idx,
-            params={"max_bin": cfg["max_bin"], "verbosity": -1, "min_data_in_bin": 1},
-            free_raw_data=False,
-        )
-        self.booster = lgb.train(params, dataset, num_boost_round=int(cfg["n_estimators"]))
-        self.quantile_boosters = {}
-        for q in cfg["quantiles"]:
-            qparams = params | {"objective": "quantile", "alpha": float(q)}
-            self.quantile_boosters[float(q)] = lgb.train(
-                qparams, dataset, num_boost_round=int(cfg["quantile_n_estimators"])
-            )
-        self.n_train_rows = int(keep.sum())
+        windows = level_windows(cfg)
+        point_jobs: list[_BoosterJob] = []
+        band_jobs: list[_BoosterJob] = []
+        for member, window in enumerate(windows):
+            design = build_design(panel, origins, self.horizon, window, cal)
+            target_idx = design.origin + design.horizon
+            inside = target_idx < panel.n_times
+            y = np.full(design.level.shape, np.nan)
+            y[inside] = panel.values[design.series[inside], target_idx[inside]]
+            keep = np.isfinite(y)
+            if keep.sum() < 2:
+                raise FrameError("too little data to train: fewer than 2 observed targets")
+            X, ratio, level = design.X[keep], (y[keep] / design.level[keep]), design.level[keep]
+            weight = level ** float(cfg["weight_power"])
+            weight = weight / weight.mean()
+            min_leaf = int(min(cfg["min_child_samples"], max(1, keep.sum() // 4)))
+            params = _lgb_params(cfg, int(cfg["seed"]) + member) | {"min_data_in_leaf": min_leaf}
+            dataset = lgb.Dataset(
+                X,
+                ratio,
+                weight=weight,
+                feature_name=list(FEATURE_NAMES),
+                categorical_feature=[FEATURE_NAMES.index(c) for c in CATEGORICAL],
+                params={"max_bin": cfg["max_bin"], "verbosity": -1, "min_data_in_bin": 1},
+                free_raw_data=False,
+            ).construct()
+            point_jobs.append(_BoosterJob(params, dataset, int(cfg["n_estimators"])))
+            self.n_train_rows = int(keep.sum())
+            if member == 0:
+                # the band: fitted once, on the first regressor's scaling and every other origin
+                # (quantile leaves are refitted by sorting, the slowest part of a fit)
+                rows = np.flatnonzero(np.isin(design.origin[keep], origins[::-2]))
+                rows = rows if rows.size >= 2 else np.arange(int(keep.sum()))
+                for q in cfg["quantiles"]:
+                    qparams = params | {"objective": "quantile", "alpha": float(q)}
+                    band_data = dataset.subset(rows.tolist()).construct()  # one Dataset per thread
+                    band_jobs.append(_BoosterJob(qparams, band_data, int(cfg["quantile_n_estimators"])))
+        # the long point fits first, so that they run side by side
+        boosters = _train_concurrently(point_jobs + band_jobs, int(cfg["n_jobs"]))
+        self.boosters = list(zip(windows, boosters[: len(windows)], strict=True))
+        self.quantile_boosters = {
+            float(q): b for q, b in zip(cfg["quantiles"], boosters[len(windows) :], strict=True)
+        }
         self.fit_seconds = time.perf_counter() - start
         log.info(
-            "fitted on %d rows (%d series x %d origins x %d horizons) in %.1f s",
+            "fitted %d regressor(s) on %d rows (%d series x %d origins x %d horizons) in %.1f s",
+            len(self.boosters),
             self.n_train_rows,
             panel.n_series,
             origins.size,
@@ -146,8 +198,6 @@ class GlobalModel:
         self, panel: Panel, origin: int, cal: Calendar | None = None
     ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """Point forecast and band, each shaped ``(n_series, horizon)``, for steps origin+1..origin+H."""
-        if self.booster is None:
-            raise RuntimeError("GlobalModel.predict called before fit")
         built = getattr(self, "model_format", "1 (before formats were recorded)")
         if built != MODEL_FORMAT:
             raise IncompatibleModelError(
@@ -155,20 +205,30 @@ class GlobalModel:
                 f"{MODEL_FORMAT}: retrain it (e.g. `python -m pipelines run --local`; the new version "
                 "replaces a champion of an older format)"
             )
-        design = build_design(panel, np.array([origin]), self.horizon, int(self.config["level_window"]), cal)
+        if not self.boosters:
+            raise RuntimeError("GlobalModel.predict called before fit")
         shape = (panel.n_series, self.horizon)
         blend = float(self.config["blend"])
-        raw = np.asarray(self.booster.predict(design.X))
-        point = ((1.0 - blend) * raw * design.level + blend * design.prior).reshape(shape)
+        origins = np.array([origin])
+        point = np.zeros(shape)
+        first: tuple[np.ndarray, np.ndarray, np.ndarray] | None = None
+        for window, booster in self.boosters:
+            design = build_design(panel, origins, self.horizon, window, cal)
+            raw = np.asarray(booster.predict(design.X))
+            point += ((1.0 - blend) * raw * design.level + blend * design.prior).reshape(shape)
+            if first is None:
+                first = (design.X, design.level, raw)
+        point /= len(self.boosters)
         lower = np.full(shape, np.nan)
         upper = np.full(shape, np.nan)
-        if len(self.quantile_boosters) == 2:
-            # the band keeps the quantile regressors' distances from the regressor's own forecast
+        if len(self.quantile_boosters) == 2 and first is not None:
+            # the band keeps the quantile regressors' distances from the first regressor's forecast
+            X, level, raw = first
             q_lo, q_hi = sorted(self.quantile_boosters)
-            lo = np.asarray(self.quantile_boosters[q_lo].predict(design.X)) - raw
-            hi = np.asarray(self.quantile_boosters[q_hi].predict(design.X)) - raw
-            lower = np.minimum(point + (lo * design.level).reshape(shape), point)
-            upper = np.maximum(point + (hi * design.level).reshape(shape), point)
+            lo = np.asarray(self.quantile_boosters[q_lo].predict(X)) - raw
+            hi = np.asarray(self.quantile_boosters[q_hi].predict(X)) - raw
+            lower = np.minimum(point + (lo * level).reshape(shape), point)
+            upper = np.maximum(point + (hi * level).reshape(shape), point)
         return point, lower, upper
 
     def forecast_panel(self, panel: Panel, origin: int | None = None) -> pd.DataFrame:
