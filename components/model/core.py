@@ -161,7 +161,13 @@ class GlobalModel:
                 weight=weight,
                 feature_name=list(FEATURE_NAMES),
                 categorical_feature=[FEATURE_NAMES.index(c) for c in CATEGORICAL],
-                params={"max_bin": cfg["max_bin"], "verbosity": -1, "min_data_in_bin": 1},
+                # built with the training's own leaf size: LightGBM would otherwise rebuild it in train
+                params={
+                    "max_bin": cfg["max_bin"],
+                    "verbosity": -1,
+                    "min_data_in_bin": 1,
+                    "min_data_in_leaf": min_leaf,
+                },
                 free_raw_data=False,
             ).construct()
             point_jobs.append(_BoosterJob(params, dataset, int(cfg["n_estimators"])))
