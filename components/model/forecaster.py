@@ -21,8 +21,10 @@ from components.model.features import Panel
 class GlobalLGBMForecaster(BaseForecaster):
     """Global direct multi-horizon LightGBM forecaster over all series at once.
 
-    The forecast blends the regressor with a holiday-aware, level-adjusted seasonal naive
-    (config key ``blend``; see ``components.model.core``).
+    By default two regressors, one scaled by the last week's level and one by the last day's,
+    are averaged (config key ``level_window``), and the forecast blends them with a
+    holiday-aware, level-adjusted seasonal naive (config key ``blend``; see
+    ``components.model.core``).
 
     Parameters
     ----------
