@@ -215,26 +215,23 @@ class GlobalModel:
             raise RuntimeError("GlobalModel.predict called before fit")
         shape = (panel.n_series, self.horizon)
         blend = float(self.config["blend"])
-        origins = np.array([origin])
-        point = np.zeros(shape)
-        first: tuple[np.ndarray, np.ndarray, np.ndarray] | None = None
-        for window, booster in self.boosters:
-            design = build_design(panel, origins, self.horizon, window, cal)
-            raw = np.asarray(booster.predict(design.X))
-            point += ((1.0 - blend) * raw * design.level + blend * design.prior).reshape(shape)
-            if first is None:
-                first = (design.X, design.level, raw)
-        point /= len(self.boosters)
+        if cal is None:
+            cal = calendar(panel.times, self.horizon)
+        designs = [build_design(panel, np.array([origin]), self.horizon, w, cal) for w, _ in self.boosters]
+        raws = [np.asarray(b.predict(d.X)) for d, (_, b) in zip(designs, self.boosters, strict=True)]
+        point = sum(
+            ((1.0 - blend) * raw * d.level + blend * d.prior).reshape(shape)
+            for d, raw in zip(designs, raws, strict=True)
+        ) / len(designs)
         lower = np.full(shape, np.nan)
         upper = np.full(shape, np.nan)
-        if len(self.quantile_boosters) == 2 and first is not None:
+        if len(self.quantile_boosters) == 2:
             # the band keeps the quantile regressors' distances from the first regressor's forecast
-            X, level, raw = first
             q_lo, q_hi = sorted(self.quantile_boosters)
-            lo = np.asarray(self.quantile_boosters[q_lo].predict(X)) - raw
-            hi = np.asarray(self.quantile_boosters[q_hi].predict(X)) - raw
-            lower = np.minimum(point + (lo * level).reshape(shape), point)
-            upper = np.maximum(point + (hi * level).reshape(shape), point)
+            lo = np.asarray(self.quantile_boosters[q_lo].predict(designs[0].X)) - raws[0]
+            hi = np.asarray(self.quantile_boosters[q_hi].predict(designs[0].X)) - raws[0]
+            lower = np.minimum(point + (lo * designs[0].level).reshape(shape), point)
+            upper = np.maximum(point + (hi * designs[0].level).reshape(shape), point)
         return point, lower, upper
 
     def forecast_panel(self, panel: Panel, origin: int | None = None) -> pd.DataFrame:
