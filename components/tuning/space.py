@@ -198,17 +198,3 @@ def is_inside(config: Mapping[str, Any], space: Space) -> bool:
     except SearchSpaceError:
         return False
     return True
-
-
-def pin(fixed: Mapping[str, Any], space: Space, base: Mapping[str, Any], where: str) -> dict[str, Any]:
-    """Values pinned during a search (e.g. ``EF_TUNE_FIXED``): names of the space are typed (and not
-    searched) but may lie outside its range, e.g. very few trees for a quick demo or a test; other
-    names must be keys of the base config."""
-    unknown = sorted(set(fixed) - set(space) - set(base))
-    if unknown:
-        raise SearchSpaceError(
-            f"{where}: unknown parameter(s) {unknown}; not in the search space or the config"
-        )
-    pinned = {k: v for k, v in fixed.items() if k in space}
-    in_space = coerce_params(pinned, space, where, check_range=False)
-    return {**{k: v for k, v in fixed.items() if k not in space}, **in_space}
