@@ -38,12 +38,12 @@ log = logging.getLogger(__name__)
 
 SCHEDULE_TIME_PLACEHOLDER = "{{$.pipeline_job_schedule_time_utc}}"
 """Resolved by KFP to the RFC 3339 scheduled time of each recurring-run execution."""
-DEFAULT_PACKAGE = Path("build/pipeline.yaml")
 DEFAULT_CRON = "0 0 * * * *"
 DEFAULT_PIPELINE = "energy-forecasting"
 DEFAULT_EXPERIMENT = "energy-forecasting"
 DEFAULT_JOB = "energy-forecasting-hourly"
 _CRON_FIELD = re.compile(r"^[0-9A-Za-z*/,?#LW-]+$")
+_CREDENTIALS_HINT = " (credentials: EF_KFP_EXISTING_TOKEN, EF_KFP_SA_TOKEN_PATH or EF_KFP_CLIENT_ID)"
 
 
 class RemoteError(RuntimeError):
@@ -102,7 +102,7 @@ class Kfp:
                 ) from err
             raise KfpApiError(
                 f"Kubeflow Pipelines at {self.host} answered {err.status} {err.reason} to {what}: "
-                f"{_error_message(err.body)}",
+                f"{_error_message(err.body)}{_CREDENTIALS_HINT if err.status in (401, 403) else ''}",
                 int(err.status),
             ) from err
         except urllib3.exceptions.HTTPError as err:
@@ -212,7 +212,8 @@ def experiment_id(kfp: Kfp, name: str, *, create: bool = False) -> str | None:
         created = kfp.client.create_experiment(
             name, "Recurring runs of the energy-forecasting pipeline.", namespace=kfp.namespace
         )
-    log.info("created experiment %r (%s) in namespace %s", name, created.experiment_id, kfp.namespace)
+    where = f" in namespace {kfp.namespace}" if kfp.namespace else ""
+    log.info("created experiment %r (%s)%s", name, created.experiment_id, where)
     return str(created.experiment_id)
 
 

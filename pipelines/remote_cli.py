@@ -1,7 +1,8 @@
 """``python -m pipelines upload|schedule|unschedule``: the command line of ``pipelines/remote.py``.
 
-``--host`` and ``--namespace`` override the ``EF_KFP_*`` settings (``pipelines/remote_settings.py``)
-they are read over; credentials come from those settings only, never from the command line.
+``--host`` and ``--namespace``, when given, take the place of ``EF_KFP_HOST`` and ``EF_KFP_NAMESPACE``
+(``pipelines/remote_settings.py``). Credentials come from the ``EF_KFP_*`` settings only: on a
+command line they would end up in the shell's history and the process list.
 """
 
 from __future__ import annotations
@@ -16,7 +17,6 @@ from pipelines.remote import (
     DEFAULT_CRON,
     DEFAULT_EXPERIMENT,
     DEFAULT_JOB,
-    DEFAULT_PACKAGE,
     DEFAULT_PIPELINE,
     Kfp,
     RemoteError,
@@ -28,6 +28,8 @@ from pipelines.remote import (
     upload_pipeline,
 )
 from pipelines.remote_settings import KfpSettings
+
+DEFAULT_PACKAGE = Path("build/pipeline.yaml")
 
 
 def parse_param(text: str) -> tuple[str, Any]:

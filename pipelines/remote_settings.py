@@ -39,8 +39,8 @@ class KfpSettings(BaseSettings):
     existing_token: SecretStr | None = Field(
         None,
         validation_alias=AliasChoices("EF_KFP_EXISTING_TOKEN", "EF_KFP_TOKEN"),
-        description="Bearer token made outside the SDK (kfp.Client existing_token), e.g. "
-        "`gcloud auth print-identity-token`.",
+        description="Bearer token made outside the SDK, e.g. an ID token for the proxy in front of KFP "
+        "(kfp.Client existing_token).",
     )
     sa_token_path: Path | None = Field(
         None,

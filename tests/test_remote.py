@@ -266,6 +266,7 @@ def test_a_token_is_required_when_configured_and_sent_on_every_request(packages:
         with pytest.raises(KfpApiError, match="answered 401") as caught:
             upload_pipeline(kfp.url, packages[0])
         assert caught.value.status == 401 and "no valid bearer token" in str(caught.value)
+        assert "EF_KFP_EXISTING_TOKEN" in str(caught.value)  # where a token is set
         assert [r.headers.get("authorization") for r in kfp.requests] == [None]
 
         settings = KfpSettings(host=kfp.url, existing_token="s3cret")
@@ -306,24 +307,28 @@ def test_a_service_account_token_file_is_read_for_every_request(
     assert len(kfp.state.recurring_runs) == 1
 
 
-def test_multi_user_needs_a_namespace_and_every_call_carries_it(packages: tuple[Path, Path]) -> None:
+# "kubeflow" too: kfp.Client takes namespace="kubeflow" for its default and drops it
+@pytest.mark.parametrize("namespace", ["team-a", "kubeflow"])
+def test_multi_user_needs_a_namespace_and_every_call_carries_it(
+    namespace: str, packages: tuple[Path, Path]
+) -> None:
     with FakeKfp(multi_user=True) as kfp:
         with pytest.raises(RemoteError, match="multi-user: set EF_KFP_NAMESPACE"):
             upload_pipeline(kfp.url, packages[0])
         assert [r.path for r in kfp.requests] == [f"{API}/healthz"]
 
-        team = Kfp(KfpSettings(host=kfp.url, namespace="team-a"))
+        team = Kfp(KfpSettings(host=kfp.url, namespace=namespace))
         pipeline_id, version_id = upload_pipeline(team, packages[0])
-        assert kfp.calls("GET", f"{API}/pipelines")[0].query["namespace"] == "team-a"
-        assert kfp.calls("POST", UPLOAD)[0].query["namespace"] == "team-a"
-        assert kfp.state.pipelines[pipeline_id]["namespace"] == "team-a"
+        assert kfp.calls("GET", f"{API}/pipelines")[0].query["namespace"] == namespace
+        assert kfp.calls("POST", UPLOAD)[0].query["namespace"] == namespace
+        assert kfp.state.pipelines[pipeline_id]["namespace"] == namespace
 
         run_id, _ = schedule(team, pipeline_id, version_id, job_name="hourly")
-        assert kfp.calls("POST", EXPERIMENTS)[0].body["namespace"] == "team-a"
-        assert {r.query.get("namespace") for r in kfp.calls("GET", EXPERIMENTS)} == {"team-a"}
+        assert kfp.calls("POST", EXPERIMENTS)[0].body["namespace"] == namespace
+        assert {r.query.get("namespace") for r in kfp.calls("GET", EXPERIMENTS)} == {namespace}
         (experiment,) = kfp.state.experiments.values()
-        assert experiment["namespace"] == "team-a"
-        assert kfp.state.recurring_runs[run_id]["namespace"] == "team-a"
+        assert experiment["namespace"] == namespace
+        assert kfp.state.recurring_runs[run_id]["namespace"] == namespace
 
         # another profile sees neither the pipeline nor the recurring run
         other = KfpSettings(host=kfp.url, namespace="team-b")
@@ -334,7 +339,7 @@ def test_multi_user_needs_a_namespace_and_every_call_carries_it(packages: tuple[
 
         # without an experiment, unschedule lists the namespace's recurring runs
         assert unschedule(team, "hourly") == run_id
-        assert kfp.calls("GET", RECURRING)[-1].query["namespace"] == "team-a"
+        assert kfp.calls("GET", RECURRING)[-1].query["namespace"] == namespace
         assert kfp.state.recurring_runs == {}
 
 
