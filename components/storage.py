@@ -74,7 +74,10 @@ class ObjectStore:
 
     @classmethod
     def from_settings(cls, settings: Settings) -> ObjectStore:
-        return cls(settings.bucket, settings.prefix, project=settings.gcp_project)
+        """The store of the configured dataset: ``<prefix>/<dataset>/…`` in the bucket, so datasets
+        that share a bucket never see each other's objects."""
+        prefix = "/".join(p for p in (settings.prefix, settings.dataset) if p)
+        return cls(settings.bucket, prefix, project=settings.gcp_project)
 
     def uri(self, name: str) -> str:
         return f"gs://{self.bucket_name}/{self.key(name)}"
