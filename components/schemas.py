@@ -17,7 +17,9 @@ __all__ = ["DATETIME", "FORECAST_VALUE_COLUMNS", "TARGET", "UNIT", "key_columns"
 FORECAST_VALUE_COLUMNS: Final = (DATETIME, "horizon", "forecast", "forecast_lower", "forecast_upper")
 """The columns of a forecast frame besides its series keys."""
 
-NOT_KEYS: Final = frozenset({DATETIME, TARGET, *FORECAST_VALUE_COLUMNS, "run_id", "observed", "n", "mape", "wape"})
+NOT_KEYS: Final = frozenset(
+    {DATETIME, TARGET, *FORECAST_VALUE_COLUMNS, "run_id", "observed", "n", "mape", "wape"}
+)
 
 
 def key_columns(columns: Iterable[str]) -> tuple[str, ...]:

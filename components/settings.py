@@ -51,7 +51,10 @@ class Settings(BaseSettings):
     )
     source_timeout_s: float = Field(30.0, gt=0, description="Timeout of one source request, seconds.")
     source_max_retries: int = Field(
-        4, ge=0, le=20, description="Retries of one source request on rate limits, 5xx and dropped connections."
+        4,
+        ge=0,
+        le=20,
+        description="Retries of one source request on rate limits, 5xx and dropped connections.",
     )
     source_backoff_s: float = Field(1.0, ge=0, description="Base of the exponential retry backoff, seconds.")
     source_max_wait_s: float = Field(
@@ -84,7 +87,8 @@ class Settings(BaseSettings):
         "", description="MLflow experiment of training runs; default: energy-forecasting-<dataset>."
     )
     model_name: str = Field(
-        "", description="Registered model name (aliases champion/challenger); default: energy-forecaster-<dataset>."
+        "",
+        description="Registered model (aliases champion/challenger); default: energy-forecaster-<dataset>.",
     )
     horizon: int = Field(24, ge=1, le=168, description="Hours forecast ahead.")
     train_backtest_origins: int = Field(
@@ -130,7 +134,10 @@ class Settings(BaseSettings):
         24, ge=1, le=10_000, description="Rolling WAPE is computed over this many most recent forecast runs."
     )
     monitoring_max_age_hours: float = Field(
-        72.0, gt=0, description="Data older than this (newest observation vs scheduled time) is stale."
+        0.0,
+        ge=0,
+        description="Data older than this (newest observation vs scheduled time) is stale; "
+        "0: twice the dataset's publication lag.",
     )
 
     # cluster (read when the pipeline is compiled or scheduled)

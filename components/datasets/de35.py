@@ -1,6 +1,6 @@
 """``ConsumptionDE35Hour``: hourly consumption per price area and DE35 consumer type (the course's dataset).
 
-Historical: the dataset stopped updating on 2023-06-30 (last hour 2023-06-30 21:00 UTC). 2 areas ×
+Historical: the dataset stopped updating on 2023-06-30 (last hour 2023-06-30 21:00 UTC). 2 areas x
 38 consumer types = 76 series, values in kWh. Source: Energinet (www.energidataservice.dk), CC BY 4.0.
 """
 

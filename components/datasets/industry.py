@@ -1,7 +1,7 @@
 """``ConsumptionDK3619IndustryHour``: national hourly consumption per DK36 industry code (live, lagged).
 
 33 DK36 codes, private households as ``PR``; the labels come from the records' ``DK36Title``. Values
-in MWh (``Consumption_MWh``). First published about 8 days after the hour, in practice 2–3 weeks of
+in MWh (``Consumption_MWh``). First published about 8 days after the hour, in practice 2-3 weeks of
 lag, revised later. Source: Energinet (www.energidataservice.dk), CC BY 4.0.
 """
 

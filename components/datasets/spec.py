@@ -154,7 +154,9 @@ class DatasetSpec:
                 return key
         raise KeyError(f"dataset {self.name} has no series key {name!r} (keys: {list(self.key_names)})")
 
-    def series_label(self, codes: tuple[str, ...], learned: Mapping[str, Mapping[str, str]] | None = None) -> str:
+    def series_label(
+        self, codes: tuple[str, ...], learned: Mapping[str, Mapping[str, str]] | None = None
+    ) -> str:
         """A readable name of one series, e.g. ``DK1 West Denmark / 111 Agriculture``."""
         learned = learned or {}
         return " / ".join(k.label(c, learned.get(k.name)) for k, c in zip(self.keys, codes, strict=True))

@@ -22,6 +22,7 @@ def validate(
     import pandas as pd
 
     from components.extract import Window
+    from components.settings import Settings
     from components.validation import DataContractError, check_contract
 
     logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
@@ -30,7 +31,7 @@ def validate(
         frame = pd.read_parquet(raw.path)
     except Exception as err:
         raise RuntimeError(f"raw records at {raw.path} are not readable Parquet: {err}") from err
-    outcome = check_contract(frame, window)
+    outcome = check_contract(frame, window, Settings().spec)
     result = dict(outcome.result)
     result["source"] = str(raw.metadata.get("source", "unknown"))
     with open(report.path, "w", encoding="utf-8") as handle:
