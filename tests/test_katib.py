@@ -16,19 +16,15 @@ from kubernetes import client as k8s
 
 from components.model.config import DEFAULT_CONFIG, SEARCH_SPACE, validate_config
 from components.settings import Settings
-from components.tuning.katib import (
-    OBJECTIVE_METRIC,
-    PRIMARY_CONTAINER,
+from components.tuning.backend import TuningError
+from components.tuning.katib.experiment import PRIMARY_CONTAINER, build_experiment, from_yaml, to_yaml
+from components.tuning.katib.runner import (
     ExperimentConflictError,
     ExperimentFailedError,
     KatibRunner,
-    TuningError,
     TuningTimeoutError,
-    build_experiment,
-    from_yaml,
-    to_yaml,
 )
-from components.tuning.space import is_inside, parse_space
+from components.tuning.space import OBJECTIVE_METRIC, is_inside, parse_space
 from tests.fake_k8s import FakeKubernetes, fails, never_finishes, succeeds
 
 NAMESPACE = "kubeflow-user"
@@ -276,12 +272,23 @@ def test_tune_stage_with_katib_backend_stores_the_best_config(
     assert container["image"] == settings.image_uri
     assert submitted["maxTrialCount"] == 6
     assert load_best_config(settings) == outcome.config
+    # the study summary: the experiment, its best trial and the trial counts of its status
+    assert outcome.summary == {
+        "backend": "katib",
+        "namespace": NAMESPACE,
+        "experiment": name,
+        "best_trial": f"{name}-best0001",
+        "trials": 6,
+        "trialsRunning": 0,
+        "trialsSucceeded": 6,
+    }
+    json.dumps(outcome.summary)
 
 
 def test_render_cli_prints_the_experiment_of_the_tune_step(
     capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from components.tuning.katib import main
+    from components.tuning.katib.cli import main
 
     monkeypatch.setenv("EF_KATIB_NAMESPACE", NAMESPACE)
     monkeypatch.setenv("EF_TUNE_FIXED", '{"n_estimators": 100}')

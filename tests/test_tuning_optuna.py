@@ -26,9 +26,10 @@ from components.features import write_snapshot
 from components.model.config import DEFAULT_CONFIG, SEARCH_SPACE, validate_config
 from components.settings import Settings
 from components.storage import ObjectStore
-from components.tuning.optuna_search import OptunaSearchError, origin_frames, run_optuna
+from components.tuning.optuna_backend import OptunaSearchError, origin_frames, run_optuna
+from components.tuning.plan import plan_search
 from components.tuning.run import tune_snapshot
-from components.tuning.space import SearchSpaceError, is_inside, parse_space, pin
+from components.tuning.space import SearchSpaceError, is_inside, parse_space
 from components.validation import check_contract, enforce
 
 REPO = Path(__file__).resolve().parents[1]
@@ -138,15 +139,26 @@ def test_pruning_and_budgets_with_a_toy_objective() -> None:
 
 
 def test_pinned_values_are_typed_and_may_leave_the_range() -> None:
-    space = parse_space(SEARCH_SPACE)
-    pinned = pin({"n_estimators": "30", "n_jobs": 1}, space, DEFAULT_CONFIG, "EF_TUNE_FIXED")
-    assert pinned == {"n_estimators": 30, "n_jobs": 1}
+    plan = plan_search(SEARCH_SPACE, DEFAULT_CONFIG, {"n_estimators": "30", "n_jobs": 1})
+    assert plan.pinned == {"n_estimators": 30, "n_jobs": 1}
+    assert set(plan.searched) == set(SEARCH_SPACE) - {"n_estimators"}
+    assert plan.space == parse_space(SEARCH_SPACE)
+    assert plan.base == {**DEFAULT_CONFIG, "n_estimators": 30, "n_jobs": 1}
+    assert plan.config({"num_leaves": 63}) == {**plan.base, "num_leaves": 63}
     with pytest.raises(SearchSpaceError, match=r"EF_TUNE_FIXED: parameter 'level_window': 48 is not one of"):
-        pin({"level_window": 48}, space, DEFAULT_CONFIG, "EF_TUNE_FIXED")
+        plan_search(SEARCH_SPACE, DEFAULT_CONFIG, {"level_window": 48})
     with pytest.raises(SearchSpaceError, match=r"'n_estimators': cannot read 'many' as int"):
-        pin({"n_estimators": "many"}, space, DEFAULT_CONFIG, "EF_TUNE_FIXED")
+        plan_search(SEARCH_SPACE, DEFAULT_CONFIG, {"n_estimators": "many"})
+    with pytest.raises(SearchSpaceError, match=r"'n_estimators': -5 must be > 0"):
+        plan_search(SEARCH_SPACE, DEFAULT_CONFIG, {"n_estimators": -5})
     with pytest.raises(SearchSpaceError, match=r"unknown parameter\(s\) \['trees'\]"):
-        pin({"trees": 3}, space, DEFAULT_CONFIG, "EF_TUNE_FIXED")
+        plan_search(SEARCH_SPACE, DEFAULT_CONFIG, {"trees": 3})
+    everything = plan_search(
+        SEARCH_SPACE, DEFAULT_CONFIG, {name: DEFAULT_CONFIG[name] for name in SEARCH_SPACE}
+    )
+    assert everything.searched == {}
+    with pytest.raises(ValueError, match="nothing to search"):
+        everything.require_search()
 
 
 def test_invalid_requests_are_rejected(frame: pd.DataFrame) -> None:
@@ -196,6 +208,52 @@ def test_unknown_backend_is_a_clear_error(stored: Stored, tune_settings: Setting
     store = ObjectStore.from_settings(tune_settings)
     with pytest.raises(ValueError, match=r"unknown tuning backend 'hyperopt': expected one of optuna, katib"):
         tune_snapshot(tune_settings, store, stored.run, "hyperopt", 2)
+
+
+def test_tune_stage_with_optuna_backend_reports_the_study(stored: Stored, tune_settings: Settings) -> None:
+    from components.model.registry import load_best_config
+
+    store = ObjectStore.from_settings(tune_settings)
+    outcome = tune_snapshot(tune_settings, store, stored.run, "optuna", 1, show_progress_bar=False)
+    assert outcome.source == f"optuna:{stored.run}:1-trials"
+    assert outcome.config == {**DEFAULT_CONFIG, **FIXED}  # the one trial is the enqueued default
+    assert load_best_config(tune_settings) == outcome.config
+    summary = outcome.summary
+    assert summary["backend"] == "optuna" and summary["best_trial"] == 0
+    assert (summary["n_trials"], summary["n_complete"], summary["n_pruned"]) == (1, 1, 0)
+    json.dumps(summary)
+
+
+def test_backends_are_picked_by_name_and_load_only_their_own_client() -> None:
+    """The registry's factories import their backend: ``optuna`` never loads the Kubernetes or Katib
+    clients, ``katib`` never loads Optuna (a fresh interpreter, so nothing is imported already)."""
+    from components.tuning.run import BACKENDS
+
+    assert list(BACKENDS) == ["optuna", "katib"]
+    script = (
+        "import sys\n"
+        "from components.settings import Settings\n"
+        "from components.tuning.backend import TuningBackend\n"
+        "from components.tuning.run import make_backend\n"
+        "backend = make_backend(sys.argv[1], Settings(), None)\n"
+        "assert callable(backend.search), backend\n"
+        "print(type(backend).__name__, *sorted(m for m in sys.argv[2:] if m in sys.modules))\n"
+    )
+    clients = ["kubernetes", "kubeflow_katib_api", "optuna"]
+    answers = {
+        name: subprocess.run(
+            [sys.executable, "-c", script, name, *clients],
+            cwd=REPO,
+            capture_output=True,
+            text=True,
+            check=True,
+        ).stdout.split()
+        for name in BACKENDS
+    }
+    assert answers == {
+        "optuna": ["OptunaBackend"],
+        "katib": ["KatibBackend", "kubeflow_katib_api", "kubernetes"],
+    }
 
 
 def test_tune_component_under_kfp_local(stored: Stored, tune_settings: Settings, tmp_path: Path) -> None:

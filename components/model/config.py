@@ -2,7 +2,7 @@
 
 A config is a plain JSON-serialisable dict. The tuner (Optuna locally, Katib on the cluster)
 samples the names in :data:`SEARCH_SPACE`; every other key of :data:`DEFAULT_CONFIG` is fixed.
-Spec format (shared with ``components.tuning``):
+Spec format (validated, with every value said to be inside it, by ``components.tuning.space``):
 
 - ``{"type": "int", "low": int, "high": int, "log": bool}``
 - ``{"type": "float", "low": float, "high": float, "log": bool}``
@@ -11,8 +11,10 @@ Spec format (shared with ``components.tuning``):
 
 from __future__ import annotations
 
-import math
+from functools import cache
 from typing import Any, Final
+
+from components.tuning.space import SearchSpaceError, Space, coerce_params, parse_space
 
 SEARCH_SPACE: Final[dict[str, dict[str, Any]]] = {
     "n_estimators": {"type": "int", "low": 100, "high": 800, "log": True},
@@ -63,10 +65,16 @@ class ConfigError(ValueError):
     """A model config is invalid; the message names the key."""
 
 
+@cache
+def _search_space() -> Space:
+    return parse_space(SEARCH_SPACE)
+
+
 def validate_config(
     config: dict[str, Any], where: str = "config", check_ranges: bool = True
 ) -> dict[str, Any]:
-    """Merge ``config`` over :data:`DEFAULT_CONFIG` and check every tunable value against its spec.
+    """Merge ``config`` over :data:`DEFAULT_CONFIG` and check every tunable value against its spec
+    (``components.tuning.space.coerce``, typed values: no strings read as numbers).
 
     Unknown keys are rejected so that a typo never silently falls back to a default. With
     ``check_ranges=False`` (training with ``Settings.train_n_estimators``, tests) numeric values
@@ -78,23 +86,18 @@ def validate_config(
     if unknown:
         raise ConfigError(f"{where}: unknown keys {unknown}; known keys are {sorted(DEFAULT_CONFIG)}")
     merged = {**DEFAULT_CONFIG, **config}
-    for name, spec in SEARCH_SPACE.items():
-        value = merged[name]
-        if spec["type"] == "categorical":
-            if value not in spec["choices"]:
-                raise ConfigError(f"{where}: {name}={value!r} is not one of {spec['choices']}")
-            continue
-        if isinstance(value, bool) or not isinstance(value, int | float):
-            raise ConfigError(f"{where}: {name}={value!r} must be a number")
-        if spec["type"] == "int" and not float(value).is_integer():
-            raise ConfigError(f"{where}: {name}={value!r} must be an integer")
-        if not math.isfinite(value):
-            raise ConfigError(f"{where}: {name}={value!r} must be finite")
-        if check_ranges and not spec["low"] <= value <= spec["high"]:
-            raise ConfigError(f"{where}: {name}={value!r} outside [{spec['low']}, {spec['high']}]")
-        if not check_ranges and (value < 0 or (value == 0 and spec["low"] > 0)):
-            raise ConfigError(f"{where}: {name}={value!r} must be {'>= 0' if spec['low'] == 0 else '> 0'}")
-        merged[name] = int(value) if spec["type"] == "int" else float(value)
+    try:
+        merged.update(
+            coerce_params(
+                {name: merged[name] for name in SEARCH_SPACE},
+                _search_space(),
+                where,
+                check_range=check_ranges,
+                text=False,
+            )
+        )
+    except SearchSpaceError as exc:
+        raise ConfigError(str(exc)) from exc
     for name in ("max_bin", "min_history", "quantile_n_estimators", "seed", "n_jobs"):
         if isinstance(merged[name], bool) or not isinstance(merged[name], int) or merged[name] < 0:
             raise ConfigError(f"{where}: {name}={merged[name]!r} must be a non-negative integer")

@@ -1,21 +1,24 @@
 """The ``tune`` stage: search the best config on a feature snapshot and store it in MLflow.
 
-Backend ``optuna`` runs the study in this process; backend ``katib`` creates a Katib Experiment in
-the cluster (in-cluster service account, else the local kubeconfig) and waits for it. Both store the
-best config with ``components.model.registry.save_best_config`` so that a run without tuning trains
-from it.
+The backend is picked by name from :data:`BACKENDS`: ``optuna`` runs the study in this process,
+``katib`` creates a Katib Experiment in the cluster (in-cluster service account, else the local
+kubeconfig) and waits for it. Both search the same :class:`~components.tuning.plan.SearchPlan`
+(``SEARCH_SPACE`` with ``EF_TUNE_FIXED`` pinned), and the best config is stored with
+``components.model.registry.save_best_config`` so that a run without tuning trains from it.
 """
 
 from __future__ import annotations
 
-import json
 import logging
-from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, Literal
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from types import MappingProxyType
+from typing import TYPE_CHECKING, Any
 
 from components.layout import check_run_id
 from components.settings import Settings
-from components.tuning.space import parse_space, pin
+from components.tuning.backend import TuningBackend
+from components.tuning.plan import plan_from_settings
 
 if TYPE_CHECKING:
     from kubernetes import client as k8s
@@ -24,8 +27,35 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 
-BACKENDS = ("optuna", "katib")
-Backend = Literal["optuna", "katib"]
+
+@dataclass(frozen=True)
+class BackendOptions:
+    """What a caller may pass to the backend it picks; each backend takes the options it knows."""
+
+    api_client: k8s.ApiClient | None = None
+    """Kubernetes API client for ``katib`` (default: in-cluster, else the local kubeconfig)."""
+    show_progress_bar: bool = True
+    """tqdm progress bar of the ``optuna`` study."""
+
+
+BackendFactory = Callable[[Settings, "ObjectStore", BackendOptions], TuningBackend]
+
+
+def _optuna(settings: Settings, store: ObjectStore, options: BackendOptions) -> TuningBackend:
+    from components.tuning.optuna_backend import OptunaBackend
+
+    return OptunaBackend(settings, store, show_progress_bar=options.show_progress_bar)
+
+
+def _katib(settings: Settings, store: ObjectStore, options: BackendOptions) -> TuningBackend:
+    from components.tuning.katib.backend import KatibBackend
+
+    return KatibBackend(settings, api_client=options.api_client)
+
+
+BACKENDS: Mapping[str, BackendFactory] = MappingProxyType({"optuna": _optuna, "katib": _katib})
+"""Backend name -> factory. The factories import their backend, so ``optuna`` never loads the
+Kubernetes client and ``katib`` never loads Optuna."""
 
 
 @dataclass(frozen=True)
@@ -33,37 +63,20 @@ class TuneOutcome:
     config: dict[str, Any]
     wape: float
     source: str
+    summary: dict[str, Any] = field(default_factory=dict)
 
 
-def check_backend(backend: str) -> Backend:
+def check_backend(backend: str) -> str:
     if backend not in BACKENDS:
         raise ValueError(f"unknown tuning backend {backend!r}: expected one of {', '.join(BACKENDS)}")
-    return backend  # type: ignore[return-value]
+    return backend
 
 
-def kube_api_client() -> k8s.ApiClient:
-    """An API client from the in-cluster service account, else from the local kubeconfig."""
-    from kubernetes import client, config
-
-    try:
-        config.load_incluster_config()
-        log.info("kubernetes: in-cluster configuration")
-    except config.ConfigException:
-        config.load_kube_config()
-        log.info("kubernetes: kubeconfig configuration")
-    return client.ApiClient()
-
-
-def trial_env(settings: Settings) -> dict[str, str]:
-    """The ``EF_*`` values a trial needs to find and score the snapshot (beside the settings ConfigMap)."""
-    return {
-        "EF_BUCKET": settings.bucket,
-        "EF_PREFIX": settings.prefix,
-        "EF_GCP_PROJECT": settings.gcp_project,
-        "EF_FEATURE_GROUP": settings.feature_group,
-        "EF_HORIZON": str(settings.horizon),
-        "EF_TUNE_FIXED": json.dumps(settings.tune_fixed, sort_keys=True),
-    }
+def make_backend(
+    backend: str, settings: Settings, store: ObjectStore, options: BackendOptions | None = None
+) -> TuningBackend:
+    """The backend called ``backend`` (one of :data:`BACKENDS`)."""
+    return BACKENDS[check_backend(backend)](settings, store, options or BackendOptions())
 
 
 def tune_snapshot(
@@ -77,48 +90,27 @@ def tune_snapshot(
     show_progress_bar: bool = True,
 ) -> TuneOutcome:
     """Search, then ``save_best_config``; return the full validated config and its backtest WAPE."""
-    chosen = check_backend(backend)
+    check_backend(backend)
     check_run_id(snapshot_run)
     if n_trials < 1:
         raise ValueError(f"n_trials must be >= 1, got {n_trials}")
 
-    from components.model.config import DEFAULT_CONFIG, SEARCH_SPACE, validate_config
+    from components.model.config import validate_config
     from components.model.registry import save_best_config
 
-    space = parse_space(SEARCH_SPACE)
-    fixed = pin(settings.tune_fixed, space, DEFAULT_CONFIG, "EF_TUNE_FIXED")
-    searched = {name: spec for name, spec in space.items() if name not in fixed}
-
-    if chosen == "optuna":
-        from components.features import load_snapshot
-        from components.tuning.optuna_search import run_optuna
-
-        frame, _manifest = load_snapshot(store, settings, run=snapshot_run)
-        result = run_optuna(
-            frame,
-            space,
-            DEFAULT_CONFIG,
-            n_trials=n_trials,
-            timeout_s=settings.tune_timeout_s,
-            origins=settings.tune_origins,
-            seed=settings.tune_seed,
-            fixed=fixed,
-            show_progress_bar=show_progress_bar,
-        )
-        config, wape = result.config, result.wape
-        source = f"optuna:{snapshot_run}:{result.n_trials}-trials"
-    else:
-        from components.tuning.katib import KatibRunner, experiment_from_settings
-
-        experiment = experiment_from_settings(settings, snapshot_run, n_trials, fixed)
-        runner = KatibRunner(api_client or kube_api_client(), poll_s=settings.katib_poll_s)
-        found = runner.run(experiment, searched, settings.katib_timeout_s)
-        config = {**DEFAULT_CONFIG, **fixed, **found.params}
-        wape = found.wape
-        source = f"katib:{found.namespace}/{found.experiment}"
+    plan = plan_from_settings(settings)
+    options = BackendOptions(api_client=api_client, show_progress_bar=show_progress_bar)
+    found = make_backend(backend, settings, store, options).search(snapshot_run, plan, n_trials)
 
     # searched values are inside the space by construction; pinned ones may lie outside it
-    config = validate_config(config, where=f"best config from {chosen}", check_ranges=False)
-    save_best_config(settings, config, wape, source)
-    log.info("tune[%s] on %s: WAPE %.5f, best config stored (%s)", chosen, snapshot_run, wape, source)
-    return TuneOutcome(config=config, wape=float(wape), source=source)
+    config = validate_config(found.config, where=f"best config from {backend}", check_ranges=False)
+    save_best_config(settings, config, found.wape, found.source)
+    log.info(
+        "tune[%s] on %s: WAPE %.5f, best config stored (%s); %s",
+        backend,
+        snapshot_run,
+        found.wape,
+        found.source,
+        found.summary,
+    )
+    return TuneOutcome(config=config, wape=float(found.wape), source=found.source, summary=found.summary)

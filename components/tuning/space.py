@@ -1,5 +1,9 @@
-"""The search space as declared once in ``components.model.config.SEARCH_SPACE``: validation,
-Optuna suggestions and typing of values that come back as strings (Katib, the trial CLI).
+"""The search space as declared once in ``components.model.config.SEARCH_SPACE``: the one place it
+is validated (the specs, and any value said to be inside them), Optuna suggestions, and typing of
+values that come back as strings (Katib, the trial CLI, ``EF_TUNE_FIXED``).
+
+This module imports no other module of the project, so ``components.model.config`` can check its
+configs with it; what is pinned and what is searched is ``components.tuning.plan``.
 
 Spec format (one per parameter name)::
 
@@ -118,26 +122,48 @@ def suggest(trial: optuna.Trial, space: Space) -> dict[str, Any]:
 
 
 def coerce(
-    name: str, value: Any, spec: IntParam | FloatParam | CategoricalParam, check_range: bool = True
+    name: str,
+    value: Any,
+    spec: IntParam | FloatParam | CategoricalParam,
+    check_range: bool = True,
+    *,
+    text: bool = True,
 ) -> Choice:
-    """Type ``value`` (often a string from Katib or a command line) by its spec and check it is inside
-    (a categorical value must always be one of the choices; a number only if ``check_range``).
+    """Type ``value`` by its spec and check it; the one check of a value against the search space.
+
+    ``text=True`` (values from Katib, a command line, ``EF_TUNE_FIXED``): a string is read as the
+    spec's type and a categorical value is matched by its text. ``text=False`` (a config read back
+    from JSON, :func:`components.model.config.validate_config`): a number must already be a number
+    and a categorical value must equal one of the choices.
+
+    A categorical value must always be one of the choices. A number must be finite, of the spec's
+    type, and inside ``[low, high]`` if ``check_range``; otherwise (a pinned value, a quick demo's few
+    trees) it only needs the sign the range implies: ``>= 0``, or ``> 0`` when ``low > 0``.
 
     Raise :class:`SearchSpaceError` naming the parameter otherwise.
     """
-    if isinstance(value, bool) and not isinstance(spec, CategoricalParam):
-        raise SearchSpaceError(f"parameter {name!r}: {value!r} is not a number")
     if isinstance(spec, CategoricalParam):
-        by_label = {str(choice): choice for choice in spec.choices}
-        if str(value) not in by_label:
-            raise SearchSpaceError(f"parameter {name!r}: {value!r} is not one of {list(by_label)}")
-        return by_label[str(value)]
+        if text:
+            by_label = {str(choice): choice for choice in spec.choices}
+            if str(value) in by_label:
+                return by_label[str(value)]
+        else:
+            for choice in spec.choices:
+                if not isinstance(value, bool) and choice == value:
+                    return choice
+        raise SearchSpaceError(f"parameter {name!r}: {value!r} is not one of {spec.choices}")
+    if isinstance(value, bool) or (not text and not isinstance(value, int | float)):
+        raise SearchSpaceError(f"parameter {name!r}: {value!r} is not a number")
     try:
         number = float(value)
     except (TypeError, ValueError) as exc:
         raise SearchSpaceError(f"parameter {name!r}: cannot read {value!r} as {spec.type}") from exc
-    if not math.isfinite(number) or (check_range and not spec.low <= number <= spec.high):
+    if not math.isfinite(number):
+        raise SearchSpaceError(f"parameter {name!r}: {value!r} is not finite")
+    if check_range and not spec.low <= number <= spec.high:
         raise SearchSpaceError(f"parameter {name!r}: {value!r} is outside [{spec.low}, {spec.high}]")
+    if not check_range and (number < 0 or (number == 0 and spec.low > 0)):
+        raise SearchSpaceError(f"parameter {name!r}: {value!r} must be {'> 0' if spec.low > 0 else '>= 0'}")
     if isinstance(spec, FloatParam):
         return number
     if not number.is_integer():
@@ -146,16 +172,19 @@ def coerce(
 
 
 def coerce_params(
-    params: Mapping[str, Any], space: Space, where: str, check_range: bool = True
+    params: Mapping[str, Any], space: Space, where: str, check_range: bool = True, *, text: bool = True
 ) -> dict[str, Choice]:
-    """Type every value of ``params``; each name must be in the space. ``where`` names the source."""
+    """Type every value of ``params`` (see :func:`coerce`); each name must be in the space.
+    ``where`` names the source in the message."""
     unknown = sorted(set(params) - set(space))
     if unknown:
         raise SearchSpaceError(
             f"{where}: unknown parameter(s) {unknown}; the search space has {sorted(space)}"
         )
     try:
-        return {name: coerce(name, value, space[name], check_range) for name, value in params.items()}
+        return {
+            name: coerce(name, value, space[name], check_range, text=text) for name, value in params.items()
+        }
     except SearchSpaceError as exc:
         raise SearchSpaceError(f"{where}: {exc}") from exc
 
@@ -169,17 +198,3 @@ def is_inside(config: Mapping[str, Any], space: Space) -> bool:
     except SearchSpaceError:
         return False
     return True
-
-
-def pin(fixed: Mapping[str, Any], space: Space, base: Mapping[str, Any], where: str) -> dict[str, Any]:
-    """Values pinned during a search (e.g. ``EF_TUNE_FIXED``): names of the space are typed (and not
-    searched) but may lie outside its range, e.g. very few trees for a quick demo or a test; other
-    names must be keys of the base config."""
-    unknown = sorted(set(fixed) - set(space) - set(base))
-    if unknown:
-        raise SearchSpaceError(
-            f"{where}: unknown parameter(s) {unknown}; not in the search space or the config"
-        )
-    pinned = {k: v for k, v in fixed.items() if k in space}
-    in_space = coerce_params(pinned, space, where, check_range=False)
-    return {**{k: v for k, v in fixed.items() if k not in space}, **in_space}

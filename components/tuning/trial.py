@@ -3,8 +3,9 @@
     python -m components.tuning.trial --snapshot-run 20230117T2300Z --param num_leaves=63 ...
 
 The config is ``DEFAULT_CONFIG`` + ``EF_TUNE_FIXED`` + the ``--param`` values (typed and range-checked
-by ``SEARCH_SPACE``). The only line on stdout is ``wape=<value>``, the objective for Katib's StdOut
-metrics collector; logs go to stderr. Exit code 2 on bad arguments, 1 on any other failure.
+by ``SEARCH_SPACE``), i.e. the search plan of ``components.tuning.plan``, the tune step's own. The only
+line on stdout is ``wape=<value>``, the objective for Katib's StdOut metrics collector; logs go to
+stderr. Exit code 2 on bad arguments, 1 on any other failure.
 """
 
 from __future__ import annotations
@@ -16,8 +17,10 @@ from collections.abc import Sequence
 from typing import Any
 
 from components.layout import check_run_id
+from components.model.config import validate_config
 from components.settings import Settings
-from components.tuning.space import OBJECTIVE_METRIC, SearchSpaceError, coerce_params, parse_space, pin
+from components.tuning.plan import plan_from_settings
+from components.tuning.space import OBJECTIVE_METRIC, SearchSpaceError, coerce_params
 
 log = logging.getLogger("components.tuning.trial")
 
@@ -71,16 +74,13 @@ def parser(settings: Settings) -> argparse.ArgumentParser:
 
 def trial_config(params: Sequence[tuple[str, str]], settings: Settings) -> dict[str, Any]:
     """The full, validated model config of one trial."""
-    from components.model.config import DEFAULT_CONFIG, SEARCH_SPACE, validate_config
-
     names = [name for name, _ in params]
     duplicated = sorted({name for name in names if names.count(name) > 1})
     if duplicated:
         raise SearchSpaceError(f"--param: parameter(s) {duplicated} given more than once")
-    space = parse_space(SEARCH_SPACE)
-    fixed = pin(settings.tune_fixed, space, DEFAULT_CONFIG, "EF_TUNE_FIXED")
-    typed = coerce_params(dict(params), space, "--param")
-    return validate_config({**DEFAULT_CONFIG, **fixed, **typed}, where="trial config", check_ranges=False)
+    plan = plan_from_settings(settings)
+    typed = coerce_params(dict(params), plan.space, "--param")
+    return validate_config(plan.config(typed), where="trial config", check_ranges=False)
 
 
 def main(argv: Sequence[str] | None = None) -> int:

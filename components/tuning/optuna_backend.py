@@ -1,4 +1,5 @@
-"""Hyper-parameter search on one machine: an Optuna study over the one search space.
+"""Hyper-parameter search on one machine: an Optuna study over the one search space
+(:class:`OptunaBackend`, the ``optuna`` backend of the ``tune`` stage).
 
 TPE sampler (seeded), median pruning on per-origin backtest WAPE, a trial budget and a time budget,
 a tqdm progress bar. The default config is enqueued as the first trial, so the result is never worse
@@ -20,11 +21,17 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from components import schemas
-from components.tuning.space import Space, ensure_space, is_inside, pin, suggest
+from components.model.config import DEFAULT_CONFIG, SEARCH_SPACE
+from components.tuning.backend import SearchResult, TuningError
+from components.tuning.plan import SearchPlan, plan_search
+from components.tuning.space import Space, is_inside, suggest
 
 if TYPE_CHECKING:
     import optuna
     import pandas as pd
+
+    from components.settings import Settings
+    from components.storage import ObjectStore
 
 log = logging.getLogger(__name__)
 
@@ -32,7 +39,7 @@ Objective = Callable[["pd.DataFrame", dict[str, Any], int, int], float]
 """``(frame, config, origins, seed) -> WAPE``, the signature of ``backtest_wape``."""
 
 
-class OptunaSearchError(RuntimeError):
+class OptunaSearchError(TuningError):
     """The study produced no usable trial; the message says why."""
 
 
@@ -78,26 +85,43 @@ def run_optuna(
     space: Mapping[str, Mapping[str, Any]] | Space | None = None,
     base_config: Mapping[str, Any] | None = None,
     *,
+    fixed: Mapping[str, Any] | None = None,
+    **options: Any,
+) -> OptunaResult:
+    """Minimise backtest WAPE over ``space`` (default: ``SEARCH_SPACE``) on ``frame``, starting from
+    ``base_config`` (default: ``DEFAULT_CONFIG``) with ``fixed`` pinned (see :func:`run_study`).
+
+    ``fixed`` pins config values: names of the space are then not searched (e.g. fewer trees for
+    a quick demo), other names must be keys of the base config (e.g. ``n_jobs``).
+    """
+    plan = plan_search(
+        space if space is not None else SEARCH_SPACE,
+        base_config if base_config is not None else DEFAULT_CONFIG,
+        fixed,
+        "fixed",
+    )
+    return run_study(frame, plan, **options)
+
+
+def run_study(
+    frame: pd.DataFrame,
+    plan: SearchPlan,
+    *,
     n_trials: int = 20,
     timeout_s: float | None = None,
     origins: int = 3,
     horizon: int = 24,
     seed: int = 0,
-    fixed: Mapping[str, Any] | None = None,
     n_startup_trials: int = 3,
     show_progress_bar: bool = True,
     objective: Objective | None = None,
     study_name: str = "energy-forecaster",
 ) -> OptunaResult:
-    """Minimise backtest WAPE over ``space`` (default: ``SEARCH_SPACE``) on ``frame``.
+    """Minimise backtest WAPE over ``plan.searched`` on ``frame``, each trial from ``plan.base``.
 
-    ``fixed`` pins config values: names of the space are then not searched (e.g. fewer trees for
-    a quick demo), other names must be keys of the base config (e.g. ``n_jobs``).
     Stops after ``n_trials`` trials or ``timeout_s`` seconds, whichever comes first.
     """
     import optuna
-
-    from components.model.config import DEFAULT_CONFIG, SEARCH_SPACE
 
     if n_trials < 1:
         raise ValueError(f"n_trials must be >= 1, got {n_trials}")
@@ -105,20 +129,14 @@ def run_optuna(
         raise ValueError(f"timeout_s must be > 0 or None, got {timeout_s}")
     if horizon < 1:
         raise ValueError(f"horizon must be >= 1, got {horizon}")
-    full_space = ensure_space(space if space is not None else SEARCH_SPACE)
-    base = dict(base_config if base_config is not None else DEFAULT_CONFIG)
-    fixed = pin(fixed or {}, full_space, base, "fixed")
-    base.update(fixed)
-    searched = {name: spec for name, spec in full_space.items() if name not in fixed}
-    if not searched:
-        raise ValueError("every parameter of the search space is fixed: nothing to search")
+    searched = plan.require_search()
     score = objective or _default_objective()
     parts = list(origin_frames(frame, origins, horizon))
     if any(weight <= 0 for _, weight in parts):
         raise ValueError("an origin's forecast window has zero total consumption: WAPE is undefined")
 
     def evaluate(trial: optuna.Trial) -> float:
-        config = {**base, **suggest(trial, searched)}
+        config = plan.config(suggest(trial, searched))
         errors = weights = 0.0
         for step, (part, weight) in enumerate(parts):
             wape = float(score(part, config, 1, seed))
@@ -143,7 +161,7 @@ def run_optuna(
         sampler=optuna.samplers.TPESampler(seed=seed, n_startup_trials=n_startup_trials),
         pruner=optuna.pruners.MedianPruner(n_startup_trials=n_startup_trials, n_warmup_steps=0),
     )
-    start_params = {name: base[name] for name in searched if name in base}
+    start_params = {name: plan.base[name] for name in searched if name in plan.base}
     if is_inside(start_params, searched):
         study.enqueue_trial(start_params)
 
@@ -168,7 +186,7 @@ def run_optuna(
         "none" if timeout_s is None else f"{timeout_s:g} s",
         len(parts),
         sorted(searched),
-        fixed or "nothing",
+        plan.pinned or "nothing",
     )
     started = time.perf_counter()
     study.optimize(
@@ -187,7 +205,7 @@ def run_optuna(
     best = study.best_trial
     params = {name: best.params[name] for name in searched}
     result = OptunaResult(
-        config={**base, **params},
+        config=plan.config(params),
         params=params,
         wape=float(best.value),  # type: ignore[arg-type]
         best_trial=best.number,
@@ -210,3 +228,41 @@ def run_optuna(
         params,
     )
     return result
+
+
+class OptunaBackend:
+    """The ``optuna`` backend: load the snapshot, run :func:`run_study` in this process."""
+
+    def __init__(self, settings: Settings, store: ObjectStore, *, show_progress_bar: bool = True) -> None:
+        self.settings = settings
+        self.store = store
+        self.show_progress_bar = show_progress_bar
+
+    def search(self, snapshot_run: str, plan: SearchPlan, n_trials: int) -> SearchResult:
+        from components.features import load_snapshot
+
+        plan.require_search()
+        frame, _manifest = load_snapshot(self.store, self.settings, run=snapshot_run)
+        result = run_study(
+            frame,
+            plan,
+            n_trials=n_trials,
+            timeout_s=self.settings.tune_timeout_s,
+            origins=self.settings.tune_origins,
+            seed=self.settings.tune_seed,
+            show_progress_bar=self.show_progress_bar,
+        )
+        return SearchResult(
+            config=result.config,
+            params=result.params,
+            wape=result.wape,
+            source=f"optuna:{snapshot_run}:{result.n_trials}-trials",
+            summary={
+                "backend": "optuna",
+                "best_trial": result.best_trial,
+                "n_trials": result.n_trials,
+                "n_complete": result.n_complete,
+                "n_pruned": result.n_pruned,
+                "elapsed_s": round(result.elapsed_s, 3),
+            },
+        )
