@@ -15,6 +15,7 @@ DEFAULT_CLASSES = (
     "components.settings:Settings",
     "serving.settings:ApiSettings",
     "dashboard.settings:DashboardSettings",
+    "pipelines.remote_settings:KfpSettings",
 )
 
 
@@ -69,7 +70,7 @@ def main(argv: list[str] | None = None) -> int:
         "classes",
         nargs="*",
         default=list(DEFAULT_CLASSES),
-        help="module:Class paths (default: the pipeline, API and dashboard settings)",
+        help="module:Class paths (default: the pipeline, API, dashboard and KFP connection settings)",
     )
     args = parser.parse_args(argv)
     print(markdown(args.classes))

@@ -231,9 +231,9 @@ def build_parser() -> argparse.ArgumentParser:
     backfill_parser.set_defaults(func=cmd_backfill)
 
     try:
-        from pipelines.remote import register_commands
-    except ImportError:  # pragma: no cover - only while the remote module is missing
-        log.debug("pipelines.remote not available")
+        from pipelines.remote_cli import register_commands
+    except ImportError:  # pragma: no cover - only while the remote modules are missing
+        log.debug("pipelines.remote_cli not available")
     else:
         register_commands(sub)
     return parser

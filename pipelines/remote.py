@@ -1,9 +1,12 @@
 """Upload the compiled pipeline to Kubeflow Pipelines and (un)schedule it as a recurring run.
 
-Speaks the KFP v2beta1 REST API directly with ``requests`` (the same calls ``kfp.Client`` makes):
+Every call goes through ``kfp.Client`` (kfp 2.17), configured from the ``EF_KFP_*`` settings of
+``pipelines/remote_settings.py``: a bearer token, a service-account token file or IAP credentials,
+and the profile namespace of a multi-user Kubeflow.
 
-- every command first calls ``GET /apis/v2beta1/healthz`` (as ``kfp.Client(host=...)`` does), so an
-  unreachable or wrong host fails fast with a clear message;
+- connecting asks ``GET /apis/v2beta1/healthz`` once (``kfp.Client`` alone would ask five times,
+  5 s apart), so an unreachable or wrong host or a refused token fails fast with a clear message;
+  a multi-user install without a namespace is refused before anything is created;
 - ``upload``: a new pipeline, or a new version of the pipeline with the same display name;
 - ``schedule``: finds or creates the experiment, creates the recurring run (six-field cron,
   ``max_concurrency=1``, ``no_catchup=True``, ``reference_time`` = KFP's scheduled-time placeholder,
@@ -12,35 +15,35 @@ Speaks the KFP v2beta1 REST API directly with ``requests`` (the same calls ``kfp
 - ``unschedule``: deletes the recurring run(s) of that name.
 
 Errors (unreachable host, 4xx/5xx answers, bad arguments) are raised as ``RemoteError`` with a
-one-line message; the CLI prints it without a stack trace.
+one-line message; the CLI prints it without a stack trace. The links ``kfp.Client`` prints go to
+the log, so the commands print only their own lines.
 """
 
 from __future__ import annotations
 
-import argparse
+import contextlib
 import hashlib
+import io
 import json
 import logging
-import os
 import re
-from collections.abc import Mapping
+import warnings
+from collections.abc import Iterator, Mapping
 from pathlib import Path
 from typing import Any
 
-import requests
+from pipelines.remote_settings import KfpSettings
 
 log = logging.getLogger(__name__)
 
-API = "/apis/v2beta1"
 SCHEDULE_TIME_PLACEHOLDER = "{{$.pipeline_job_schedule_time_utc}}"
 """Resolved by KFP to the RFC 3339 scheduled time of each recurring-run execution."""
-DEFAULT_PACKAGE = Path("build/pipeline.yaml")
 DEFAULT_CRON = "0 0 * * * *"
 DEFAULT_PIPELINE = "energy-forecasting"
 DEFAULT_EXPERIMENT = "energy-forecasting"
 DEFAULT_JOB = "energy-forecasting-hourly"
-TOKEN_ENV = "EF_KFP_TOKEN"
 _CRON_FIELD = re.compile(r"^[0-9A-Za-z*/,?#LW-]+$")
+_CREDENTIALS_HINT = " (credentials: EF_KFP_EXISTING_TOKEN, EF_KFP_SA_TOKEN_PATH or EF_KFP_CLIENT_ID)"
 
 
 class RemoteError(RuntimeError):
@@ -59,114 +62,168 @@ class KfpApiError(RemoteError):
         self.status = status
 
 
-class KfpRest:
-    """A minimal KFP v2beta1 REST client. Creating it checks ``/healthz``."""
+class Kfp:
+    """A ``kfp.Client`` for one host and namespace; creating it asks ``/healthz`` once."""
 
-    def __init__(self, host: str, token: str | None = None, timeout_s: float = 30.0) -> None:
-        host = host.strip().rstrip("/")
-        if not re.match(r"^https?://[^/\s]+", host):
-            raise RemoteError(f"--host must be an http(s) URL like http://localhost:8888, got {host!r}")
-        self.host = host
-        self.timeout_s = timeout_s
-        self.session = requests.Session()
-        token = token if token is not None else os.environ.get(TOKEN_ENV)
-        if token:
-            self.session.headers["Authorization"] = f"Bearer {token}"
-        health = self.request("GET", "/healthz")
-        log.debug("KFP at %s is healthy: %s", host, health)
-
-    def request(
-        self,
-        method: str,
-        path: str,
-        *,
-        params: Mapping[str, Any] | None = None,
-        body: Any = None,
-        upload: bytes | None = None,
-        filename: str = "pipeline.yaml",
-    ) -> dict[str, Any]:
-        url = f"{self.host}{API}{path}"
-        files = {"uploadfile": (filename, upload, "application/x-yaml")} if upload is not None else None
-        try:
-            response = self.session.request(
-                method, url, params=params, json=body, files=files, timeout=self.timeout_s
+    def __init__(self, settings: KfpSettings | str) -> None:
+        if not isinstance(settings, KfpSettings):
+            settings = KfpSettings(host=settings)
+        self.host = settings.host.rstrip("/")
+        if not re.match(r"^https?://[^/\s]+", self.host):
+            raise RemoteError(f"--host must be an http(s) URL like http://localhost:8080, got {self.host!r}")
+        if settings.sa_token_path is not None and not settings.sa_token_path.is_file():
+            raise RemoteError(f"EF_KFP_SA_TOKEN_PATH: no token file at {settings.sa_token_path}")
+        with self.calling("GET /healthz"):
+            self.client = _new_client(self.host, settings)
+            health = self.client.get_kfp_healthz()
+        # kfp.Client ignores namespace="kubeflow" (its default), so every call is given it explicitly
+        self.namespace: str | None = settings.namespace or self.client.get_user_namespace() or None
+        if health.multi_user and not self.namespace:
+            raise RemoteError(
+                f"Kubeflow Pipelines at {self.host} is multi-user: set EF_KFP_NAMESPACE (or --namespace) "
+                "to your profile's namespace"
             )
-        except requests.RequestException as err:
+        log.debug("KFP at %s is healthy (namespace %s): %s", self.host, self.namespace, health)
+
+    @contextlib.contextmanager
+    def calling(self, what: str) -> Iterator[None]:
+        """kfp's errors as one-line ``RemoteError``s naming ``what``; the links kfp prints, logged."""
+        import kfp_server_api
+        import urllib3
+
+        printed = io.StringIO()
+        try:
+            with contextlib.redirect_stdout(printed):
+                yield
+        except kfp_server_api.ApiException as err:
+            if not err.status:  # kfp_server_api reports TLS failures with status 0
+                raise KfpUnreachableError(
+                    f"cannot reach Kubeflow Pipelines at {self.host} ({what}): {_first_line(err.reason)}"
+                ) from err
+            raise KfpApiError(
+                f"Kubeflow Pipelines at {self.host} answered {err.status} {err.reason} to {what}: "
+                f"{_error_message(err.body)}{_CREDENTIALS_HINT if err.status in (401, 403) else ''}",
+                int(err.status),
+            ) from err
+        except urllib3.exceptions.HTTPError as err:
             raise KfpUnreachableError(
-                f"cannot reach Kubeflow Pipelines at {self.host} ({method} {API}{path}): "
+                f"cannot reach Kubeflow Pipelines at {self.host} ({what}): "
                 f"{type(err).__name__}: {_first_line(err)}"
             ) from err
-        if response.status_code >= 400:
-            raise KfpApiError(
-                f"Kubeflow Pipelines at {self.host} answered {response.status_code} "
-                f"{response.reason} to {method} {API}{path}: {_error_message(response)}",
-                response.status_code,
-            )
-        if not response.content:
-            return {}
-        try:
-            data = response.json()
-        except ValueError as err:
-            raise KfpApiError(
-                f"Kubeflow Pipelines at {self.host} sent a non-JSON answer to {method} {API}{path}: "
-                f"{response.text[:200]!r}",
-                response.status_code,
-            ) from err
-        if not isinstance(data, dict):
-            raise KfpApiError(
-                f"unexpected answer to {method} {API}{path}: {data!r:.200}", response.status_code
-            )
-        return data
-
-    # --- look-ups by display name -------------------------------------------------------------------
-    def find(self, path: str, key: str, name: str, **params: Any) -> list[dict[str, Any]]:
-        """Items of a list endpoint whose ``display_name`` equals ``name`` (server-side filter)."""
-        query = {"filter": _name_filter(name), "page_size": 100, **params}
-        data = self.request("GET", path, params=query)
-        items = data.get(key) or data.get(_snake(key)) or []
-        # the server filters already; check again so a server ignoring the filter can't mislead us
-        return [item for item in items if item.get("display_name") == name]
-
-    def pipeline_id(self, name: str) -> str | None:
-        found = self.find("/pipelines", "pipelines", name)
-        if len(found) > 1:
-            raise RemoteError(f"{len(found)} pipelines are named {name!r} at {self.host}; expected one")
-        return str(found[0]["pipeline_id"]) if found else None
-
-    def versions(self, pipeline_id: str) -> list[dict[str, Any]]:
-        """The pipeline's versions, newest first."""
-        data = self.request(
-            "GET",
-            f"/pipelines/{pipeline_id}/versions",
-            params={"sort_by": "created_at desc", "page_size": 100},
-        )
-        versions: list[dict[str, Any]] = data.get("pipeline_versions") or data.get("pipelineVersions") or []
-        return versions
+        except ValueError as err:  # kfp's own checks, e.g. two experiments of one name
+            raise RemoteError(f"{what} at {self.host}: {err}") from err
+        finally:
+            for line in printed.getvalue().splitlines():
+                log.info("%s", line)
 
 
-def _snake(camel: str) -> str:
-    return re.sub(r"([A-Z])", lambda m: "_" + m.group(1).lower(), camel)
+def _new_client(host: str, settings: KfpSettings) -> Any:
+    import kfp
+    from kfp.client import ServiceAccountTokenVolumeCredentials
+
+    class Client(kfp.Client):
+        """``kfp.Client`` asking ``/healthz`` once and remembering the answer: kfp's own method
+        retries five times, 5 s apart, which turns a refused token into a 25 s wait."""
+
+        _healthz: Any = None
+
+        def get_kfp_healthz(self, sleep_duration: int = 5) -> Any:
+            if self._healthz is None:
+                self._healthz = self.healthzs.healthz_service_get_healthz()
+            return self._healthz
+
+    options: dict[str, Any] = {
+        "host": host,
+        "existing_token": settings.token,
+        "client_id": settings.client_id or None,
+        "ssl_ca_cert": str(settings.ssl_ca_cert) if settings.ssl_ca_cert else None,
+    }
+    if settings.namespace:
+        options["namespace"] = settings.namespace
+    if settings.sa_token_path is not None:
+        options["credentials"] = ServiceAccountTokenVolumeCredentials(str(settings.sa_token_path))
+    with warnings.catch_warnings():  # "This client only works with Kubeflow Pipeline v2.0.0-beta.2 …"
+        warnings.simplefilter("ignore", FutureWarning)
+        return Client(**options)
+
+
+def connect(target: Kfp | KfpSettings | str) -> Kfp:
+    """``target`` itself when it is connected already, else a new connection to it."""
+    return target if isinstance(target, Kfp) else Kfp(target)
 
 
 def _name_filter(name: str) -> str:
-    return json.dumps({"predicates": [{"key": "display_name", "operation": "EQUALS", "string_value": name}]})
+    return json.dumps({"predicates": [{"operation": "EQUALS", "key": "display_name", "stringValue": name}]})
 
 
-def _first_line(err: Exception) -> str:
+def _named(items: list[Any] | None, name: str) -> list[Any]:
+    # the server filters already; check again so a server ignoring the filter can't mislead us
+    return [item for item in items or [] if item.display_name == name]
+
+
+def _first_line(err: object) -> str:
     text = str(err).strip().splitlines()
     return text[0][:300] if text else type(err).__name__
 
 
-def _error_message(response: requests.Response) -> str:
+def _error_message(body: Any) -> str:
+    text = body.decode(errors="replace") if isinstance(body, bytes) else str(body or "")
     try:
-        body = response.json()
+        data = json.loads(text)
     except ValueError:
-        return response.text.strip()[:300] or "(empty body)"
-    if isinstance(body, dict):
+        return text.strip()[:300] or "(empty body)"
+    if isinstance(data, dict):
         for key in ("message", "error_message", "error"):
-            if body.get(key):
-                return str(body[key])[:500]
-    return json.dumps(body)[:300]
+            if data.get(key):
+                return str(data[key])[:500]
+    return json.dumps(data)[:300]
+
+
+# --- look-ups by display name -------------------------------------------------------------------------
+def pipeline_id(kfp: Kfp, name: str) -> str | None:
+    # not kfp.Client.get_pipeline_id: it cannot look in a namespace
+    with kfp.calling(f"look up pipeline {name!r}"):
+        listed = kfp.client.list_pipelines(filter=_name_filter(name), page_size=100, namespace=kfp.namespace)
+    found = _named(listed.pipelines, name)
+    if len(found) > 1:
+        raise RemoteError(f"{len(found)} pipelines are named {name!r} at {kfp.host}; expected one")
+    return str(found[0].pipeline_id) if found else None
+
+
+def newest_version(kfp: Kfp, pipeline_id: str) -> str | None:
+    with kfp.calling(f"list the versions of pipeline {pipeline_id}"):
+        listed = kfp.client.list_pipeline_versions(pipeline_id, page_size=1, sort_by="created_at desc")
+    versions = listed.pipeline_versions or []
+    return str(versions[0].pipeline_version_id) if versions else None
+
+
+def experiment_id(kfp: Kfp, name: str, *, create: bool = False) -> str | None:
+    """The id of the experiment ``name`` in the namespace (created when missing and ``create``)."""
+    with kfp.calling(f"look up experiment {name!r}"):
+        try:
+            found = kfp.client.get_experiment(experiment_name=name, namespace=kfp.namespace)
+        except ValueError as err:
+            if not str(err).startswith("No experiment is found"):
+                raise
+            found = None
+    if found is not None or not create:
+        return None if found is None else str(found.experiment_id)
+    with kfp.calling(f"create experiment {name!r}"):
+        created = kfp.client.create_experiment(
+            name, "Recurring runs of the energy-forecasting pipeline.", namespace=kfp.namespace
+        )
+    where = f" in namespace {kfp.namespace}" if kfp.namespace else ""
+    log.info("created experiment %r (%s)%s", name, created.experiment_id, where)
+    return str(created.experiment_id)
+
+
+def recurring_runs(kfp: Kfp, job_name: str, experiment: str | None = None) -> list[str]:
+    """Ids of the recurring runs named ``job_name`` (in that experiment id, else in the namespace)."""
+    with kfp.calling(f"list the recurring runs named {job_name!r}"):
+        listed = kfp.client.list_recurring_runs(
+            page_size=100, experiment_id=experiment, namespace=kfp.namespace, filter=_name_filter(job_name)
+        )
+    return [str(run.recurring_run_id) for run in _named(listed.recurring_runs, job_name)]
 
 
 # --- upload ---------------------------------------------------------------------------------------------
@@ -189,18 +246,14 @@ def read_package(package_path: Path) -> tuple[bytes, dict[str, Any]]:
 
 
 def upload_pipeline(
-    host: str,
-    package_path: Path | str,
-    name: str | None = None,
-    description: str = "",
-    *,
-    token: str | None = None,
+    target: Kfp | KfpSettings | str, package_path: Path | str, name: str | None = None, description: str = ""
 ) -> tuple[str, str]:
     """Upload the package as a new pipeline, or as a new version of the pipeline named ``name``.
 
     ``name`` defaults to the package's ``pipelineInfo.name``. The version is named after the
     package version and the package's sha256, so uploading the same package twice reuses the stored
-    version instead of failing. Returns ``(pipeline_id, version_id)``.
+    version instead of failing. In a namespace, the pipeline is that profile's. Returns
+    ``(pipeline_id, version_id)``.
     """
     from components.version import __version__
 
@@ -211,67 +264,51 @@ def upload_pipeline(
         raise RemoteError(f"{path} has no pipelineInfo.name; pass --name")
     description = description or str(spec["pipelineInfo"].get("description") or "")
     version_name = f"{name}-v{__version__}-{hashlib.sha256(data).hexdigest()[:12]}"
-    client = KfpRest(host, token)
+    kfp = connect(target)
 
-    pipeline_id = client.pipeline_id(name)
-    if pipeline_id is None:
-        created = client.request(
-            "POST",
-            "/pipelines/upload",
-            params={"name": name, "display_name": name, "description": description},
-            upload=data,
-            filename=path.name,
-        )
-        pipeline_id = str(created["pipeline_id"])
-        versions = client.versions(pipeline_id)
-        if not versions:
-            raise RemoteError(f"pipeline {name!r} ({pipeline_id}) was created without a version")
-        version_id = str(versions[0]["pipeline_version_id"])
-        log.info("uploaded new pipeline %r: pipeline %s, version %s", name, pipeline_id, version_id)
-        return pipeline_id, version_id
-
-    for version in client.versions(pipeline_id):
-        if version.get("display_name") == version_name or version.get("name") == version_name:
-            version_id = str(version["pipeline_version_id"])
-            log.info(
-                "pipeline %r already has this package as version %r (%s)", name, version_name, version_id
+    found = pipeline_id(kfp, name)
+    if found is None:
+        with kfp.calling(f"upload pipeline {name!r}"):
+            created = kfp.client.upload_pipeline(
+                str(path), pipeline_name=name, description=description or None, namespace=kfp.namespace
             )
-            return pipeline_id, version_id
-    created = client.request(
-        "POST",
-        "/pipelines/upload_version",
-        params={
-            "pipelineid": pipeline_id,
-            "name": version_name,
-            "display_name": version_name,
-            "description": description,
-        },
-        upload=data,
-        filename=path.name,
-    )
-    version_id = str(created["pipeline_version_id"])
-    log.info("uploaded version %r of pipeline %r (%s): %s", version_name, name, pipeline_id, version_id)
-    return pipeline_id, version_id
+        new_id = str(created.pipeline_id)
+        version_id = newest_version(kfp, new_id)
+        if version_id is None:
+            raise RemoteError(f"pipeline {name!r} ({new_id}) was created without a version")
+        log.info("uploaded new pipeline %r: pipeline %s, version %s", name, new_id, version_id)
+        return new_id, version_id
+
+    with kfp.calling(f"look up version {version_name!r} of pipeline {name!r}"):
+        listed = kfp.client.list_pipeline_versions(found, page_size=100, filter=_name_filter(version_name))
+    for version in _named(listed.pipeline_versions, version_name):
+        log.info("pipeline %r already has this package as version %r (%s)", name, version_name, version)
+        return found, str(version.pipeline_version_id)
+    with kfp.calling(f"upload version {version_name!r} of pipeline {name!r}"):
+        uploaded = kfp.client.upload_pipeline_version(
+            str(path), version_name, pipeline_id=found, description=description or None
+        )
+    version_id = str(uploaded.pipeline_version_id)
+    log.info("uploaded version %r of pipeline %r (%s): %s", version_name, name, found, version_id)
+    return found, version_id
 
 
 def resolve_pipeline(
-    host: str, name: str, version_id: str | None = None, *, token: str | None = None
+    target: Kfp | KfpSettings | str, name: str, version_id: str | None = None
 ) -> tuple[str, str]:
     """``(pipeline_id, version_id)`` of the pipeline named ``name``: the given or the newest version."""
-    client = KfpRest(host, token)
-    pipeline_id = client.pipeline_id(name)
-    if pipeline_id is None:
-        raise RemoteError(
-            f"no pipeline named {name!r} at {client.host}; run `python -m pipelines upload` first"
-        )
-    versions = client.versions(pipeline_id)
+    kfp = connect(target)
+    found = pipeline_id(kfp, name)
+    if found is None:
+        raise RemoteError(f"no pipeline named {name!r} at {kfp.host}; run `python -m pipelines upload` first")
     if version_id is not None:
-        if not any(str(v.get("pipeline_version_id")) == version_id for v in versions):
-            raise RemoteError(f"pipeline {name!r} ({pipeline_id}) has no version {version_id!r}")
-        return pipeline_id, version_id
-    if not versions:
-        raise RemoteError(f"pipeline {name!r} ({pipeline_id}) has no versions")
-    return pipeline_id, str(versions[0]["pipeline_version_id"])
+        with kfp.calling(f"get version {version_id!r} of pipeline {name!r}"):
+            kfp.client.get_pipeline_version(found, version_id)
+        return found, version_id
+    newest = newest_version(kfp, found)
+    if newest is None:
+        raise RemoteError(f"pipeline {name!r} ({found}) has no versions")
+    return found, newest
 
 
 # --- schedule -------------------------------------------------------------------------------------------
@@ -286,7 +323,7 @@ def check_cron(cron: str) -> str:
     return " ".join(fields)
 
 
-def _check_params(params: Mapping[str, Any]) -> None:
+def check_params(params: Mapping[str, Any]) -> None:
     if "reference_time" in params:
         raise RemoteError(
             "reference_time is filled by KFP's scheduled-time placeholder in a recurring run; "
@@ -294,37 +331,8 @@ def _check_params(params: Mapping[str, Any]) -> None:
         )
 
 
-def recurring_run_body(
-    *,
-    pipeline_id: str,
-    version_id: str,
-    experiment_id: str,
-    job_name: str,
-    cron: str,
-    params: Mapping[str, Any],
-    service_account: str,
-    description: str = "",
-) -> dict[str, Any]:
-    """The ``POST /apis/v2beta1/recurringruns`` body (proto JSON names; int64 as a string)."""
-    _check_params(params)
-    body: dict[str, Any] = {
-        "display_name": job_name,
-        "description": description,
-        "experiment_id": experiment_id,
-        "pipeline_version_reference": {"pipeline_id": pipeline_id, "pipeline_version_id": version_id},
-        "runtime_config": {"parameters": {**params, "reference_time": SCHEDULE_TIME_PLACEHOLDER}},
-        "trigger": {"cron_schedule": {"cron": check_cron(cron)}},
-        "max_concurrency": "1",
-        "no_catchup": True,
-        "mode": "ENABLE",
-    }
-    if service_account:
-        body["service_account"] = service_account
-    return body
-
-
 def schedule(
-    host: str,
+    target: Kfp | KfpSettings | str,
     pipeline_id: str,
     version_id: str,
     cron: str = DEFAULT_CRON,
@@ -332,204 +340,56 @@ def schedule(
     job_name: str = DEFAULT_JOB,
     params: Mapping[str, Any] | None = None,
     service_account: str = "",
-    *,
-    token: str | None = None,
 ) -> tuple[str, str | None]:
     """Create the recurring run ``job_name`` and remove the one it replaces.
 
     Returns ``(recurring_run_id, replaced_id or None)``. The new run is created before the old one
     is deleted, so a failed creation leaves the previous schedule in place.
     """
-    check_cron(cron)
-    _check_params(params or {})
+    cron = check_cron(cron)
+    check_params(params or {})
     if not job_name.strip():
         raise RemoteError("the recurring run needs a name (--job-name)")
-    client = KfpRest(host, token)
-    found = client.find("/experiments", "experiments", experiment)
-    if found:
-        experiment_id = str(found[0]["experiment_id"])
-    else:
-        created = client.request(
-            "POST",
-            "/experiments",
-            body={
-                "display_name": experiment,
-                "description": "Recurring runs of the energy-forecasting pipeline.",
-            },
+    kfp = connect(target)
+    experiment_key = experiment_id(kfp, experiment, create=True)
+    previous = recurring_runs(kfp, job_name, experiment_key)
+    with kfp.calling(f"create recurring run {job_name!r}"):
+        created = kfp.client.create_recurring_run(
+            experiment_id=experiment_key,
+            job_name=job_name,
+            cron_expression=cron,
+            max_concurrency=1,
+            no_catchup=True,
+            params={**(params or {}), "reference_time": SCHEDULE_TIME_PLACEHOLDER},
+            pipeline_id=pipeline_id,
+            version_id=version_id,
+            enabled=True,
+            service_account=service_account or None,
         )
-        experiment_id = str(created["experiment_id"])
-        log.info("created experiment %r (%s)", experiment, experiment_id)
-    previous = client.find("/recurringruns", "recurringRuns", job_name, experiment_id=experiment_id)
-    body = recurring_run_body(
-        pipeline_id=pipeline_id,
-        version_id=version_id,
-        experiment_id=experiment_id,
-        job_name=job_name,
-        cron=cron,
-        params=params or {},
-        service_account=service_account,
-    )
-    created = client.request("POST", "/recurringruns", body=body)
-    run_id = str(created["recurring_run_id"])
     replaced: str | None = None
-    for old in previous:
-        old_id = str(old["recurring_run_id"])
-        client.request("DELETE", f"/recurringruns/{old_id}")
+    for old_id in previous:
+        with kfp.calling(f"delete recurring run {old_id}"):
+            kfp.client.delete_recurring_run(old_id)
         log.info("replaced recurring run %r: deleted %s (KFP cannot update one in place)", job_name, old_id)
         replaced = replaced or old_id
-    return run_id, replaced
+    return str(created.recurring_run_id), replaced
 
 
 def unschedule(
-    host: str, job_name: str = DEFAULT_JOB, experiment: str | None = None, *, token: str | None = None
+    target: Kfp | KfpSettings | str, job_name: str = DEFAULT_JOB, experiment: str | None = None
 ) -> str | None:
     """Delete the recurring run(s) named ``job_name``; returns the (first) deleted id or None."""
-    client = KfpRest(host, token)
-    params: dict[str, Any] = {}
+    kfp = connect(target)
+    experiment_key: str | None = None
     if experiment:
-        found = client.find("/experiments", "experiments", experiment)
-        if not found:
-            log.info("no experiment %r at %s: nothing to unschedule", experiment, client.host)
+        experiment_key = experiment_id(kfp, experiment)
+        if experiment_key is None:
+            log.info("no experiment %r at %s: nothing to unschedule", experiment, kfp.host)
             return None
-        params["experiment_id"] = str(found[0]["experiment_id"])
-    runs = client.find("/recurringruns", "recurringRuns", job_name, **params)
     deleted: str | None = None
-    for run in runs:
-        run_id = str(run["recurring_run_id"])
-        client.request("DELETE", f"/recurringruns/{run_id}")
+    for run_id in recurring_runs(kfp, job_name, experiment_key):
+        with kfp.calling(f"delete recurring run {run_id}"):
+            kfp.client.delete_recurring_run(run_id)
         log.info("deleted recurring run %r (%s)", job_name, run_id)
         deleted = deleted or run_id
     return deleted
-
-
-# --- CLI ------------------------------------------------------------------------------------------------
-def parse_param(text: str) -> tuple[str, Any]:
-    """``name=value``; the value is read as JSON when it parses (numbers, booleans), else a string."""
-    name, sep, raw = text.partition("=")
-    if not sep or not re.fullmatch(r"[A-Za-z_][A-Za-z0-9_]*", name):
-        raise argparse.ArgumentTypeError(f"--param expects name=value, got {text!r}")
-    try:
-        value = json.loads(raw)
-    except ValueError:
-        value = raw
-    return name, value
-
-
-def _add_host(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument(
-        "--host",
-        default=os.environ.get("KF_PIPELINES_ENDPOINT"),
-        required=os.environ.get("KF_PIPELINES_ENDPOINT") is None,
-        help="Kubeflow Pipelines API URL, e.g. http://localhost:8888 (default: $KF_PIPELINES_ENDPOINT); "
-        f"a bearer token is taken from ${TOKEN_ENV} when set",
-    )
-
-
-def cmd_upload(args: argparse.Namespace) -> int:
-    pipeline_id, version_id = upload_pipeline(args.host, args.package, args.name, args.description)
-    print(f"pipeline {pipeline_id} version {version_id} uploaded from {args.package} to {args.host}")
-    return 0
-
-
-def cmd_schedule(args: argparse.Namespace) -> int:
-    from components.settings import Settings
-
-    params = dict(args.param or [])
-    service_account = (
-        args.service_account if args.service_account is not None else Settings().k8s_service_account
-    )
-    if args.pipeline_id:
-        if not args.version_id:
-            raise RemoteError("--pipeline-id needs --version-id too")
-        pipeline_id, version_id = args.pipeline_id, args.version_id
-    else:
-        name = args.name or DEFAULT_PIPELINE
-        pipeline_id, version_id = resolve_pipeline(args.host, name, args.version_id)
-    run_id, replaced = schedule(
-        args.host,
-        pipeline_id,
-        version_id,
-        cron=args.cron,
-        experiment=args.experiment,
-        job_name=args.job_name,
-        params=params,
-        service_account=service_account,
-    )
-    print(
-        f"recurring run {args.job_name!r} = {run_id} (cron {args.cron!r}, pipeline {pipeline_id} "
-        f"version {version_id}, service account {service_account or '(namespace default)'})"
-    )
-    if replaced:
-        print(f"replaced the previous recurring run {replaced} (KFP cannot update a recurring run in place)")
-    return 0
-
-
-def cmd_unschedule(args: argparse.Namespace) -> int:
-    deleted = unschedule(args.host, args.job_name, args.experiment)
-    if deleted is None:
-        print(f"no recurring run named {args.job_name!r}: nothing removed")
-    else:
-        print(f"removed recurring run {args.job_name!r} ({deleted})")
-    return 0
-
-
-def register_commands(subparsers: Any) -> None:
-    """Add ``upload``, ``schedule`` and ``unschedule`` to ``python -m pipelines``."""
-    upload = subparsers.add_parser(
-        "upload",
-        help="upload the compiled pipeline to Kubeflow Pipelines",
-        description="Upload the compiled pipeline package: a new pipeline, or a new version of the "
-        "pipeline with the same name when it exists (the same package twice is not duplicated).",
-    )
-    _add_host(upload)
-    upload.add_argument(
-        "--package", type=Path, default=DEFAULT_PACKAGE, help="compiled YAML (default: %(default)s)"
-    )
-    upload.add_argument(
-        "--name", default=None, help="pipeline name (default: the package's pipelineInfo.name)"
-    )
-    upload.add_argument("--description", default="", help="pipeline description (default: the package's)")
-    upload.set_defaults(func=cmd_upload)
-
-    sched = subparsers.add_parser(
-        "schedule",
-        help="create (or replace) the hourly recurring run",
-        description="Create the experiment if needed and a recurring run of the newest pipeline version "
-        "with a six-field cron, max_concurrency=1, no_catchup=True and reference_time set to KFP's "
-        "scheduled-time placeholder. A recurring run of the same name is replaced (KFP cannot update "
-        "one in place) and the replaced id is reported.",
-    )
-    _add_host(sched)
-    sched.add_argument(
-        "--cron", default=DEFAULT_CRON, help="six fields, seconds first (default: %(default)r)"
-    )
-    sched.add_argument("--name", default=None, help=f"pipeline name (default: {DEFAULT_PIPELINE})")
-    sched.add_argument(
-        "--pipeline-id", default=None, help="use this pipeline id instead of looking up --name"
-    )
-    sched.add_argument("--version-id", default=None, help="pipeline version id (default: the newest)")
-    sched.add_argument("--experiment", default=DEFAULT_EXPERIMENT, help="experiment (created if missing)")
-    sched.add_argument("--job-name", default=DEFAULT_JOB, help="recurring run name (default: %(default)s)")
-    sched.add_argument(
-        "--service-account",
-        default=None,
-        help="Kubernetes service account of the runs (default: EF_K8S_SERVICE_ACCOUNT setting)",
-    )
-    sched.add_argument(
-        "--param",
-        action="append",
-        type=parse_param,
-        metavar="NAME=VALUE",
-        help="pipeline parameter (repeatable), e.g. --param days_delay=0; reference_time is set by KFP",
-    )
-    sched.set_defaults(func=cmd_schedule)
-
-    unsched = subparsers.add_parser(
-        "unschedule",
-        help="remove the recurring run",
-        description="Delete the recurring run(s) with the given name.",
-    )
-    _add_host(unsched)
-    unsched.add_argument("--job-name", default=DEFAULT_JOB, help="recurring run name (default: %(default)s)")
-    unsched.add_argument("--experiment", default=None, help="only in this experiment")
-    unsched.set_defaults(func=cmd_unschedule)

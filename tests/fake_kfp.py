@@ -3,8 +3,14 @@
 Wire format as the real API server (grpc-gateway) sends it: JSON with proto field names, int64 as
 strings, empty lists omitted, the list of recurring runs under ``recurringRuns``, errors as a
 ``google.rpc.Status``-like body. Pipelines are uploaded as ``multipart/form-data`` with the file in
-``uploadfile``. Every request is recorded (method, path, query, JSON body or form file) so tests can
-assert the exact bodies; ``fail_next`` makes the next matching request answer an error.
+``uploadfile``. Every request is recorded (method, path, query, headers, JSON body or form file) so
+tests can assert the exact bodies; ``fail_next`` makes the next matching request answer an error.
+
+``token``: every request without ``Authorization: Bearer <token>`` is answered 401, as by the
+authenticating proxy in front of a real install. ``multi_user``: ``/healthz`` says so and, as the
+real server in that mode, listing experiments or recurring runs needs a namespace (or an
+experiment), experiments are created in a namespace and recurring runs belong to their
+experiment's; pipelines uploaded with a namespace are that namespace's, the others shared.
 """
 
 from __future__ import annotations
@@ -13,6 +19,7 @@ import email.parser
 import email.policy
 import itertools
 import json
+import re
 import threading
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
@@ -23,7 +30,7 @@ from urllib.parse import parse_qs, urlsplit
 import yaml
 
 API = "/apis/v2beta1"
-_GRPC_CODES = {400: 3, 404: 5, 409: 6, 403: 7, 500: 13, 503: 14}
+_GRPC_CODES = {400: 3, 401: 16, 404: 5, 409: 6, 403: 7, 500: 13, 503: 14}
 
 
 @dataclass
@@ -31,6 +38,7 @@ class Recorded:
     method: str
     path: str
     query: dict[str, str]
+    headers: dict[str, str] = field(default_factory=dict)
     body: Any = None
     file: bytes | None = None
 
@@ -61,7 +69,9 @@ class State:
 class FakeKfp:
     """``with FakeKfp() as kfp: kfp.url`` — a server on 127.0.0.1 with a free port."""
 
-    def __init__(self) -> None:
+    def __init__(self, *, token: str | None = None, multi_user: bool = False) -> None:
+        self.token = token
+        self.multi_user = multi_user
         self.state = State()
         self.requests: list[Recorded] = []
         self.failures: list[_Failure] = []
@@ -118,7 +128,8 @@ class FakeKfp:
         query = {k: v[-1] for k, v in parse_qs(parts.query, keep_blank_values=True).items()}
         length = int(handler.headers.get("Content-Length") or 0)
         raw = handler.rfile.read(length) if length else b""
-        record = Recorded(method, parts.path, query)
+        headers = {key.lower(): value for key, value in handler.headers.items()}
+        record = Recorded(method, parts.path, query, headers)
         content_type = handler.headers.get("Content-Type", "")
         try:
             if raw and content_type.startswith("multipart/form-data"):
@@ -130,6 +141,8 @@ class FakeKfp:
                     raise ApiError(400, f"invalid JSON body: {err}") from err
             with self._lock:
                 self.requests.append(record)
+                if self.token is not None and headers.get("authorization") != f"Bearer {self.token}":
+                    raise ApiError(401, "Unauthorized: no valid bearer token")
                 failure = self._take_failure(method, parts.path)
                 if failure is not None:
                     raise ApiError(failure.status, failure.message)
@@ -168,14 +181,22 @@ class FakeKfp:
     def _route(self, method: str, path: str, record: Recorded) -> tuple[int, Any]:
         q = record.query
         if method == "GET" and path == f"{API}/healthz":
-            return 200, {"multi_user": False, "pipeline_store": "database"}
+            return 200, {"multi_user": self.multi_user, "pipeline_store": "database"}
         if method == "GET" and path == f"{API}/pipelines":
-            found = _filtered(list(self.state.pipelines.values()), q.get("filter"))
-            return 200, _listing("pipelines", found)
+            found = [p for p in self.state.pipelines.values() if p["namespace"] == self._namespace(q)]
+            return 200, _listing("pipelines", _filtered(found, q.get("filter")))
         if method == "POST" and path == f"{API}/pipelines/upload":
             return 200, self._upload(record)
         if method == "POST" and path == f"{API}/pipelines/upload_version":
             return 200, self._upload_version(record)
+        version = re.fullmatch(rf"{API}/pipelines/([^/]+)/versions/([^/]+)", path)
+        if method == "GET" and version:
+            found = [
+                v for v in self.state.versions.get(version[1], []) if v["pipeline_version_id"] == version[2]
+            ]
+            if not found:
+                raise ApiError(404, f"Pipeline version {version[2]} of pipeline {version[1]} not found")
+            return 200, found[0]
         if method == "GET" and path.startswith(f"{API}/pipelines/") and path.endswith("/versions"):
             pipeline_id = path[len(f"{API}/pipelines/") : -len("/versions")]
             if pipeline_id not in self.state.pipelines:
@@ -185,14 +206,18 @@ class FakeKfp:
             size = int(q.get("page_size") or 0)
             return 200, _listing("pipeline_versions", versions[:size] if size else versions)
         if method == "GET" and path == f"{API}/experiments":
-            found = _filtered(list(self.state.experiments.values()), q.get("filter"))
-            return 200, _listing("experiments", found)
+            namespace = self._namespace(q, required="ListExperiments")
+            found = [e for e in self.state.experiments.values() if e["namespace"] == namespace]
+            return 200, _listing("experiments", _filtered(found, q.get("filter")))
         if method == "POST" and path == f"{API}/experiments":
             return 200, self._create_experiment(record.body or {})
         if method == "GET" and path == f"{API}/recurringruns":
             runs = list(self.state.recurring_runs.values())
             if q.get("experiment_id"):
                 runs = [r for r in runs if r["experiment_id"] == q["experiment_id"]]
+            else:
+                namespace = self._namespace(q, required="ListRecurringRuns")
+                runs = [r for r in runs if r["namespace"] == namespace]
             runs = _filtered(runs, q.get("filter"))
             return 200, _listing("recurringRuns", runs)
         if method == "POST" and path == f"{API}/recurringruns":
@@ -203,6 +228,17 @@ class FakeKfp:
                 raise ApiError(404, f"RecurringRun {run_id} not found")
             return 200, {}
         raise ApiError(404, f"Not Found: {method} {path}")
+
+    def _namespace(self, values: dict[str, Any], required: str = "") -> str:
+        """The request's namespace: always "" on a single-user server, needed by some multi-user calls."""
+        if not self.multi_user:
+            return ""
+        namespace = str(values.get("namespace") or "")
+        if required and not namespace:
+            raise ApiError(
+                400, f"Invalid input error: {required} must filter by namespace in multi-user mode"
+            )
+        return namespace
 
     def _upload(self, record: Recorded) -> dict[str, Any]:
         name = record.query.get("display_name") or record.query.get("name")
@@ -217,6 +253,7 @@ class FakeKfp:
             "display_name": name,
             "description": record.query.get("description", ""),
             "created_at": self._now(),
+            "namespace": self._namespace(record.query),
         }
         self.state.pipelines[pipeline["pipeline_id"]] = pipeline
         self.state.versions[pipeline["pipeline_id"]] = [
@@ -253,13 +290,17 @@ class FakeKfp:
         name = body.get("display_name")
         if not name:
             raise ApiError(400, "Invalid input error: experiment display_name is empty")
-        if any(e["display_name"] == name for e in self.state.experiments.values()):
+        namespace = self._namespace(body, required="CreateExperiment")
+        if any(
+            e["display_name"] == name and e["namespace"] == namespace for e in self.state.experiments.values()
+        ):
             raise ApiError(409, f"experiment {name!r} already exists")
         experiment = {
             "experiment_id": self._new_id("experiment"),
             "display_name": name,
             "description": body.get("description", ""),
             "created_at": self._now(),
+            "namespace": namespace,
             "storage_state": "AVAILABLE",
         }
         self.state.experiments[experiment["experiment_id"]] = experiment
@@ -268,7 +309,8 @@ class FakeKfp:
     def _create_recurring_run(self, body: dict[str, Any]) -> dict[str, Any]:
         if not body.get("display_name"):
             raise ApiError(400, "Invalid input error: recurring run display_name is empty")
-        if body.get("experiment_id") not in self.state.experiments:
+        experiment = self.state.experiments.get(body.get("experiment_id", ""))
+        if experiment is None:
             raise ApiError(404, f"experiment {body.get('experiment_id')!r} not found")
         reference = body.get("pipeline_version_reference") or {}
         versions = self.state.versions.get(reference.get("pipeline_id", ""), [])
@@ -283,6 +325,7 @@ class FakeKfp:
             "status": "ENABLED" if body.get("mode", "ENABLE") == "ENABLE" else "DISABLED",
             "created_at": self._now(),
             "max_concurrency": str(body.get("max_concurrency", "1")),
+            "namespace": experiment["namespace"],
         }
         self.state.recurring_runs[run["recurring_run_id"]] = run
         return run
