@@ -127,7 +127,7 @@ class RealPipeline:
 
 def run_feature_stages(
     settings: Settings, reference: datetime | str, store: ObjectStore | None = None
-) -> Any:
+) -> SnapshotWrite:
     """extract → validate → features in this process (what the first three steps do); raises
     ``DataContractError`` when the contract is broken, before anything is written."""
     from components.extract import extract

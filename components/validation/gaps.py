@@ -72,7 +72,7 @@ def find_and_fill(
     if frame.empty:
         return clean.iloc[0:0].copy(), [], []
     wide = frame.pivot(index=keys, columns=DATETIME, values=TARGET).reindex(columns=grid)
-    values = wide.to_numpy(dtype="float64")
+    values = wide.to_numpy(dtype="float64", copy=True)
     short: list[Gap] = []
     long: list[Gap] = []
     for i, series in enumerate(wide.index):
