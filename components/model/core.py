@@ -31,22 +31,27 @@ import pandas as pd
 from components import schemas
 from components.model.config import validate_config
 from components.model.features import (
-    CATEGORICAL,
-    FEATURE_NAMES,
+    BASE_FEATURE_NAMES,
+    KEY_FEATURE_PREFIX,
     Calendar,
+    Categories,
     FrameError,
     Panel,
     build_design,
     calendar,
+    category_codes,
+    feature_names,
+    learn_categories,
     panel_from_long,
 )
 
 log = logging.getLogger(__name__)
 
-MODEL_FORMAT_REVISION = 3
-"""Bump when what a fitted model means changes without its feature names changing."""
+MODEL_FORMAT_REVISION = 4
+"""Bump when what a fitted model means changes without its base feature names changing
+(4: series keys of any dataset, codes learned at fit time)."""
 MODEL_FORMAT: Final = (
-    f"{MODEL_FORMAT_REVISION}-{hashlib.sha256(','.join(FEATURE_NAMES).encode()).hexdigest()[:10]}"
+    f"{MODEL_FORMAT_REVISION}-{hashlib.sha256(','.join(BASE_FEATURE_NAMES).encode()).hexdigest()[:10]}"
 )
 """The format of a fitted :class:`GlobalModel`: a model of another format cannot predict with this code
 (other features, other meaning). Registered versions carry it as a run tag, so the training gate
@@ -122,6 +127,27 @@ class GlobalModel:
         self.fit_seconds = float("nan")
         self.n_train_rows = 0
         self.model_format = MODEL_FORMAT
+        self.key_names: tuple[str, ...] = ()
+        """The series-key columns of the training frame (the forecast frame has the same)."""
+        self.categories: Categories = ()
+        """Per key column, the sorted codes seen at fit time (their positions are the categorical codes)."""
+
+    def codes(self, panel: Panel) -> np.ndarray:
+        """The panel's category codes in the fitted categories (unseen codes: NaN, logged)."""
+        if tuple(panel.key_names) != self.key_names:
+            raise FrameError(
+                f"the model was fitted on series keys {list(self.key_names)}, got {list(panel.key_names)}"
+            )
+        codes = category_codes(panel, self.categories)
+        if np.isnan(codes).any():
+            unseen = sorted({panel.keys[i] for i in np.flatnonzero(np.isnan(codes).any(axis=1))})
+            log.warning(
+                "%d series have key codes not seen in training (%s%s): forecast with a missing category",
+                len(unseen),
+                ", ".join("/".join(k) for k in unseen[:5]),
+                ", ..." if len(unseen) > 5 else "",
+            )
+        return codes
 
     # --- training -------------------------------------------------------------------------
     def training_origins(self, panel: Panel) -> np.ndarray:
@@ -136,13 +162,18 @@ class GlobalModel:
     def fit(self, panel: Panel) -> GlobalModel:
         start = time.perf_counter()
         cfg = self.config
+        self.key_names = tuple(panel.key_names)
+        self.categories = learn_categories(panel)
+        codes = category_codes(panel, self.categories)
+        names = feature_names(self.key_names)
+        categorical = [i for i, n in enumerate(names) if n.startswith(KEY_FEATURE_PREFIX)]
         origins = self.training_origins(panel)
         cal = calendar(panel.times, self.horizon)
         windows = level_windows(cfg)
         point_jobs: list[_BoosterJob] = []
         band_jobs: list[_BoosterJob] = []
         for member, window in enumerate(windows):
-            design = build_design(panel, origins, self.horizon, window, cal)
+            design = build_design(panel, origins, self.horizon, window, cal, codes)
             target_idx = design.origin + design.horizon
             inside = target_idx < panel.n_times
             y = np.full(design.level.shape, np.nan)
@@ -159,8 +190,8 @@ class GlobalModel:
                 X,
                 ratio,
                 weight=weight,
-                feature_name=list(FEATURE_NAMES),
-                categorical_feature=[FEATURE_NAMES.index(c) for c in CATEGORICAL],
+                feature_name=list(names),
+                categorical_feature=categorical,
                 # built with the training's own leaf size: LightGBM would otherwise rebuild it in train
                 params={
                     "max_bin": cfg["max_bin"],
@@ -217,7 +248,10 @@ class GlobalModel:
         blend = float(self.config["blend"])
         if cal is None:
             cal = calendar(panel.times, self.horizon)
-        designs = [build_design(panel, np.array([origin]), self.horizon, w, cal) for w, _ in self.boosters]
+        codes = self.codes(panel)
+        designs = [
+            build_design(panel, np.array([origin]), self.horizon, w, cal, codes) for w, _ in self.boosters
+        ]
         raws = [np.asarray(b.predict(d.X)) for d, (_, b) in zip(designs, self.boosters, strict=True)]
         point = sum(
             ((1.0 - blend) * raw * d.level + blend * d.prior).reshape(shape)
@@ -235,7 +269,8 @@ class GlobalModel:
         return point, lower, upper
 
     def forecast_panel(self, panel: Panel, origin: int | None = None) -> pd.DataFrame:
-        """Forecast frame (``schemas.FORECAST_COLUMNS``) for the H steps after ``origin``.
+        """Forecast frame ``(*key_names, datetime_utc, horizon, forecast, forecast_lower,
+        forecast_upper)`` for the H steps after ``origin``.
 
         ``origin`` defaults to the last step of the panel. Series whose value at the origin is
         missing are still forecast from whatever history they have (lags are NaN-tolerant).
@@ -250,20 +285,28 @@ class GlobalModel:
         n_s = panel.n_series
         return pd.DataFrame(
             {
-                schemas.AREA: np.repeat([k[0] for k in panel.keys], self.horizon),
-                schemas.CONSUMER_TYPE: np.repeat([k[1] for k in panel.keys], self.horizon),
+                **{
+                    name: np.repeat([k[i] for k in panel.keys], self.horizon)
+                    for i, name in enumerate(panel.key_names)
+                },
                 schemas.DATETIME: np.tile(future, n_s),
                 "horizon": np.tile(np.arange(1, self.horizon + 1), n_s),
                 "forecast": point.reshape(-1),
                 "forecast_lower": lower.reshape(-1),
                 "forecast_upper": upper.reshape(-1),
             },
-            columns=list(schemas.FORECAST_COLUMNS),
+            columns=[*panel.key_names, *schemas.FORECAST_VALUE_COLUMNS],
         )
 
     def forecast(self, frame: pd.DataFrame) -> pd.DataFrame:
-        """The prediction contract: long feature frame in, H hours after each series' last hour out."""
-        panel = panel_from_long(frame, where="model input")
+        """The prediction contract: long feature frame in, H hours after each series' last hour out.
+
+        The frame must have the training frame's key columns (other columns are ignored); the
+        forecast frame has those key columns first.
+        """
+        if not self.key_names:
+            raise RuntimeError("GlobalModel.forecast called before fit")
+        panel = panel_from_long(frame, where="model input", key_names=self.key_names)
         last_obs = np.where(np.isfinite(panel.values), np.arange(panel.n_times)[None, :], -1).max(axis=1)
         if (last_obs == panel.n_times - 1).all():
             return self.forecast_panel(panel)
