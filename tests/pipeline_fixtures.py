@@ -31,6 +31,7 @@ from pathlib import Path
 import pytest
 
 from components.emulator import GcsEmulator
+from components.features import SnapshotWrite
 from components.prediction import PredictionResult
 from components.settings import Settings
 from components.storage import ObjectStore

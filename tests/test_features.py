@@ -12,6 +12,7 @@ import pandas as pd
 import pytest
 
 from components import layout
+from components.datasets import get_spec
 from components.extract import Window, extract, extract_snapshot
 from components.features import (
     FeatureStoreError,
@@ -21,7 +22,6 @@ from components.features import (
     snapshot_bytes,
     write_snapshot,
 )
-from components.datasets import get_spec
 from components.settings import Settings
 from components.storage import ObjectStore
 from components.validation import DataContractError, check_contract, enforce

@@ -11,12 +11,12 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from components import schemas
 from components.model.backtest import backtest, seasonal_naive, truncate
 from components.model.baselines import naive_forecast, to_hierarchical
 from components.model.core import GlobalModel
 from components.model.features import Panel, build_design, feature_names, panel_from_long
 from components.model.forecaster import GlobalLGBMForecaster
+from tests import de35_schema as schemas
 
 SMALL = {"n_estimators": 40, "origin_stride": 6, "quantile_n_estimators": 15}
 

@@ -11,8 +11,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from components import layout, schemas
-from components.contracts import MONITORING_TABLES, MonitoringPointer, MonitoringSummary
+from components import layout
+from components.contracts import MonitoringPointer, MonitoringSummary
 from components.monitoring import (
     MonitoringResult,
     error_metrics,
@@ -22,6 +22,8 @@ from components.monitoring import (
 from components.prediction import predict_and_publish
 from components.settings import Settings
 from components.storage import ObjectStore
+from tests import de35_schema as schemas
+from tests.de35_schema import MONITORING_TABLES
 from tests.test_prediction import champion_registry, clean_frame, model_settings, write_snapshot
 
 __all__ = ["champion_registry", "model_settings"]  # fixtures shared with the prediction tests

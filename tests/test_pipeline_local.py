@@ -14,11 +14,13 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from components import layout, schemas
-from components.contracts import MONITORING_TABLES, ForecastMetadata, MonitoringSummary
+from components import layout
+from components.contracts import ForecastMetadata, MonitoringSummary
 from components.settings import Settings
 from components.storage import ObjectStore
 from pipelines.local import RunResult
+from tests import de35_schema as schemas
+from tests.de35_schema import MONITORING_TABLES
 from tests.pipeline_fixtures import FIRST, SECOND, RealPipeline
 
 STEPS = {"extract", "validate", "features", "predict", "monitor"}

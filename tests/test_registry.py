@@ -12,7 +12,6 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from components import schemas
 from components.model.config import DEFAULT_CONFIG
 from components.model.core import IncompatibleModelError
 from components.model.registry import (
@@ -27,6 +26,7 @@ from components.model.registry import (
 )
 from components.model.training import train_and_register
 from components.settings import Settings
+from tests import de35_schema as schemas
 
 GOOD = {"n_estimators": 100, "learning_rate": 0.1, "origin_stride": 6, "quantile_n_estimators": 20}
 WORSE = {**GOOD, "learning_rate": 0.01, "num_leaves": 15}
