@@ -146,6 +146,8 @@ class GlobalModel:
         """The statistical member's share of the forecast (chosen at fit time, see :meth:`fit`)."""
         self.stat_weight_inner: float | None = None
         """The share that did best in the inner backtest (None: no inner backtest)."""
+        self.stat_log: dict[tuple[str, ...], bool] = {}
+        """``stat_transform="auto"``: per series key, whether the member takes logs (chosen at fit)."""
         self.key_names: tuple[str, ...] = ()
         """The series-key columns of the training frame (the forecast frame has the same)."""
         self.categories: Categories = ()
@@ -237,6 +239,9 @@ class GlobalModel:
         self.quantile_boosters = {
             float(q): b for q, b in zip(cfg["quantiles"], boosters[len(windows) :], strict=True)
         }
+        if self.stat_params.transform == "auto":
+            chosen = statistical.choose_log(panel.values, cal, panel.n_times - 1, self.stat_params)
+            self.stat_log = dict(zip(panel.keys, (bool(x) for x in chosen), strict=True))
         self.stat_weight, self.stat_weight_inner = self._choose_stat_weight(panel)
         self.fit_seconds = time.perf_counter() - start
         log.info(
@@ -251,6 +256,13 @@ class GlobalModel:
             self.fit_seconds,
         )
         return self
+
+    def _stat_forecast(self, panel: Panel, origin: int, cal: Calendar) -> np.ndarray:
+        """The statistical member's ``(n_series, horizon)`` forecast after ``origin``."""
+        use_log = None
+        if self.stat_params.transform == "auto" and all(k in self.stat_log for k in panel.keys):
+            use_log = np.array([self.stat_log[k] for k in panel.keys])
+        return statistical.forecast(panel.values, cal, origin, self.horizon, self.stat_params, use_log)
 
     def _choose_stat_weight(self, panel: Panel) -> tuple[float, float | None]:
         """The statistical member's share: ``stat_weight``, moved halfway to the share that did best
@@ -284,6 +296,8 @@ class GlobalModel:
         for origin in inner:
             o = int(origin)
             parts.append(proxy.predict_arrays(panel, o, cal)[0])
+            # the transform chosen at this inner origin from its own past (not the fitted choice,
+            # which read the inner days)
             stats.append(statistical.forecast(panel.values, cal, o, self.horizon, self.stat_params))
             truths.append(panel.values[:, o + 1 : o + 1 + self.horizon])
         lgbm, stat, truth = np.stack(parts), np.stack(stats), np.stack(truths)
@@ -327,7 +341,7 @@ class GlobalModel:
         ) / len(designs)
         weight = float(getattr(self, "stat_weight", 0.0))
         if weight > 0.0:
-            stat = statistical.forecast(panel.values, cal, origin, self.horizon, self.stat_params)
+            stat = self._stat_forecast(panel, origin, cal)
             point = (1.0 - weight) * point + weight * np.where(np.isfinite(stat), stat, point)
         lower = np.full(shape, np.nan)
         upper = np.full(shape, np.nan)

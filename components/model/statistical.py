@@ -22,8 +22,9 @@ from the history up to the origin only, so that forecasting every series takes m
 5. **Forecast** ``level + trend * (phi + ... + phi^h) + profile(target hour)``, transformed back.
 
 ``stat_transform="auto"`` (the default) picks, per series, the log or the plain version by the
-member's own absolute error over the :data:`SELECT_DAYS` daily origins before the origin (known
-values only). Everything reads only steps at or before the origin; the member has no fitted state.
+member's own absolute error over the :data:`SELECT_DAYS` daily origins before the last one of the
+training panel (:func:`choose_log`; the model stores the choice per series key). Everything else
+reads only steps at or before the origin, and the member has no other fitted state.
 """
 
 from __future__ import annotations
@@ -80,14 +81,14 @@ class StatParams:
 
 def _weighted_profile(values: np.ndarray, weight: np.ndarray, bucket: np.ndarray, n: int) -> np.ndarray:
     """``(S, n)`` NaN-aware weighted means of ``values`` (S, T) per bucket (T,) in ``0..n-1``."""
+    n_s = values.shape[0]
     ok = np.isfinite(values)
     w = np.where(ok, weight[None, :], 0.0)
-    onehot = np.zeros((bucket.size, n))
-    onehot[np.arange(bucket.size), bucket] = 1.0
-    num = np.where(ok, values, 0.0) * w @ onehot
-    den = w @ onehot
+    cell = (np.arange(n_s)[:, None] * n + bucket[None, :]).reshape(-1)
+    num = np.bincount(cell, weights=(np.where(ok, values, 0.0) * w).reshape(-1), minlength=n_s * n)
+    den = np.bincount(cell, weights=w.reshape(-1), minlength=n_s * n)
     with np.errstate(invalid="ignore", divide="ignore"):
-        return np.where(den > 0, num / np.where(den > 0, den, 1.0), np.nan)
+        return np.where(den > 0, num / np.where(den > 0, den, 1.0), np.nan).reshape(n_s, n)
 
 
 def _week_mean(values: np.ndarray) -> np.ndarray:
@@ -199,25 +200,43 @@ def _one(
     return np.exp(np.clip(out, -700.0, 700.0)) - eps
 
 
-def forecast(values: np.ndarray, cal: Calendar, origin: int, horizon: int, params: StatParams) -> np.ndarray:
-    """``(S, horizon)`` forecasts of steps ``origin+1 .. origin+horizon`` from ``values[:, :origin+1]``.
-
-    ``cal`` covers the panel's steps and ``horizon`` more (its indices are the panel's).
-    """
-    if params.transform != "auto":
-        return _one(values, cal, origin, horizon, params, params.transform == "log")
-    plain = _one(values, cal, origin, horizon, params, False)
-    logged = _one(values, cal, origin, horizon, params, True)
-    # per series, the version with the smaller absolute error on the last days before the origin
+def choose_log(values: np.ndarray, cal: Calendar, origin: int, params: StatParams) -> np.ndarray:
+    """``(S,)``: which series the log version forecasts better than the plain one, by the absolute
+    error summed over the :data:`SELECT_DAYS` daily origins before ``origin`` (known values only;
+    ties and too little history: plain)."""
     err = np.zeros((2, values.shape[0]))
     for j in range(1, SELECT_DAYS + 1):
         past = origin - DAY * j
         if past + 1 < MIN_DAYS * DAY:
             break
         truth = values[:, past + 1 : past + 1 + DAY]
-        h = truth.shape[1]
         for k, log in enumerate((False, True)):
-            e = np.abs(_one(values, cal, past, h, params, log) - truth)
+            e = np.abs(_one(values, cal, past, truth.shape[1], params, log) - truth)
             err[k] += np.where(np.isfinite(e), e, 0.0).sum(axis=1)
-    use_log = err[1] < err[0]
-    return np.where(use_log[:, None], logged, plain)
+    return np.asarray(err[1] < err[0])
+
+
+def forecast(
+    values: np.ndarray,
+    cal: Calendar,
+    origin: int,
+    horizon: int,
+    params: StatParams,
+    use_log: np.ndarray | None = None,
+) -> np.ndarray:
+    """``(S, horizon)`` forecasts of steps ``origin+1 .. origin+horizon`` from ``values[:, :origin+1]``.
+
+    ``cal`` covers the panel's steps and ``horizon`` more (its indices are the panel's). With
+    ``transform="auto"``, ``use_log`` (S,) says which series take the log version (a model chooses
+    it at fit time); without it, it is chosen here by :func:`choose_log` at this origin.
+    """
+    if params.transform != "auto":
+        return _one(values, cal, origin, horizon, params, params.transform == "log")
+    if use_log is None:
+        use_log = choose_log(values, cal, origin, params)
+    out = np.empty((values.shape[0], horizon))
+    for log in (False, True):
+        rows = np.flatnonzero(use_log == log)
+        if rows.size:
+            out[rows] = _one(values[rows], cal, origin, horizon, params, log)
+    return out
