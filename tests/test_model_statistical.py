@@ -22,6 +22,7 @@ from components.model.statistical import StatParams
 from components.model.training import train_and_register
 from components.settings import Settings
 from tests.conftest import SHARED_DATA
+from tests.test_registry import short_frame
 
 EB_2019 = SHARED_DATA / "energidataservice" / "ElectricityBalanceNonv_DK1DK2_2019-01-01T00_2019-10-31T23.csv"
 SMALL = {"n_estimators": 30, "origin_stride": 6, "quantile_n_estimators": 10}
@@ -42,21 +43,6 @@ def eb_frame(end: str = "2019-06-20", days: int = 36) -> pd.DataFrame:
     stop = pd.Timestamp(end, tz="UTC")
     keep = (frame[schemas.DATETIME] < stop) & (frame[schemas.DATETIME] >= stop - pd.Timedelta(days=days))
     return frame[keep].sort_values(["area", schemas.DATETIME], ignore_index=True)
-
-
-def de35_frame(snapshot_path: Path, days: int = 12) -> pd.DataFrame:
-    raw = pd.read_parquet(snapshot_path)
-    frame = pd.DataFrame(
-        {
-            schemas.DATETIME: pd.to_datetime(raw["HourUTC"]).dt.tz_localize("UTC"),
-            "area": raw["PriceArea"].astype("string"),
-            "consumer_type": raw["ConsumerType_DE35"].astype("string"),
-            schemas.TARGET: raw["TotalCon"].astype("float64") / 1000.0,
-        }
-    )
-    end = frame[schemas.DATETIME].max()
-    frame = frame[frame[schemas.DATETIME] > end - pd.Timedelta(days=days)]
-    return frame.sort_values(["area", "consumer_type", schemas.DATETIME], ignore_index=True)
 
 
 @pytest.mark.parametrize("transform", ["auto", "log", "none"])
@@ -148,7 +134,7 @@ def test_backtest_tables_per_series_of_one_key() -> None:
 def test_mlflow_roundtrip_of_the_whole_model(keys: int, snapshot_path: Path, tmp_path: Path) -> None:
     """Log the fitted model (LightGBM part, band and statistical member) with a signature built from
     the frame's keys, load it back through pyfunc: the same forecast frame."""
-    frame = eb_frame() if keys == 1 else de35_frame(snapshot_path)
+    frame = eb_frame() if keys == 1 else short_frame(snapshot_path, days=12)
     model = GlobalModel(SMALL).fit(panel_from_long(frame))
     assert model.stat_weight > 0
     key_names = ("area",) if keys == 1 else ("area", "consumer_type")
