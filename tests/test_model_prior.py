@@ -16,7 +16,14 @@ from components.model.features import (
     prior_weeks,
 )
 
-SMALL = {"n_estimators": 30, "origin_stride": 6, "quantile_n_estimators": 10, "min_history": 48}
+# the LightGBM part alone (the statistical member's share is tested in tests/test_model_statistical.py)
+SMALL = {
+    "n_estimators": 30,
+    "origin_stride": 6,
+    "quantile_n_estimators": 10,
+    "min_history": 48,
+    "stat_weight": 0.0,
+}
 
 
 def synthetic_panel(start: str = "2022-12-01", days: int = 40, n_series: int = 3) -> Panel:

@@ -29,9 +29,11 @@ import numpy as np
 import pandas as pd
 
 from components import schemas
+from components.model import statistical
 from components.model.config import validate_config
 from components.model.features import (
     BASE_FEATURE_NAMES,
+    DAY,
     KEY_FEATURE_PREFIX,
     Calendar,
     Categories,
@@ -44,18 +46,30 @@ from components.model.features import (
     learn_categories,
     panel_from_long,
 )
+from components.model.metrics import scores
 
 log = logging.getLogger(__name__)
 
-MODEL_FORMAT_REVISION = 4
+MODEL_FORMAT_REVISION = 5
 """Bump when what a fitted model means changes without its base feature names changing
-(4: series keys of any dataset, codes learned at fit time)."""
+(4: series keys of any dataset, codes learned at fit time; 5: the statistical member)."""
 MODEL_FORMAT: Final = (
     f"{MODEL_FORMAT_REVISION}-{hashlib.sha256(','.join(BASE_FEATURE_NAMES).encode()).hexdigest()[:10]}"
 )
 """The format of a fitted :class:`GlobalModel`: a model of another format cannot predict with this code
 (other features, other meaning). Registered versions carry it as a run tag, so the training gate
 replaces a champion of an older format instead of comparing with it."""
+
+
+INNER_PROXY: Final[dict[str, Any]] = {
+    "level_window": 168,
+    "origin_stride": 24,
+    "n_estimators": 100,
+    "quantiles": [],
+}
+"""The LightGBM part refitted for the inner backtest that chooses the statistical member's share:
+one regressor, every 24th origin, at most 100 trees (about a sixth of a fit)."""
+WEIGHT_GRID: Final = np.round(np.linspace(0.0, 1.0, 11), 2)
 
 
 class IncompatibleModelError(RuntimeError):
@@ -127,6 +141,13 @@ class GlobalModel:
         self.fit_seconds = float("nan")
         self.n_train_rows = 0
         self.model_format = MODEL_FORMAT
+        self.stat_params = statistical.StatParams.from_config(self.config)
+        self.stat_weight = float(self.config["stat_weight"])
+        """The statistical member's share of the forecast (chosen at fit time, see :meth:`fit`)."""
+        self.stat_weight_inner: float | None = None
+        """The share that did best in the inner backtest (None: no inner backtest)."""
+        self.stat_log: dict[tuple[str, ...], bool] = {}
+        """``stat_transform="auto"``: per series key, whether the member takes logs (chosen at fit)."""
         self.key_names: tuple[str, ...] = ()
         """The series-key columns of the training frame (the forecast frame has the same)."""
         self.categories: Categories = ()
@@ -218,17 +239,78 @@ class GlobalModel:
         self.quantile_boosters = {
             float(q): b for q, b in zip(cfg["quantiles"], boosters[len(windows) :], strict=True)
         }
+        if self.stat_params.transform == "auto":
+            chosen = statistical.choose_log(panel.values, cal, panel.n_times - 1, self.stat_params)
+            self.stat_log = dict(zip(panel.keys, (bool(x) for x in chosen), strict=True))
+        self.stat_weight, self.stat_weight_inner = self._choose_stat_weight(panel)
         self.fit_seconds = time.perf_counter() - start
         log.info(
-            "fitted %d regressor(s) on %d rows (%d series x %d origins x %d horizons) in %.1f s",
+            "fitted %d regressor(s) on %d rows (%d series x %d origins x %d horizons), statistical "
+            "share %.2f, in %.1f s",
             len(self.boosters),
             self.n_train_rows,
             panel.n_series,
             origins.size,
             self.horizon,
+            self.stat_weight,
             self.fit_seconds,
         )
         return self
+
+    def _stat_forecast(self, panel: Panel, origin: int, cal: Calendar) -> np.ndarray:
+        """The statistical member's ``(n_series, horizon)`` forecast after ``origin``."""
+        use_log = None
+        if self.stat_params.transform == "auto" and all(k in self.stat_log for k in panel.keys):
+            use_log = np.array([self.stat_log[k] for k in panel.keys])
+        return statistical.forecast(panel.values, cal, origin, self.horizon, self.stat_params, use_log)
+
+    def _choose_stat_weight(self, panel: Panel) -> tuple[float, float | None]:
+        """The statistical member's share: ``stat_weight``, moved halfway to the share that did best
+        in an inner backtest on the training panel's last ``stat_weight_days`` daily origins.
+
+        The inner backtest refits a cheaper LightGBM part (:data:`INNER_PROXY`) on the panel up to
+        the first inner origin only, so its forecasts there are out of sample, like the member's
+        (which reads only the past anyway); the best share of :data:`WEIGHT_GRID` minimises the
+        mean of MAPE and WAPE. Halfway, because a few days are a noisy judge. Too short a panel,
+        ``stat_weight_days=0`` or a share of 0 or 1 keeps ``stat_weight``.
+        """
+        cfg = self.config
+        prior = float(cfg["stat_weight"])
+        days = int(cfg["stat_weight_days"])
+        inner = panel.n_times - 1 - self.horizon - DAY * np.arange(days)[::-1]
+        if days == 0 or prior in (0.0, 1.0) or inner[0] < int(cfg["min_history"]) + 2 * DAY:
+            return prior, None
+        cut = int(inner[0])
+        proxy_cfg = {
+            **cfg,
+            **INNER_PROXY,
+            "origin_stride": max(INNER_PROXY["origin_stride"], int(cfg["origin_stride"])),
+            "n_estimators": min(INNER_PROXY["n_estimators"], int(cfg["n_estimators"])),
+            "stat_weight": 0.0,
+            "stat_weight_days": 0,
+        }
+        known = panel.with_values(panel.values[:, : cut + 1], panel.times[: cut + 1])
+        proxy = GlobalModel(proxy_cfg, horizon=self.horizon).fit(known)
+        cal = calendar(panel.times, self.horizon)
+        parts, stats, truths = [], [], []
+        for origin in inner:
+            o = int(origin)
+            parts.append(proxy.predict_arrays(panel, o, cal)[0])
+            # the transform chosen at this inner origin from its own past (not the fitted choice,
+            # which read the inner days)
+            stats.append(statistical.forecast(panel.values, cal, o, self.horizon, self.stat_params))
+            truths.append(panel.values[:, o + 1 : o + 1 + self.horizon])
+        lgbm, stat, truth = np.stack(parts), np.stack(stats), np.stack(truths)
+
+        def loss(w: float) -> float:
+            s = scores(truth, (1.0 - w) * lgbm + w * stat)
+            return 0.5 * (s["mape"] + s["wape"])
+
+        losses = [loss(float(w)) for w in WEIGHT_GRID]
+        if not np.isfinite(losses).any():
+            return prior, None
+        best = float(WEIGHT_GRID[int(np.nanargmin(losses))])
+        return 0.5 * (prior + best), best
 
     # --- forecasting ----------------------------------------------------------------------
     def predict_arrays(
@@ -257,6 +339,10 @@ class GlobalModel:
             ((1.0 - blend) * raw * d.level + blend * d.prior).reshape(shape)
             for d, raw in zip(designs, raws, strict=True)
         ) / len(designs)
+        weight = float(getattr(self, "stat_weight", 0.0))
+        if weight > 0.0:
+            stat = self._stat_forecast(panel, origin, cal)
+            point = (1.0 - weight) * point + weight * np.where(np.isfinite(stat), stat, point)
         lower = np.full(shape, np.nan)
         upper = np.full(shape, np.nan)
         if len(self.quantile_boosters) == 2:
