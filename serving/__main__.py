@@ -33,7 +33,7 @@ def main(argv: list[str] | None = None) -> int:
 
     import uvicorn
 
-    from serving.app import create_app
+    from serving.main import create_app
 
     logging.basicConfig(
         level=args.log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s"
