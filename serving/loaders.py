@@ -44,6 +44,7 @@ Key = tuple[str, ...]
 M = TypeVar("M", bound=BaseModel)
 ONE_HOUR = timedelta(hours=1)
 ACCURACY = tuple(Accuracy.model_fields)
+PAIR = tuple(PairPoint.model_fields)
 
 
 class BadObjectError(Exception):
@@ -266,7 +267,8 @@ class Loader:
             for r in tables["pairs"]:
                 if r.get("forecast") is None or r.get("observed") is None:
                     continue  # a pair without both values says nothing about accuracy
-                pairs.setdefault(tuple(r[k] for k in keys), []).append(PairPoint.model_validate(r))
+                pair = PairPoint.model_validate({p: r[p] for p in PAIR})
+                pairs.setdefault(tuple(r[k] for k in keys), []).append(pair)
         except ValidationError as err:
             raise BadObjectError(
                 f"monitoring tables of {pointer.run_id} break the contract: {short(err)}"
