@@ -20,7 +20,7 @@ from datetime import UTC, datetime
 from typing import Annotated, Any
 
 from fastapi import Depends, Path, Query, Request
-from pydantic import BeforeValidator
+from pydantic import BeforeValidator, StringConstraints
 
 from components.datasets import DatasetSpec
 from serving.errors import ApiError, bad_query
@@ -34,6 +34,8 @@ from serving.view import View, ViewBuilder
 
 CODE_PATTERN = r"^[A-Za-z0-9_-]{1,16}$"
 """What a path code may look like at all; whether it is a code of the dataset is a 404 question."""
+CodeList = Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9_-]{1,16}(,[A-Za-z0-9_-]{1,16})*$")]
+"""One value of a filter parameter: one code or several, comma-separated."""
 
 
 @dataclass(frozen=True)
@@ -232,8 +234,8 @@ class KeyParams:
         async def filters(**chosen: list[str] | None) -> dict[str, set[str] | None]:
             out: dict[str, set[str] | None] = {}
             for name, param in params.items():
-                codes = chosen[param]
-                for code in codes or []:
+                codes = [code.strip() for value in chosen[param] or [] for code in value.split(",")]
+                for code in codes:
                     self.check(name, code)
                 out[name] = set(codes) if codes else None
             return out
@@ -244,7 +246,7 @@ class KeyParams:
                     params[key.name],
                     inspect.Parameter.KEYWORD_ONLY,
                     annotation=Annotated[
-                        list[str] | None,
+                        list[CodeList] | None,
                         Query(
                             alias=key.plural, description=f"{key.title} codes to keep (repeat the parameter)"
                         ),

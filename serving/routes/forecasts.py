@@ -36,7 +36,6 @@ def router(params: KeyParams) -> APIRouter:
         end: EndQuery = None,
     ) -> Response:
         # the hot route: few dependencies (each costs FastAPI some 20 us per request)
-        chosen = window(start, end)
         view, cache = service.forecast_view(), service.cache
         entry = view.series.get(key)
         if entry is None:
@@ -46,6 +45,7 @@ def router(params: KeyParams) -> APIRouter:
             raise ApiError(
                 404, f"no forecast for series {name} in run {view.forecast.pointer.run_id}", served
             )
+        chosen = window(start, end)  # after the 404: an unknown series is unknown whatever the window
         if chosen.everything:
             return cache.respond(request, view.etag, entry.body, body_gzip=entry.body_gzip)
         body = service.builder.series_body(

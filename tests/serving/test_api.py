@@ -194,6 +194,10 @@ def test_all_forecasts_json_and_filters(client: TestClient, written: Written) ->
         ("DK2", "111"),
         ("DK1", "441"),
     }
+    listed = client.get(f"{V1}/forecasts", params={"consumer_types": "111,441"}).json()
+    assert listed["rows"] == both["rows"]  # comma-separated or repeated: the same
+    assert client.get(f"{V1}/forecasts?areas=").status_code == 422  # an empty code is not "everything"
+    assert client.get(f"{V1}/forecasts?areas=DK1,").status_code == 422
     none = ForecastsResponse.model_validate(
         client.get(f"{V1}/forecasts", params={"areas": "DK2", "consumer_types": "441"}).json()
     )
