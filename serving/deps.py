@@ -248,7 +248,8 @@ class KeyParams:
                     annotation=Annotated[
                         list[CodeList] | None,
                         Query(
-                            alias=key.plural, description=f"{key.title} codes to keep (repeat the parameter)"
+                            alias=key.plural,
+                            description=f"{key.title} codes to keep, comma-separated or repeated",
                         ),
                     ],
                     default=None,

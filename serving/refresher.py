@@ -111,7 +111,10 @@ class ServingState:
             if current is not None and current.generation == generation:
                 continue
             try:
-                loaded[source] = getattr(loader, source)(generation)
+                load = {"forecast": loader.forecast, "observations": loader.observations}.get(
+                    source, loader.monitoring
+                )
+                loaded[source] = load(generation)
             except BadObjectError as err:
                 self._failed[source] = generation
                 self.errors[source] = LoadErrorInfo(
