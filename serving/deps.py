@@ -14,12 +14,14 @@ from __future__ import annotations
 
 import inspect
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Coroutine
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Annotated, Any
 
 from fastapi import Depends, Path, Query, Request
+from fastapi.responses import Response
+from fastapi.routing import APIRoute
 from pydantic import BeforeValidator, StringConstraints
 
 from components.datasets import DatasetSpec
@@ -160,24 +162,28 @@ def _query_names(dependant: Any) -> set[str]:
     return names
 
 
-async def strict_query(request: Request) -> None:
-    """422 for a query parameter the route does not have (``?area=`` where ``areas`` is meant)."""
-    if not request.scope.get("query_string"):
-        return
-    route = request.scope.get("route")
-    allowed: frozenset[str] | None = getattr(route, "ef_query_names", None)
-    if allowed is None:
-        allowed = frozenset(_query_names(route.dependant)) if route is not None else frozenset()
-        setattr(route, "ef_query_names", allowed)  # noqa: B010  (routes are not hashable: cache on them)
-    unknown = [name for name in request.query_params if name not in allowed]
-    if unknown:
+class StrictQueryRoute(APIRoute):
+    """A route that answers 422 for a query parameter it does not have (``?area=`` where ``areas`` is
+    meant), naming the parameters it has. Its parameters are collected once, when it is made."""
+
+    def get_route_handler(self) -> Callable[[Request], Coroutine[Any, Any, Response]]:
+        handler = super().get_route_handler()
+        allowed = frozenset(_query_names(self.dependant))
         valid = ", ".join(sorted(allowed)) or "none"
-        raise bad_query(
-            unknown[0],
-            f"unknown query parameter {unknown[0]!r}; this route's parameters: {valid}",
-            request.query_params[unknown[0]],
-            kind="extra_forbidden",
-        )
+
+        async def strict(request: Request) -> Response:
+            if request.scope.get("query_string"):
+                unknown = [name for name in request.query_params if name not in allowed]
+                if unknown:
+                    raise bad_query(
+                        unknown[0],
+                        f"unknown query parameter {unknown[0]!r}; this route's parameters: {valid}",
+                        request.query_params[unknown[0]],
+                        kind="extra_forbidden",
+                    )
+            return await handler(request)
+
+        return strict
 
 
 # --- the dataset's series keys -----------------------------------------------------------------------

@@ -1,17 +1,17 @@
 """Code-list routes, one per series key: ``/areas``, ``/consumer-types``, ``/industries``…"""
 
-from fastapi import APIRouter, Depends, Request
+from fastapi import APIRouter, Request
 from fastapi.responses import Response
 
 from components.datasets import SeriesKey
-from serving.deps import CacheDep, KeyParams, ViewDep, strict_query
+from serving.deps import CacheDep, KeyParams, StrictQueryRoute, ViewDep
 from serving.models import API_PREFIX
 
 STATIC = {"Cache-Control": "public, max-age=86400"}
 
 
 def router(params: KeyParams) -> APIRouter:
-    routes = APIRouter(prefix=API_PREFIX, tags=["codes"], dependencies=[Depends(strict_query)])
+    routes = APIRouter(prefix=API_PREFIX, tags=["codes"], route_class=StrictQueryRoute)
     for key in params.spec.keys:
         add(routes, params, key)
     return routes

@@ -5,14 +5,14 @@ from typing import Annotated, Literal
 from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import Response
 
-from serving.deps import EndQuery, KeyParams, ServiceDep, StartQuery, strict_query, window
+from serving.deps import EndQuery, KeyParams, ServiceDep, StartQuery, StrictQueryRoute, window
 from serving.errors import NOT_FOUND, NOT_MODIFIED, UNAVAILABLE, ApiError
 from serving.loaders import Key
 from serving.models import API_PREFIX
 
 
 def router(params: KeyParams) -> APIRouter:
-    routes = APIRouter(prefix=API_PREFIX, tags=["forecasts"], dependencies=[Depends(strict_query)])
+    routes = APIRouter(prefix=API_PREFIX, tags=["forecasts"], route_class=StrictQueryRoute)
     spec, models = params.spec, params.models
     keys = ", ".join(k.title for k in spec.keys)
     plurals = ", ".join(f"`{k.plural}`" for k in spec.keys)

@@ -5,14 +5,14 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import Response
 
-from serving.deps import CacheDep, KeyParams, MonitoringViewDep, ServiceDep, strict_query
+from serving.deps import CacheDep, KeyParams, MonitoringViewDep, ServiceDep, StrictQueryRoute
 from serving.errors import NOT_FOUND, NOT_MODIFIED, UNAVAILABLE
 from serving.loaders import Key
 from serving.models import API_PREFIX
 
 
 def router(params: KeyParams) -> APIRouter:
-    routes = APIRouter(prefix=API_PREFIX, tags=["monitoring"], dependencies=[Depends(strict_query)])
+    routes = APIRouter(prefix=API_PREFIX, tags=["monitoring"], route_class=StrictQueryRoute)
     models = params.models
 
     @routes.get(

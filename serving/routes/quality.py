@@ -1,15 +1,15 @@
 """Data-quality route: the latest feature snapshot, its validation result and per-series coverage."""
 
-from fastapi import APIRouter, Depends, Request
+from fastapi import APIRouter, Request
 from fastapi.responses import Response
 
-from serving.deps import CacheDep, KeyParams, QualityViewDep, strict_query
+from serving.deps import CacheDep, KeyParams, QualityViewDep, StrictQueryRoute
 from serving.errors import NOT_MODIFIED, UNAVAILABLE
 from serving.models import API_PREFIX
 
 
 def router(params: KeyParams) -> APIRouter:
-    routes = APIRouter(prefix=API_PREFIX, tags=["monitoring"], dependencies=[Depends(strict_query)])
+    routes = APIRouter(prefix=API_PREFIX, tags=["monitoring"], route_class=StrictQueryRoute)
 
     @routes.get(
         "/quality",

@@ -1,12 +1,12 @@
 """Service routes: liveness, readiness, what is served (``/meta``), the dataset, Prometheus."""
 
-from fastapi import APIRouter, Depends, Request
+from fastapi import APIRouter, Request
 from fastapi.responses import PlainTextResponse, Response
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
 from components.datasets import UNIT
 from components.version import __version__
-from serving.deps import CacheDep, ServiceDep, ViewDep, strict_query
+from serving.deps import CacheDep, ServiceDep, StrictQueryRoute, ViewDep
 from serving.models import (
     API_PREFIX,
     DatasetMeta,
@@ -79,7 +79,7 @@ def meta(service: ServiceDep, view: View) -> MetaResponse:
 
 
 def router() -> APIRouter:
-    routes = APIRouter(prefix=API_PREFIX, tags=["service"], dependencies=[Depends(strict_query)])
+    routes = APIRouter(prefix=API_PREFIX, tags=["service"], route_class=StrictQueryRoute)
 
     @routes.get("/health", response_model=HealthResponse, summary="Liveness")
     async def health() -> Response:
