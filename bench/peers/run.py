@@ -13,7 +13,9 @@ directory ``DIR``:
 - out ``DIR/<method>.forecast.parquet``: ``unique_id``, ``start``, ``ds``, ``yhat``;
 - out ``DIR/<method>.timing.json``: ``import_seconds`` (importing the libraries), ``warmup_seconds``
   (one fit + forecast of a tiny synthetic series first, so one-off costs are not counted),
-  ``fit_seconds``, ``predict_seconds`` (one per start) and the libraries' versions.
+  ``fit_seconds``, ``predict_seconds`` (one per start) and the libraries' versions. statsforecast
+  2.1.1 no longer depends on numba (no JIT compile; see ``uv.lock``): the warm-up is what remains of
+  one-off costs (first calls into statsmodels' STL, coreforecast and LightGBM).
 
 The methods:
 
