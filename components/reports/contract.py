@@ -51,10 +51,10 @@ def contract_markdown(result: dict[str, Any]) -> str:
     failed = [r for r in rules if not r.get("success")]
     success = bool(result.get("success")) and not failed
     if success:
-        headline = "# Data contract holds ✅"
+        headline = "# Data contract holds"
     else:
         names = ", ".join(result.get("failed_rules") or sorted({str(r.get("rule")) for r in failed}))
-        headline = f"# Data contract broken ❌: {len(failed)} of {len(rules)} rules failed ({names})"
+        headline = f"# Data contract BROKEN: {len(failed)} of {len(rules)} rules failed ({names})"
     lines = [headline, ""]
 
     window = result.get("window") or {}
@@ -86,7 +86,7 @@ def contract_markdown(result: dict[str, Any]) -> str:
             facts.append((key, value))
         else:
             facts.append((key, _code(value)))
-    lines += ["| | |", "|---|---|"]
+    lines += ["| fact | value |", "|---|---|"]
     lines += [f"| {_md(name)} | {_md(value)} |" for name, value in facts if value is not None]
 
     lines += ["", "## Rules", ""]

@@ -184,8 +184,9 @@ def line_chart(
     for tick, label in zip(x_ticks, labels, strict=True):
         x = px(tick)
         parts.append(f'<line x1="{x:.1f}" x2="{x:.1f}" y1="{top}" y2="{top + plot_h}" stroke="#f0f0f0"/>')
+        anchor = "end" if x > left + plot_w - 40 else "middle"  # the last label stays inside
         parts.append(
-            f'<text x="{x:.1f}" y="{top + plot_h + 16}" text-anchor="middle" fill="#444">'
+            f'<text x="{x:.1f}" y="{top + plot_h + 16}" text-anchor="{anchor}" fill="#444">'
             f"{escape(label)}</text>"
         )
     parts.append(f'<rect x="{left}" y="{top}" width="{plot_w}" height="{plot_h}" fill="none" stroke="#999"/>')
