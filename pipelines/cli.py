@@ -119,7 +119,7 @@ def _print_reports(result: Any) -> None:
         print(f"    {'kfp.local run folder':<26} {result.run_dir}")
     for report in result.reports:
         kind = report.type.removeprefix("system.")
-        print(f"==> report {report.task}/{report.name} ({kind}): {report.path or report.uri}")
+        print(f"==> report {report.task}/{report.name} ({kind}): {report.view or report.path or report.uri}")
 
 
 def cmd_compile(args: argparse.Namespace) -> int:

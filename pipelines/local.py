@@ -78,7 +78,7 @@ def local_storage(settings: Settings) -> Iterator[str]:
         emulator.stop()
 
 
-REPORT_TYPES = ("system.HTML", "system.Markdown")
+REPORT_TYPES = {"system.HTML": ".html", "system.Markdown": ".md"}
 
 
 @dataclass(frozen=True)
@@ -91,6 +91,9 @@ class LocalArtifact:
     """The KFP schema title, e.g. ``system.HTML``."""
     uri: str
     metadata: dict[str, Any]
+    view: Path | None = None
+    """For a report: a copy named ``.html``/``.md`` that a browser or editor opens as what it is
+    (the artifact file itself has no extension; the KFP UI knows its type, a browser does not)."""
 
     @property
     def path(self) -> Path | None:
@@ -164,6 +167,23 @@ def collect_artifacts(pipeline: Any, run_dir: Path) -> list[LocalArtifact]:
     return out
 
 
+def with_views(artifacts: list[LocalArtifact], run_dir: Path) -> list[LocalArtifact]:
+    """The artifacts, each report with a copy under ``<run_dir>/reports/<task>-<name>.html|.md``."""
+    import shutil
+    from dataclasses import replace
+
+    out = []
+    for artifact in artifacts:
+        suffix = REPORT_TYPES.get(artifact.type)
+        if suffix and artifact.path is not None and artifact.path.is_file():
+            view = run_dir / "reports" / f"{artifact.task}-{artifact.name}{suffix}"
+            view.parent.mkdir(exist_ok=True)
+            shutil.copyfile(artifact.path, view)
+            artifact = replace(artifact, view=view)
+        out.append(artifact)
+    return out
+
+
 def _run_dirs(root: Path) -> set[Path]:
     return {p for p in root.iterdir() if p.is_dir()} if root.is_dir() else set()
 
@@ -222,7 +242,7 @@ def run_pipeline_locally(
     }
     new = sorted(_run_dirs(pipeline_root) - known)
     run_dir = new[-1] if new else None
-    artifacts = collect_artifacts(pipeline, run_dir) if run_dir else []
+    artifacts = with_views(collect_artifacts(pipeline, run_dir), run_dir) if run_dir else []
     finished = {name: index for index, name in enumerate(steps.order)}
     artifacts.sort(key=lambda a: finished.get(a.task, len(finished)))
     return RunResult(

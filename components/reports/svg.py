@@ -107,7 +107,10 @@ def time_ticks(low: float, high: float, count: int = 7) -> tuple[list[float], st
 def format_number(value: float, percent: bool = False) -> str:
     if percent:
         return f"{value * 100:.3g}%"
-    if value != 0 and (abs(value) >= 1e6 or abs(value) < 1e-3):
+    for size, suffix in ((1e9, "G"), (1e6, "M")):
+        if abs(value) >= size:
+            return f"{value / size:.4g}{suffix}"
+    if value != 0 and abs(value) < 1e-3:
         return f"{value:.3g}"
     return f"{value:,.6g}"
 
@@ -154,8 +157,11 @@ def line_chart(
     x_lo, x_hi = min(xs), max(xs)
     if x_hi == x_lo:
         x_lo, x_hi = x_lo - 1, x_hi + 1
-    y_ticks = nice_ticks(0.0 if zero else min(ys), max(ys))
-    y_lo, y_hi = min([*y_ticks, *ys, *([0.0] if zero else [])]), max([*y_ticks, *ys])
+    low, high = (0.0 if zero else min(ys)), max(ys)
+    top_value = high + (high - low) * 0.06  # headroom: no line is drawn on the frame
+    bottom_value = low if zero else low - (high - low) * 0.04
+    y_ticks = nice_ticks(bottom_value, top_value)
+    y_lo, y_hi = min([*y_ticks, bottom_value]), max([*y_ticks, top_value])
     if y_hi == y_lo:
         y_hi = y_lo + 1
 
