@@ -111,7 +111,17 @@ def _run_once(
                 print(f"    {key + '.' + inner:<26} {text}")
         else:
             print(f"    {key:<26} {value}")
+    _print_reports(result)
     return summary
+
+
+def _print_reports(result: Any) -> None:
+    """Where each report of the run is (the files kfp.local wrote, as a pod would upload them)."""
+    if result.run_dir is not None:
+        print(f"    {'kfp.local run folder':<26} {result.run_dir}")
+    for report in result.reports:
+        kind = report.type.removeprefix("system.")
+        print(f"==> report {report.task}/{report.name} ({kind}): {report.view or report.path or report.uri}")
 
 
 def cmd_compile(args: argparse.Namespace) -> int:
