@@ -47,5 +47,6 @@ if __name__ == "__main__":
 
         pool = ThreadPoolExecutor(max_workers=2)
         pool.submit(time.sleep, 0.01).result()
+        logging.probe_pool = pool  # type: ignore[attr-defined]  # kept alive, as a library's global pool
         sys.exit(0)
     sys.exit(int(mode))
