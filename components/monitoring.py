@@ -19,7 +19,7 @@ Definitions (``y`` observed, ``f`` forecast, sums over the pairs of a group):
   > 0.25 as a large shift. It is reported, not alerted on.
 
 ``needs_attention`` is set when the rolling WAPE exceeds ``Settings.monitoring_wape_threshold`` or the
-data is older than ``Settings.monitoring_max_age_hours``; ``reason`` says which (and is also set when
+data is older than ``Settings.monitoring_age_limit_hours``; ``reason`` says which (and is also set when
 everything is fine, e.g. "no forecast has observations yet").
 
 Outputs: ``monitoring/runs/<run>/<table>.parquet`` for each of ``monitoring_tables(keys)`` and
@@ -300,7 +300,7 @@ def monitor_and_publish(
             f"rolling WAPE {rolling_wape:.3f} over the last {len(recent)} forecast runs exceeds "
             f"the threshold {settings.monitoring_wape_threshold:.3f}"
         )
-    max_age = settings.monitoring_max_age_hours or 2 * settings.spec.publication_lag.total_seconds() / 3600
+    max_age = settings.monitoring_age_limit_hours
     if age_hours > max_age:
         reasons.append(
             f"data is stale: newest observation {newest.isoformat()} is {age_hours:.1f} h old "

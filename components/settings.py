@@ -199,6 +199,11 @@ class Settings(BaseSettings):
         return self
 
     @property
+    def monitoring_age_limit_hours(self) -> float:
+        """Data older than this many hours is stale: the setting, or twice the publication lag."""
+        return self.monitoring_max_age_hours or 2 * self.spec.publication_lag.total_seconds() / 3600
+
+    @property
     def image_uri(self) -> str:
         return f"{self.image}:{self.image_tag}"
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from components.contracts import monitoring_tables
 from components.datasets import DATETIME, TARGET, get_spec
+from components.schemas import FORECAST_VALUE_COLUMNS
 
 SPEC = get_spec("ConsumptionDE35Hour")
 AREA, CONSUMER_TYPE = SPEC.key_names
@@ -25,6 +26,7 @@ __all__ = [
     "FEATURE_COLUMNS",
     "FEATURE_DTYPES",
     "FORECAST_COLUMNS",
+    "FORECAST_VALUE_COLUMNS",
     "MONITORING_TABLES",
     "SERIES_KEYS",
     "TARGET",

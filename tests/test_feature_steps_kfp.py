@@ -117,7 +117,7 @@ def test_validate_component_raises_after_saving_the_report(
     report = dsl.Artifact(name="report", uri=str(tmp_path / "report"))
     contract = dsl.Markdown(name="contract", uri=str(tmp_path / "contract"))
 
-    with pytest.raises(DataContractError, match=r"rule non_negative on column 'energy_consumption'"):
+    with pytest.raises(DataContractError, match=r"rule value_range on column 'energy_consumption'"):
         validate.python_func(
             raw=raw, window_start=START, window_end=END, clean=clean, report=report, contract=contract
         )
@@ -125,11 +125,11 @@ def test_validate_component_raises_after_saving_the_report(
     markdown = (tmp_path / "contract").read_text()
     assert (
         markdown.startswith("# Data contract BROKEN")
-        and "### non_negative on `energy_consumption`" in markdown
+        and "### value_range on `energy_consumption`" in markdown
     )
     assert contract.metadata["success"] is False
-    assert result["success"] is False and result["failed_rules"] == ["non_negative"]
+    assert result["success"] is False and result["failed_rules"] == ["value_range"]
     assert result["source"] == "snapshot:bad"
-    assert report.metadata["failed_rules"] == "non_negative"
+    assert report.metadata["failed_rules"] == "value_range"
     assert not (tmp_path / "clean").exists()  # nothing for the features step
     assert store.list("features/") == []

@@ -342,17 +342,23 @@ def kfp_local(tmp_path: Path) -> Iterator[None]:
 
 
 def test_predict_component_under_kfp_local(
-    store: ObjectStore, model_settings: Settings, snapshot_run: str, kfp_local: None
+    store: ObjectStore, model_settings: Settings, snapshot_run: str, champion_registry: tuple[str, str], tmp_path: Path
 ) -> None:
-    from components.steps.predict import predict
+    from kfp import local
 
-    task = predict(
-        snapshot_run=snapshot_run,
-        feature_group_version=1,
-        scheduled_time="2023-01-10T00:00:00Z",
-        model_version="1",
-    )
-    assert task.outputs["run_id"] == "20230110T0000Z"
-    assert task.outputs["created"] is True
-    assert task.outputs["forecast"] == store.uri(layout.forecast_run("20230110T0000Z"))
-    assert len(store.read_parquet(layout.forecast_run("20230110T0000Z"))) == 76 * 24
+    from tests.kfp_steps import executor_output, predict_step
+
+    root = tmp_path / "kfp"
+    local.init(runner=local.SubprocessRunner(use_venv=False), pipeline_root=str(root))
+    uri = store.uri(layout.feature_snapshot(model_settings.feature_group, 1, snapshot_run))
+    champion = champion_registry[1]
+    predict_step(uri=uri, run=snapshot_run, version=1, scheduled_time="2023-01-10T00:05:00Z", trained_version="")
+    model = executor_output(root, "resolve-model")["artifacts"]["model"]
+    assert model["uri"] == f"models:/{model_settings.model_name}/{champion}"
+    forecast = executor_output(root, "predict")["artifacts"]["forecast"]
+    assert forecast["uri"] == store.uri(layout.forecast_run(snapshot_run))
+    meta = forecast["metadata"]
+    assert meta["run_id"] == snapshot_run == "20230110T0000Z"
+    assert meta["created"] is True and meta["model_version"] == meta["given_model_version"] == champion
+    assert (meta["data_end"], meta["forecast_start"]) == ("2023-01-09T23:00:00+00:00", "2023-01-10T00:00:00+00:00")
+    assert len(store.read_parquet(layout.forecast_run(snapshot_run))) == 76 * 24

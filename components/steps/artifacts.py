@@ -309,6 +309,10 @@ def forecast_metadata(store: ObjectStore, result: PredictionResult, model: dict[
         "has_band": stored.has_band,
         "created": result.created,
         "pointer_moved": result.pointer_moved,
+    } | {
+        name: when.isoformat()
+        for name, when in (("data_end", stored.data_end), ("forecast_start", stored.forecast_start))
+        if when is not None
     }
 
 

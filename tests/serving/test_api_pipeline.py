@@ -31,7 +31,7 @@ def test_serves_the_real_feature_store_and_monitoring_outputs(
 
     real = settings.model_copy(update={"snapshot": snapshot_path})
     raw = extract(real, REFERENCE.isoformat(), 0, 9)
-    outcome = check_contract(raw.frame, raw.window)
+    outcome = check_contract(raw.frame, raw.window, real.spec)
     write_snapshot(store, real, enforce(outcome), raw.window, outcome.result, raw.source)
     # two past forecasts inside the window (evaluated by monitoring) and the current one
     for days in (2, 1, 0):
