@@ -93,7 +93,7 @@ def snapshot_frame(frame: pd.DataFrame, spec: DatasetSpec) -> pd.DataFrame:
         raise FeatureStoreError(
             f"frame lacks {spec.name} feature columns {missing}; has {list(frame.columns)}"
         )
-    out = frame[columns].astype(spec.feature_dtypes)  # type: ignore[arg-type]
+    out = frame[columns].astype(spec.feature_dtypes)
     return out.sort_values([DATETIME, *spec.key_names], kind="stable").reset_index(drop=True)
 
 
@@ -297,7 +297,7 @@ def load_snapshot(
         frame = pd.read_parquet(io.BytesIO(data))
     except Exception as err:
         raise StorageError(f"{store.uri(manifest.snapshot)} is not readable Parquet: {err}") from err
-    frame = frame.astype(settings.spec.feature_dtypes)  # type: ignore[arg-type]
+    frame = frame.astype(settings.spec.feature_dtypes)
     for name, bound in (("start", start), ("end", end)):
         if bound is not None and bound.tzinfo is None:
             raise ValueError(f"{name} {bound.isoformat()} must be timezone-aware")

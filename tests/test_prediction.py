@@ -342,7 +342,11 @@ def kfp_local(tmp_path: Path) -> Iterator[None]:
 
 
 def test_predict_component_under_kfp_local(
-    store: ObjectStore, model_settings: Settings, snapshot_run: str, champion_registry: tuple[str, str], tmp_path: Path
+    store: ObjectStore,
+    model_settings: Settings,
+    snapshot_run: str,
+    champion_registry: tuple[str, str],
+    tmp_path: Path,
 ) -> None:
     from kfp import local
 
@@ -352,7 +356,9 @@ def test_predict_component_under_kfp_local(
     local.init(runner=local.SubprocessRunner(use_venv=False), pipeline_root=str(root))
     uri = store.uri(layout.feature_snapshot(model_settings.feature_group, 1, snapshot_run))
     champion = champion_registry[1]
-    predict_step(uri=uri, run=snapshot_run, version=1, scheduled_time="2023-01-10T00:05:00Z", trained_version="")
+    predict_step(
+        uri=uri, run=snapshot_run, version=1, scheduled_time="2023-01-10T00:05:00Z", trained_version=""
+    )
     model = executor_output(root, "resolve-model")["artifacts"]["model"]
     assert model["uri"] == f"models:/{model_settings.model_name}/{champion}"
     forecast = executor_output(root, "predict")["artifacts"]["forecast"]
@@ -360,5 +366,8 @@ def test_predict_component_under_kfp_local(
     meta = forecast["metadata"]
     assert meta["run_id"] == snapshot_run == "20230110T0000Z"
     assert meta["created"] is True and meta["model_version"] == meta["given_model_version"] == champion
-    assert (meta["data_end"], meta["forecast_start"]) == ("2023-01-09T23:00:00+00:00", "2023-01-10T00:00:00+00:00")
+    assert (meta["data_end"], meta["forecast_start"]) == (
+        "2023-01-09T23:00:00+00:00",
+        "2023-01-10T00:00:00+00:00",
+    )
     assert len(store.read_parquet(layout.forecast_run(snapshot_run))) == 76 * 24

@@ -268,7 +268,11 @@ def test_tune_component_under_kfp_local(stored: Stored, tune_settings: Settings,
     local.init(runner=local.SubprocessRunner(use_venv=False), pipeline_root=str(root))
     store = ObjectStore.from_settings(tune_settings)
     version = tune_settings.feature_group_version
-    tune_step(uri=store.uri(layout.feature_snapshot(tune_settings.feature_group, version, run)), run=run, version=version)
+    tune_step(
+        uri=store.uri(layout.feature_snapshot(tune_settings.feature_group, version, run)),
+        run=run,
+        version=version,
+    )
     outputs = executor_output(root, "tune")["parameters"]
 
     config = json.loads(outputs["config_json"])

@@ -111,7 +111,7 @@ def _record_model(name: str) -> type[BaseModel]:
     validators = {
         "codes_as_text": field_validator(*(k.source for k in spec.keys), mode="before")(_code_as_text)
     }
-    return create_model(  # type: ignore[call-overload, no-any-return]
+    return create_model(
         f"{spec.name}Record",
         __config__=ConfigDict(extra="ignore", frozen=True),
         __validators__=validators,

@@ -83,10 +83,10 @@ def find_and_fill(
             (short if length <= spec.max_gap_hours else long).append(gap)
             if length <= spec.max_gap_hours:
                 _fill(row, first, length)
-    filled = pd.DataFrame(values, index=wide.index, columns=grid).stack(future_stack=True).rename(TARGET)
+    filled = pd.DataFrame(values, index=wide.index, columns=grid).stack(future_stack=True).rename(TARGET)  # type: ignore[call-overload]  # a Series
     out = filled.reset_index().rename(columns={"level_1": DATETIME, "level_2": DATETIME})
     out = out.dropna(subset=[TARGET]) if long else out
-    out = out[list(spec.feature_columns)].astype(spec.feature_dtypes)  # type: ignore[arg-type]
+    out = out[list(spec.feature_columns)].astype(spec.feature_dtypes)
     out = out.sort_values([DATETIME, *keys], kind="stable").reset_index(drop=True)
     return out, short, long
 
