@@ -23,6 +23,9 @@ $(CURDIR)/.tools/bin/uv:
 # set (as on these machines) each one would otherwise recompile GX, MLflow and LightGBM from source.
 setup: $(UV) ## install everything from the lock file into .venv/ (idempotent)
 	$(UV) sync --frozen --python 3.11 --compile-bytecode
+	# the benchmark peers (statsforecast, mlforecast: pandas<3) in their own locked env (bench/peers/)
+	UV_PROJECT_ENVIRONMENT=$(CURDIR)/bench/peers/.venv $(UV) sync --frozen --project bench/peers --python 3.11 \
+		--compile-bytecode
 	@for step in .ci/setup.d/*.sh; do [ -e "$$step" ] && bash "$$step"; done; true
 
 test: setup ## run the whole test suite (offline)

@@ -30,8 +30,15 @@ else
   done
 fi
 
-if [ -z "${ENERGY_SNAPSHOT:-}" ]; then
-  echo "==> ENERGY_SNAPSHOT is not set: reading the Energi Data Service API (needs internet)."
+if [ -z "${ENERGY_SNAPSHOT:-}${EF_SNAPSHOT:-}" ]; then
+  if [ -z "${EF_DATASET:-}" ]; then
+    # no setting: the real DE35 sample shipped in the package, so a fresh machine needs no network
+    ENERGY_SNAPSHOT="$("${RUN[@]}" python -c 'from components.datasets import SPECS, DEFAULT_DATASET, sample_path; print(sample_path(SPECS[DEFAULT_DATASET]))')"
+    export ENERGY_SNAPSHOT
+    echo "==> offline demo on the shipped sample $ENERGY_SNAPSHOT (EF_DATASET=<name> runs a live dataset)"
+  else
+    echo "==> EF_DATASET=$EF_DATASET: reading the Energi Data Service API (needs internet)."
+  fi
 fi
 echo "==> backfilling the last ${BACKFILL_DAYS} days of the data, one run a day"
 "${RUN[@]}" python -m pipelines backfill --local --last-days "$BACKFILL_DAYS" --every 24h

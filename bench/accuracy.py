@@ -1,25 +1,47 @@
-"""Accuracy and speed benchmark: seasonal naive 24 h / 168 h, the course's model, and ours.
+"""Accuracy and speed benchmark of our model against its peers, on any dataset with a spec.
 
-Every method is trained on the data before ``--train-end`` and then forecasts 24 h from each
-daily origin after it (origin = the hour before ``train-end + k days``), updated with the true
-history up to that origin (``update(..., update_params=False)``: no refit). All methods run in
-this one process, one after another, through sktime's fit/update/predict API:
+Every method is trained on the data before ``--train-end`` (the first forecast hour) and then
+forecasts 24 h from each of ``--origins`` daily origins (origin = the hour before ``train-end + k
+days``), from the true history up to that origin and without refitting. Scores: MAPE and WAPE over
+all series and the 24 hours of one origin, then the mean over origins; hours that are missing in the
+data or were filled by the loader are not scored. Methods (``--methods``, any subset):
 
-- ``naive_24`` / ``naive_168``: ``NaiveForecaster(strategy="last", sp=24 / 168)``;
+- ``naive_24`` / ``naive_168``: sktime ``NaiveForecaster(strategy="last", sp=24 / 168)``;
 - ``course``: the course's model exactly: ``make_reduction(LGBMRegressor(n_estimators=2500,
   learning_rate=0.1, max_depth=-1, reg_lambda=0.015), strategy="recursive", pooling="global")``
   with a ``WindowSummarizer`` of lags 1..72 and 24/48/72-hour means and standard deviations,
   behind ``DateTimeFeatures(manual_selection=["day_of_week", "hour_of_day"],
-  keep_original_columns=True)`` on exogenous area and consumer type as numbers;
+  keep_original_columns=True)`` on the series keys as numbers (exogenous);
 - ``ours``: ``GlobalLGBMForecaster`` with ``DEFAULT_CONFIG`` (or ``--config``), for each seed,
   with ``n_jobs=0`` (LightGBM's OpenMP default: all cores), as the course's ``LGBMRegressor``
-  uses by default; the forecasts do not depend on the thread count (``deterministic=True``).
+  uses by default; the forecasts do not depend on the thread count (``deterministic=True``);
+- ``mstl``: statsforecast ``MSTL(season_length=[24, 168], trend_forecaster=AutoETS(model="ZZN"))``;
+- ``mlforecast``: mlforecast's LightGBM recipe (lags 1, 2, 3, 24, 48, 168; rolling mean and std of
+  24 h at lag 1, rolling mean of 168 h at lag 24; hour and day of week; ``LocalStandardScaler``;
+  recursive 24 steps).
 
-Prints a table per origin (MAPE, WAPE, fit s, predict s), the targets of issue 3, and as the
-last line one JSON object keyed by method. ``OMP_WAIT_POLICY=PASSIVE`` is set for the process
-(both LightGBM models) because OpenMP spin-waiting on a shared 2-core machine distorts timings.
+The sktime methods run in this process through fit/update(update_params=False)/predict. ``mstl`` and
+``mlforecast`` need ``pandas<3`` and run in their own locked environment (``bench/peers/``, installed
+by ``make setup``) as a subprocess on the same data (see ``bench/peers/run.py`` for the file
+protocol); their fit and predict seconds are measured inside that process, after the libraries are
+imported and one warm-up fit + forecast on a tiny synthetic panel (reported apart as
+``import_seconds`` / ``warmup_seconds``). Imports are outside the timings of every method.
+
+The data file is read by the dataset's spec (``--dataset``): a Parquet API export, the API's CSV
+(BOM, ``+00:00`` offsets), the web page's ``;``-separated download with decimal commas, or a clean
+feature frame. Runs of missing hours up to ``spec.max_gap_hours`` are interpolated; longer gaps stay
+missing, and a method that takes no NaN (sktime tag ``capability:missing_values`` false, and the
+peers) sees them filled causally: the same hour a week before, else a day before, else the last value.
+
+Prints one table row per method and origin, a summary table, the targets of issue 3 when all four
+original methods ran, and as the last line one JSON object keyed by method (``mape``, ``wape``,
+``fit_seconds``, ``predict_seconds`` — mean over origins — and more; ``null`` and ``error`` for a
+method that failed, and then the exit status is 1). ``OMP_WAIT_POLICY=PASSIVE`` is set for the
+process and the peers because OpenMP spin-waiting on a shared 2-core machine distorts timings.
 
     .tools/bin/uv run --frozen python bench/accuracy.py --origins 6
+    .tools/bin/uv run --frozen python bench/accuracy.py --dataset ElectricityBalanceNonv \\
+        --train-end 2019-10-02T00:00 --origins 30
 """
 
 from __future__ import annotations
@@ -31,10 +53,15 @@ os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
 import argparse
 import json
 import logging
+import math
 import statistics
+import subprocess
 import sys
+import tempfile
 import time
+import traceback
 import warnings
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -45,53 +72,144 @@ REPO = Path(__file__).resolve().parents[1]
 if str(REPO) not in sys.path:
     sys.path.insert(0, str(REPO))
 
-from components import schemas  # noqa: E402
+from components.datasets import DATETIME, DEFAULT_DATASET, SPECS, TARGET, DatasetSpec, get_spec  # noqa: E402
 
 log = logging.getLogger("bench.accuracy")
 SHARED = Path(os.environ.get("EF_SHARED_DATA", REPO.parent / "shared" / "data"))
-DEFAULT_DATA = SHARED / "energidataservice" / "ConsumptionDE35Hour_2022-12-21T16_2023-01-17T23.parquet"
+EXPORTS = SHARED / "energidataservice"
+DEFAULT_DATA = {
+    "ConsumptionDE35Hour": EXPORTS / "ConsumptionDE35Hour_2022-12-21T16_2023-01-17T23.parquet",
+    "ElectricityBalanceNonv": EXPORTS / "ElectricityBalanceNonv_DK1DK2_2019-01-01T00_2019-10-31T23.csv",
+}
+PEERS = REPO / "bench" / "peers"
+PEER_PYTHON = PEERS / ".venv" / "bin" / "python"
 HORIZON = 24
+SKTIME_METHODS = ("naive_24", "naive_168", "course", "ours")
+PEER_METHODS = ("mstl", "mlforecast")
+METHODS = (*SKTIME_METHODS, *PEER_METHODS)
+FILLED = "filled"
+"""Column of :func:`load_frame`: the value was interpolated (not observed); such hours are not scored."""
 
 
-def load_frame(path: Path) -> pd.DataFrame:
-    """A feature frame from an API export (HourUTC, PriceArea, ...) or an already clean feature frame."""
+def load_frame(path: Path, spec: DatasetSpec) -> pd.DataFrame:
+    """The clean frame (``spec.feature_columns``, MWh) plus :data:`FILLED`, on a complete hourly grid.
+
+    Reads a Parquet export, the API's CSV (BOM, ``+00:00``), the web page's ``;`` download with
+    decimal commas, or a clean feature frame. Runs of missing or null hours of at most
+    ``spec.max_gap_hours`` inside a series are interpolated in time; longer runs stay NaN.
+    Stand-in for the components' spec-aware reader and cleaning (one function, to be replaced).
+    """
     if not path.exists():
         raise SystemExit(f"--data {path}: no such file")
-    raw = pd.read_parquet(path) if path.suffix == ".parquet" else pd.read_csv(path, dtype=str)
-    if set(schemas.FEATURE_COLUMNS) <= set(raw.columns):
-        frame = raw[list(schemas.FEATURE_COLUMNS)].copy()
-        frame[schemas.DATETIME] = pd.to_datetime(frame[schemas.DATETIME], utc=True)
-    elif {"HourUTC", "PriceArea", "ConsumerType_DE35", "TotalCon"} <= set(raw.columns):
+    if path.suffix == ".parquet":
+        raw, decimal_comma = pd.read_parquet(path), False
+    else:
+        with path.open(encoding="utf-8-sig") as handle:
+            header = handle.readline()
+        decimal_comma = ";" in header
+        raw = pd.read_csv(path, sep=";" if decimal_comma else ",", dtype=str, encoding="utf-8-sig")
+    keys = spec.key_names
+    if set(spec.feature_columns) <= set(raw.columns):
+        frame = raw[list(spec.feature_columns)].copy()
+        values = frame[TARGET].astype(str).str.replace(",", ".") if decimal_comma else frame[TARGET]
+        frame[TARGET] = pd.to_numeric(values, errors="coerce")
+    else:
+        sources = [spec.time_column, *(k.source for k in spec.keys), spec.value_column]
+        missing = [c for c in sources if c not in raw.columns]
+        if missing:
+            raise SystemExit(f"--data {path}: not a {spec.name} export (no columns {missing})")
+        values = raw[spec.value_column]
+        if decimal_comma:
+            values = values.str.replace(".", "", regex=False).str.replace(",", ".", regex=False)
         frame = pd.DataFrame(
             {
-                schemas.DATETIME: pd.to_datetime(raw["HourUTC"]).dt.tz_localize("UTC"),
-                schemas.AREA: raw["PriceArea"].astype(str),
-                schemas.CONSUMER_TYPE: raw["ConsumerType_DE35"].astype(str),
-                schemas.TARGET: pd.to_numeric(raw["TotalCon"]).astype("float64"),
+                DATETIME: raw[spec.time_column],
+                **{k.name: raw[k.source] for k in spec.keys},
+                TARGET: pd.to_numeric(values, errors="coerce") * spec.unit_factor,
             }
         )
-    else:
-        raise SystemExit(f"--data {path}: neither a feature frame nor a ConsumptionDE35Hour export")
-    return frame.sort_values([schemas.AREA, schemas.CONSUMER_TYPE, schemas.DATETIME]).reset_index(drop=True)
+    if spec.resolution != "PT1H":
+        raise SystemExit(f"{spec.name}: {spec.resolution} data is not supported by the bench's loader")
+    frame[DATETIME] = pd.to_datetime(frame[DATETIME], utc=True, format="ISO8601").dt.as_unit("ns")
+    for key in keys:
+        frame[key] = frame[key].astype(str)
+    frame[TARGET] = frame[TARGET].astype("float64")
+    if frame.duplicated([*keys, DATETIME]).any():
+        raise SystemExit(f"--data {path}: duplicate ({', '.join(keys)}, hour) rows")
+    grid = pd.date_range(frame[DATETIME].min(), frame[DATETIME].max(), freq="h", tz="UTC", unit="ns")
+    series = frame[list(keys)].drop_duplicates().sort_values(list(keys))
+    full = series.merge(pd.DataFrame({DATETIME: grid}), how="cross")
+    full = full.merge(frame, on=[*keys, DATETIME], how="left").sort_values([*keys, DATETIME])
+    full = full.reset_index(drop=True)
+    gap = full[TARGET].isna()
+    run = ((gap != gap.shift()) | full[list(keys)].ne(full[list(keys)].shift()).any(axis=1)).cumsum()
+    # the grid is regular, so linear interpolation by position is interpolation in time
+    inside = full.groupby(list(keys), sort=False)[TARGET].transform(
+        lambda s: s.interpolate(limit_area="inside")
+    )
+    short = gap & (run.map(run.value_counts()) <= spec.max_gap_hours) & inside.notna()
+    full[FILLED] = short
+    full[TARGET] = full[TARGET].where(~short, inside)
+    return full[[*spec.feature_columns, FILLED]].reset_index(drop=True)
 
 
-def to_sktime(frame: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """``y`` (hierarchical, hourly PeriodIndex) and the course's ``X`` (area, consumer type as numbers)."""
-    period = frame[schemas.DATETIME].dt.tz_convert(None).dt.to_period("h")
-    index = pd.MultiIndex.from_arrays(
-        [frame[schemas.AREA], frame[schemas.CONSUMER_TYPE], period],
-        names=["area", "consumer_type", "datetime"],
-    )
-    y = pd.DataFrame({schemas.TARGET: frame[schemas.TARGET].to_numpy()}, index=index).sort_index()
-    areas = {a: i for i, a in enumerate(sorted(frame[schemas.AREA].unique()))}
-    X = pd.DataFrame(
-        {
-            "area": y.index.get_level_values(0).map(areas).astype("int64"),
-            "consumer_type": y.index.get_level_values(1).astype("int64"),
-        },
-        index=y.index,
-    )
-    return y, X
+def fill_causal(frame: pd.DataFrame, spec: DatasetSpec) -> pd.DataFrame:
+    """Gap-free history for methods that take no NaN: each missing hour from the same hour a week
+    before, else a day before, else the last value (only the past is used); leading gaps stay."""
+    keys = list(spec.key_names)
+
+    def fill(y: pd.Series) -> pd.Series:
+        for lag in (168, 24):
+            while y.isna().any():  # a gap longer than `lag` fills from the hours filled just before
+                before = int(y.isna().sum())
+                y = y.fillna(y.shift(lag))
+                if int(y.isna().sum()) == before:
+                    break
+        return y.ffill()
+
+    return frame.assign(**{TARGET: frame.groupby(keys, sort=False)[TARGET].transform(fill)})
+
+
+@dataclass(frozen=True)
+class Data:
+    """One benchmark's data: the clean frame and sktime's views of it."""
+
+    frame: pd.DataFrame
+    """:func:`load_frame`'s frame (NaN where missing)."""
+    filled: pd.DataFrame
+    """The same, gap-free (:func:`fill_causal`): what methods that take no NaN see."""
+    y: pd.DataFrame
+    """Hourly PeriodIndex per series (NaN where missing), MultiIndex (*keys, datetime)."""
+    y_filled: pd.DataFrame
+    X: pd.DataFrame
+    """The course's exogenous X: the series keys as numbers."""
+    observed: pd.Series
+    """True where the value was observed (not missing, not interpolated): the scored hours."""
+
+
+def to_sktime(frame: pd.DataFrame, spec: DatasetSpec) -> Data:
+    keys = list(spec.key_names)
+    period = frame[DATETIME].dt.tz_convert(None).dt.to_period("h")
+    index = pd.MultiIndex.from_arrays([*(frame[k] for k in keys), period], names=[*keys, "datetime"])
+    filled = fill_causal(frame, spec)
+
+    def series(values: pd.Series) -> pd.DataFrame:
+        return pd.DataFrame({TARGET: values.to_numpy(dtype="float64")}, index=index).sort_index()
+
+    y = series(frame[TARGET])
+    observed = pd.Series(
+        ~frame[FILLED].to_numpy() & frame[TARGET].notna().to_numpy(), index=index
+    ).sort_index()
+    columns = {}
+    for level, key in enumerate(keys):
+        codes = y.index.get_level_values(level)
+        if all(str(c).isdigit() for c in codes.unique()):
+            columns[key] = codes.astype("int64")
+        else:
+            order = {c: i for i, c in enumerate(sorted(codes.unique()))}
+            columns[key] = codes.map(order).astype("int64")
+    X = pd.DataFrame(columns, index=y.index)
+    return Data(frame, filled, y, series(filled[TARGET]), X, observed)
 
 
 def course_model() -> Any:
@@ -126,7 +244,7 @@ def course_model() -> Any:
 
 
 def make_method(name: str, seed: int, config: dict[str, Any]) -> tuple[Any, bool]:
-    """The forecaster and whether it takes the exogenous X."""
+    """The sktime forecaster and whether it takes the exogenous X."""
     if name.startswith("naive_"):
         from sktime.forecasting.naive import NaiveForecaster
 
@@ -144,29 +262,48 @@ def time_slice(frame: pd.DataFrame, start: pd.Period | None, end: pd.Period) -> 
     return frame[keep]
 
 
-def score(actual: pd.Series, forecast: pd.Series) -> tuple[float, float]:
+def score(actual: pd.Series, observed: pd.Series, forecast: pd.Series) -> tuple[float, float]:
+    """MAPE and WAPE of one origin over the observed hours (``components.model.metrics.scores``)."""
+    from components.model.metrics import scores
+
+    mask = observed.reindex(actual.index).fillna(False).to_numpy(dtype=bool)
     a = actual.to_numpy(dtype="float64")
     f = forecast.reindex(actual.index).to_numpy(dtype="float64")
-    if np.isnan(f).any():
-        raise RuntimeError(f"{int(np.isnan(f).sum())} forecasts missing")
-    err = np.abs(a - f)
-    return float(np.mean(err / np.abs(a))), float(err.sum() / np.abs(a).sum())
+    lost = int((~np.isfinite(f) & mask).sum())
+    if lost:
+        raise RuntimeError(f"{lost} forecasts missing or not finite")
+    result = scores(a[mask], f[mask])
+    return result["mape"], result["wape"]
+
+
+def origin_row(start: pd.Period, mape: float, wape: float, fit_s: float, predict_s: float) -> dict[str, Any]:
+    return {"origin": str(start - 1), "mape": mape, "wape": wape, "fit_s": fit_s, "predict_s": predict_s}
+
+
+def summary(rows: list[dict[str, Any]], fit_s: float) -> dict[str, Any]:
+    return {
+        "mape": statistics.fmean(r["mape"] for r in rows),
+        "wape": statistics.fmean(r["wape"] for r in rows),
+        "fit_seconds": fit_s,
+        "predict_seconds": statistics.fmean(r["predict_s"] for r in rows),
+        "per_origin": rows,
+    }
 
 
 def run_method(
-    name: str,
-    seed: int,
-    config: dict[str, Any],
-    y: pd.DataFrame,
-    X: pd.DataFrame,
-    train_end: pd.Period,
-    origins: int,
+    name: str, seed: int, config: dict[str, Any], data: Data, train_end: pd.Period, origins: int
 ) -> dict[str, Any]:
     forecaster, uses_x = make_method(name, seed, config)
+    X = data.X
+    # a method that takes no NaN sees the gap-free history (scores are over observed hours either way)
+    gaps = bool(data.y.iloc[:, 0].isna().any())
+    takes_nan = bool(forecaster.get_tag("capability:missing_values", False, raise_error=False))
+    y = data.y if takes_nan or not gaps else data.y_filled
     fh = np.arange(1, HORIZON + 1)
-    y_train = time_slice(y, None, train_end)
     t0 = time.perf_counter()
-    forecaster.fit(y_train, X=time_slice(X, None, train_end) if uses_x else None, fh=fh)
+    forecaster.fit(
+        time_slice(y, None, train_end), X=time_slice(X, None, train_end) if uses_x else None, fh=fh
+    )
     fit_s = time.perf_counter() - t0
     rows: list[dict[str, Any]] = []
     seen = train_end
@@ -182,17 +319,9 @@ def run_method(
             seen = start
         pred = forecaster.predict(fh=fh, X=time_slice(X, start, start + HORIZON) if uses_x else None)
         predict_s = time.perf_counter() - t0
-        actual = time_slice(y, start, start + HORIZON).iloc[:, 0]
-        mape, wape = score(actual, pred.iloc[:, 0])
-        rows.append(
-            {
-                "origin": str(start - 1),
-                "mape": mape,
-                "wape": wape,
-                "fit_s": fit_s if k == 0 else 0.0,
-                "predict_s": predict_s,
-            }
-        )
+        actual = time_slice(data.y, start, start + HORIZON).iloc[:, 0]
+        mape, wape = score(actual, data.observed, pred.iloc[:, 0])
+        rows.append(origin_row(start, mape, wape, fit_s if k == 0 else 0.0, predict_s))
         log.info(
             "%s seed %d origin %s: MAPE %.4f WAPE %.4f predict %.2f s",
             name,
@@ -202,26 +331,157 @@ def run_method(
             wape,
             predict_s,
         )
-    return {
-        "mape": statistics.fmean(r["mape"] for r in rows),
-        "wape": statistics.fmean(r["wape"] for r in rows),
-        "fit_seconds": fit_s,
-        "predict_seconds": statistics.fmean(r["predict_s"] for r in rows),
-        "per_origin": rows,
+    return {**summary(rows, fit_s), "history": "nan" if y is data.y and gaps else "gap-free"}
+
+
+def run_peer(name: str, spec: DatasetSpec, data: Data, train_end: pd.Period, origins: int) -> dict[str, Any]:
+    """``name`` in the peers' environment (``bench/peers/run.py``) on the gap-free history, scored here."""
+    if not PEER_PYTHON.exists():
+        raise RuntimeError(f"{PEER_PYTHON} is missing: run `make setup` (it installs bench/peers/.venv)")
+    keys = list(spec.key_names)
+    frame = data.filled
+    hours = frame[DATETIME].dt.tz_convert(None)
+    uid = frame[keys].astype(str).agg("/".join, axis=1)
+    starts = [train_end + k * HORIZON for k in range(origins)]
+    end = (train_end + origins * HORIZON).to_timestamp()
+    history = pd.DataFrame({"unique_id": uid, "ds": hours, "y": frame[TARGET]})
+    history = history[(hours < end).to_numpy() & frame[TARGET].notna().to_numpy()]  # leading gaps
+    with tempfile.TemporaryDirectory(prefix=f"bench-{name}-") as tmp:
+        work = Path(tmp)
+        history.to_parquet(work / "history.parquet", index=False)
+        request = {
+            "train_end": train_end.to_timestamp().isoformat(),
+            "starts": [s.to_timestamp().isoformat() for s in starts],
+            "horizon": HORIZON,
+            "seed": 0,
+        }
+        (work / "request.json").write_text(json.dumps(request))
+        t0 = time.perf_counter()
+        proc = subprocess.run(
+            [str(PEER_PYTHON), str(PEERS / "run.py"), "--method", name, "--dir", str(work)],
+            capture_output=True,
+            text=True,
+            check=False,
+        )
+        wall_s = time.perf_counter() - t0
+        if proc.returncode != 0:
+            tail = "\n".join(proc.stderr.strip().splitlines()[-15:])
+            raise RuntimeError(f"peer {name} exited with {proc.returncode}:\n{tail}")
+        timing = json.loads((work / f"{name}.timing.json").read_text())
+        pred = pd.read_parquet(work / f"{name}.forecast.parquet")
+    codes = {
+        u: tuple(row) for u, row in zip(uid, frame[keys].astype(str).itertuples(index=False), strict=True)
     }
+    periods = pd.to_datetime(pred["ds"]).dt.to_period("h")
+    index = pd.MultiIndex.from_tuples(
+        [(*codes[u], p) for u, p in zip(pred["unique_id"], periods, strict=True)], names=data.y.index.names
+    )
+    forecast = pd.Series(pred["yhat"].to_numpy(dtype="float64"), index=index)
+    by_start = pd.to_datetime(pred["start"]).dt.to_period("h").to_numpy()
+    rows = []
+    for k, start in enumerate(starts):
+        actual = time_slice(data.y, start, start + HORIZON).iloc[:, 0]
+        mape, wape = score(actual, data.observed, forecast[by_start == start])
+        fit_s = timing["fit_seconds"] if k == 0 else 0.0
+        rows.append(origin_row(start, mape, wape, fit_s, timing["predict_seconds"][k]))
+        log.info("%s origin %s: MAPE %.4f WAPE %.4f", name, start - 1, mape, wape)
+    return {
+        **summary(rows, timing["fit_seconds"]),
+        "history": "gap-free",
+        "import_seconds": timing["import_seconds"],
+        "warmup_seconds": timing["warmup_seconds"],
+        "wall_seconds": wall_s,
+        "versions": timing["versions"],
+    }
+
+
+def parse_hour(text: str) -> pd.Period:
+    stamp = pd.Timestamp(text)
+    stamp = stamp.tz_convert("UTC").tz_localize(None) if stamp.tzinfo else stamp
+    return pd.Period(stamp, freq="h")
+
+
+def failed(error: BaseException) -> dict[str, Any]:
+    log.error("%s", "".join(traceback.format_exception(error)))
+    text = f"{type(error).__name__}: {error}".strip().splitlines()
+    return {"mape": None, "wape": None, "fit_seconds": None, "predict_seconds": None, "error": text[0][:300]}
+
+
+def print_tables(results: dict[str, Any]) -> None:
+    header = f"{'method':<11} {'origin':<18} {'MAPE':>7} {'WAPE':>7} {'fit s':>8} {'predict s':>10}"
+    print(f"\n{header}")
+    for name, res in results.items():
+        for row in res.get("per_origin", []):
+            print(
+                f"{name:<11} {row['origin']:<18} {row['mape']:7.4f} {row['wape']:7.4f} {row['fit_s']:8.2f} "
+                f"{row['predict_s']:10.3f}"
+            )
+    print(f"\nmean over origins\n{header}")
+    for name, res in results.items():
+        if res.get("error"):
+            print(f"{name:<11} {'FAILED':<18} {res['error']}")
+            continue
+        extra = ""
+        if "warmup_seconds" in res:
+            extra = (
+                f"  (peer env: import {res['import_seconds']:.1f} s, warm-up {res['warmup_seconds']:.1f} s)"
+            )
+        print(
+            f"{name:<11} {'mean':<18} {res['mape']:7.4f} {res['wape']:7.4f} {res['fit_seconds']:8.2f} "
+            f"{res['predict_seconds']:10.3f}{extra}"
+        )
+
+
+def print_targets(results: dict[str, Any]) -> None:
+    """The targets of issue 3 (our model against the naive methods and the course's model)."""
+    if "ours" in results and "seeds" in results["ours"]:
+        seeds_res = results["ours"]["seeds"]
+        wapes = [v["wape"] for v in seeds_res.values()]
+        mapes = [v["mape"] for v in seeds_res.values()]
+        print(
+            f"ours across seeds {list(seeds_res)}: WAPE {min(wapes):.4f}..{max(wapes):.4f}, "
+            f"MAPE {min(mapes):.4f}..{max(mapes):.4f}"
+        )
+    need = ("ours", "course", "naive_24", "naive_168")
+    if not all(m in results and not results[m].get("error") for m in need):
+        return
+    ours, course = results["ours"], results["course"]
+    best_wape = min(results[m]["wape"] for m in ("naive_24", "naive_168", "course"))
+    checks = {
+        "mape <= 0.70 x course": ours["mape"] <= 0.70 * course["mape"],
+        "wape <= 0.80 x best(naive_24, naive_168, course)": ours["wape"] <= 0.80 * best_wape,
+        "predict <= course / 50": ours["predict_seconds"] <= course["predict_seconds"] / 50,
+        "fit <= course fit": ours["fit_seconds"] <= course["fit_seconds"],
+    }
+    print(
+        f"ours MAPE / course MAPE = {ours['mape'] / course['mape']:.3f}; ours WAPE / best other WAPE = "
+        f"{ours['wape'] / best_wape:.3f}; course predict / ours predict = "
+        f"{course['predict_seconds'] / ours['predict_seconds']:.0f}x; ours fit / course fit = "
+        f"{ours['fit_seconds'] / course['fit_seconds']:.2f}"
+    )
+    for text, ok in checks.items():
+        print(f"target {text}: {'MET' if ok else 'NOT MET'}")
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
-    parser.add_argument("--data", type=Path, default=DEFAULT_DATA, help="Parquet/CSV export or feature frame")
+    parser.add_argument("--dataset", default=DEFAULT_DATASET, choices=sorted(SPECS), help="the data's spec")
+    parser.add_argument("--data", type=Path, default=None, help="export (Parquet/CSV) or clean feature frame")
     parser.add_argument(
-        "--train-end", default=None, help="ISO UTC hour; default: --origins days before the end"
+        "--train-end",
+        default=None,
+        help="ISO UTC hour, the first forecast hour; default: --origins days before the end",
+    )
+    parser.add_argument(
+        "--train-start", default=None, help="ISO UTC hour; drop the data before it (short runs)"
     )
     parser.add_argument("--origins", type=int, default=6, help="daily origins after --train-end (default 6)")
     parser.add_argument("--seeds", default="0,1,2", help="seeds of our model (comma-separated)")
-    parser.add_argument("--methods", default="naive_24,naive_168,course,ours", help="comma-separated subset")
+    parser.add_argument(
+        "--methods", default=",".join(METHODS), help=f"comma-separated subset of {','.join(METHODS)}"
+    )
     parser.add_argument("--config", default="{}", help="JSON overrides of our DEFAULT_CONFIG")
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s", stream=sys.stderr)
@@ -230,78 +490,61 @@ def main(argv: list[str] | None = None) -> int:
 
     if args.origins < 1:
         parser.error("--origins must be >= 1")
-    frame = load_frame(args.data)
-    y, X = to_sktime(frame)
+    methods = [m.strip() for m in args.methods.split(",") if m.strip()]
+    unknown = sorted(set(methods) - set(METHODS))
+    if unknown or not methods:
+        parser.error(f"--methods: unknown {unknown}; choose from {', '.join(METHODS)}")
+    spec = get_spec(args.dataset)
+    path = args.data or DEFAULT_DATA.get(spec.name)
+    if path is None:
+        parser.error(f"--data is required for {spec.name} (no shared export)")
+    frame = load_frame(path, spec)
+    if args.train_start:
+        frame = frame[frame[DATETIME] >= parse_hour(args.train_start).to_timestamp().tz_localize("UTC")]
+        frame = frame.reset_index(drop=True)
+    data = to_sktime(frame, spec)
+    y = data.y
     last = y.index.get_level_values(-1).max()
-    if args.train_end:
-        stamp = pd.Timestamp(args.train_end)
-        stamp = stamp.tz_convert("UTC").tz_localize(None) if stamp.tzinfo else stamp
-        train_end = pd.Period(stamp, freq="h")
-    else:
-        train_end = last + 1 - args.origins * HORIZON
+    train_end = parse_hour(args.train_end) if args.train_end else last + 1 - args.origins * HORIZON
     if train_end + args.origins * HORIZON - 1 > last:
         parser.error(f"--train-end {train_end} + {args.origins} days runs past the data's last hour {last}")
     config = {"n_jobs": 0, **json.loads(args.config)}
     seeds = [int(s) for s in args.seeds.split(",") if s.strip()]
-    methods = [m.strip() for m in args.methods.split(",") if m.strip()]
+    n_series = len(frame[list(spec.key_names)].drop_duplicates())
     print(
-        f"data {args.data.name}: {len(frame)} rows, train < {train_end}, {args.origins} daily origins",
+        f"data {path.name} ({spec.name}): {n_series} series, {len(frame)} rows "
+        f"({int(frame[FILLED].sum())} hours interpolated, {int(frame[TARGET].isna().sum())} missing: "
+        "filled causally for the methods that take no NaN), "
+        f"train {y.index.get_level_values(-1).min()} .. < {train_end}, {args.origins} daily origins",
         flush=True,
     )
 
     results: dict[str, Any] = {}
     for name in methods:
-        if name == "ours":
-            runs = {seed: run_method(name, seed, config, y, X, train_end, args.origins) for seed in seeds}
-            best = runs[seeds[0]]
-            results["ours"] = {
-                **best,
-                "seeds": {
-                    str(s): {"mape": r["mape"], "wape": r["wape"], "fit_seconds": r["fit_seconds"]}
-                    for s, r in runs.items()
-                },
-            }
-        else:
-            results[name] = run_method(name, 0, config, y, X, train_end, args.origins)
+        try:
+            if name in PEER_METHODS:
+                results[name] = run_peer(name, spec, data, train_end, args.origins)
+            elif name == "ours":
+                runs = {seed: run_method(name, seed, config, data, train_end, args.origins) for seed in seeds}
+                results["ours"] = {
+                    **runs[seeds[0]],
+                    "seeds": {
+                        str(s): {"mape": r["mape"], "wape": r["wape"], "fit_seconds": r["fit_seconds"]}
+                        for s, r in runs.items()
+                    },
+                }
+            else:
+                results[name] = run_method(name, 0, config, data, train_end, args.origins)
+        except Exception as error:
+            results[name] = failed(error)
 
-    print(f"\n{'method':<10} {'origin':<18} {'MAPE':>7} {'WAPE':>7} {'fit s':>8} {'predict s':>10}")
-    for name, res in results.items():
-        for row in res["per_origin"]:
-            print(
-                f"{name:<10} {row['origin']:<18} {row['mape']:7.4f} {row['wape']:7.4f} {row['fit_s']:8.2f} "
-                f"{row['predict_s']:10.3f}"
-            )
-        print(
-            f"{name:<10} {'mean':<18} {res['mape']:7.4f} {res['wape']:7.4f} {res['fit_seconds']:8.2f} "
-            f"{res['predict_seconds']:10.3f}"
-        )
-    if "ours" in results:
-        seeds_res = results["ours"]["seeds"]
-        wapes = [v["wape"] for v in seeds_res.values()]
-        mapes = [v["mape"] for v in seeds_res.values()]
-        print(
-            f"ours across seeds {list(seeds_res)}: WAPE {min(wapes):.4f}..{max(wapes):.4f}, "
-            f"MAPE {min(mapes):.4f}..{max(mapes):.4f}"
-        )
-    if {"ours", "course", "naive_24", "naive_168"} <= set(results):
-        ours, course = results["ours"], results["course"]
-        best_wape = min(results[m]["wape"] for m in ("naive_24", "naive_168", "course"))
-        checks = {
-            "mape <= 0.70 x course": ours["mape"] <= 0.70 * course["mape"],
-            "wape <= 0.80 x best(naive_24, naive_168, course)": ours["wape"] <= 0.80 * best_wape,
-            "predict <= course / 50": ours["predict_seconds"] <= course["predict_seconds"] / 50,
-            "fit <= course fit": ours["fit_seconds"] <= course["fit_seconds"],
-        }
-        print(
-            f"ours MAPE / course MAPE = {ours['mape'] / course['mape']:.3f}; ours WAPE / best other WAPE = "
-            f"{ours['wape'] / best_wape:.3f}; course predict / ours predict = "
-            f"{course['predict_seconds'] / ours['predict_seconds']:.0f}x; ours fit / course fit = "
-            f"{ours['fit_seconds'] / course['fit_seconds']:.2f}"
-        )
-        for text, ok in checks.items():
-            print(f"target {text}: {'MET' if ok else 'NOT MET'}")
+    print_tables(results)
+    print_targets(results)
+    ok = all(
+        not r.get("error") and all(math.isfinite(r[k]) for k in ("mape", "wape")) for r in results.values()
+    )
     print(json.dumps(results, sort_keys=True))
-    return 0
+    return 0 if ok else 1
 
 
 if __name__ == "__main__":

@@ -2,14 +2,16 @@
 
 In one run on one machine, each server in its own uvicorn process on loopback, one after another:
 
-- ``ours``: ``python -m serving`` answering ``GET /api/v1/forecasts/{area}/{consumer_type}`` from memory;
+- ``ours``: ``python -m serving`` answering the series route of the configured dataset
+  (``GET /api/v1/forecasts/{area}/{consumer_type}`` for the default DE35) from memory;
 - ``ours_routed``: the same with ``EF_API_FAST_PATH=false`` (every request through FastAPI's routing);
 - ``ceiling``: a plain FastAPI app whose only route returns a constant;
 - ``course``: the course's design, which reads the forecast and observation Parquet files from the
   bucket (the emulator) on every request and filters them.
 
 The load generator is a separate process (``wrk`` when installed, else a minimal asyncio HTTP/1.1 client)
-with 32 concurrent connections for a fixed time. The data is all 76 series on a fresh emulator.
+with 32 concurrent connections for a fixed time. The data is every series of the dataset
+(``EF_DATASET``, default DE35: 76 series) on a fresh emulator.
 The last line printed is one JSON object with the figures and the targets.
 
     .tools/bin/uv run --frozen python bench/api.py --duration 10
@@ -39,7 +41,6 @@ if str(REPO) not in sys.path:
 
 log = logging.getLogger("bench.api")
 
-SERIES = ("DK1", "111")
 TARGETS = {"vs_ceiling": 0.5, "vs_course": 20.0, "p99_ms": 25.0}
 
 
@@ -65,19 +66,24 @@ def course_app() -> Any:
     from serving.settings import ApiSettings
 
     settings = ApiSettings()
+    keys = list(settings.spec.key_names)
     store = ObjectStore.from_settings(settings)
     app = FastAPI()
 
-    @app.get("/api/v1/forecasts/{area}/{consumer_type}")
-    def series(area: str, consumer_type: str) -> dict[str, Any]:
+    @app.get("/api/v1/forecasts/{codes:path}")
+    def series(codes: str) -> dict[str, Any]:
+        wanted = codes.split("/")
+        if len(wanted) != len(keys):
+            raise HTTPException(404, "unknown series")
         pointer = store.read_json(layout.FORECAST_LATEST)
         features = store.read_json(
             layout.feature_latest(settings.feature_group, settings.feature_group_version)
         )
         forecast = store.read_parquet(pointer["forecast"])
         observed = store.read_parquet(features["snapshot"])
-        forecast = forecast[(forecast["area"] == area) & (forecast["consumer_type"] == consumer_type)]
-        observed = observed[(observed["area"] == area) & (observed["consumer_type"] == consumer_type)]
+        for key, code in zip(keys, wanted, strict=True):
+            forecast = forecast[forecast[key] == code]
+            observed = observed[observed[key] == code]
         if forecast.empty:
             raise HTTPException(404, "unknown series")
         observed = observed.sort_values("datetime_utc").tail(168)
@@ -260,7 +266,7 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
     from components.processes import stop_process
     from components.storage import ObjectStore
     from serving.settings import ApiSettings
-    from tests.api_fixtures import ALL_SERIES, write_all
+    from tests.api_fixtures import all_series, write_all
 
     with tempfile.TemporaryDirectory(prefix="bench-api-") as tmp, GcsEmulator(Path(tmp) / "gcs") as emulator:
         env = {
@@ -277,8 +283,11 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
         settings = ApiSettings()
         store = ObjectStore.from_settings(settings)
         store.ensure_bucket()
-        write_all(store, settings, series=ALL_SERIES)
-        path = f"/api/v1/forecasts/{SERIES[0]}/{SERIES[1]}"
+        every = all_series(settings.spec)
+        write_all(store, settings, series=every)
+        series = every[0]
+        path = "/api/v1/forecasts/" + "/".join(series)
+        template = "/api/v1/forecasts/" + "/".join(f"{{{k}}}" for k in settings.spec.key_names)
         ours = [sys.executable, "-m", "serving", "--log-level", "warning"]
         servers: dict[str, tuple[list[str], str, dict[str, str]]] = {
             "ours": (ours, path, {}),
@@ -314,7 +323,7 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
         "vs_course": round(best["rps"] / course["rps"], 1) if course["rps"] else float("inf"),
     }
     return {
-        "route": f"GET /api/v1/forecasts/{{area}}/{{consumer_type}} ({'/'.join(SERIES)}, 76 series)",
+        "route": f"GET {template} ({'/'.join(series)}, {len(every)} series of {settings.dataset})",
         "loader": args.loader,
         "connections": args.connections,
         "duration_s": args.duration,

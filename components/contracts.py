@@ -26,6 +26,8 @@ class FeaturePointer(_Contract):
     rows: int = Field(ge=0)
     sha256: str
     updated_at: datetime
+    dataset: str | None = None
+    series_keys: list[str] = Field(default_factory=list, description="the snapshot's series-key columns")
 
 
 class ForecastMetadata(_Contract):
@@ -41,6 +43,14 @@ class ForecastMetadata(_Contract):
     series: int = Field(ge=0)
     horizon: int = Field(ge=1)
     has_band: bool = False
+    dataset: str | None = None
+    series_keys: list[str] = Field(default_factory=list, description="series-key columns of the forecast")
+    data_end: datetime | None = Field(None, description="the newest hour with data (the forecast's origin)")
+    forecast_start: datetime | None = Field(None, description="the first hour forecast (data_end + 1 h)")
+    unit: str = "MWh"
+    labels: dict[str, dict[str, str]] = Field(
+        default_factory=dict, description="series key -> code -> label learned from the data"
+    )
 
 
 class ForecastPointer(_Contract):
@@ -53,16 +63,20 @@ class ForecastPointer(_Contract):
     model_version: str
 
 
-MONITORING_TABLES: dict[str, tuple[str, ...]] = {
-    "by_forecast_run": ("run_id", "scheduled_time", "n", "mape", "wape"),
-    "by_series": ("area", "consumer_type", "n", "mape", "wape"),
-    "by_horizon": ("horizon", "n", "mape", "wape"),
-    "pairs": ("run_id", "area", "consumer_type", "datetime_utc", "horizon", "forecast", "observed"),
-}
-"""Columns of each ``monitoring/runs/<run>/<table>.parquet``.
+def monitoring_tables(keys: tuple[str, ...] | list[str]) -> dict[str, tuple[str, ...]]:
+    """Columns of each ``monitoring/runs/<run>/<table>.parquet`` for a dataset with series ``keys``.
 
-``pairs`` is every stored forecast joined with the observation that has since arrived.
-"""
+    ``pairs`` is every stored forecast joined with the observation that has since arrived.
+    """
+    return {
+        "by_forecast_run": ("run_id", "scheduled_time", "n", "mape", "wape"),
+        "by_series": (*keys, "n", "mape", "wape"),
+        "by_horizon": ("horizon", "n", "mape", "wape"),
+        "pairs": ("run_id", *keys, "datetime_utc", "horizon", "forecast", "observed"),
+    }
+
+
+MONITORING_TABLE_NAMES = ("by_forecast_run", "by_series", "by_horizon", "pairs")
 
 
 class Freshness(_Contract):

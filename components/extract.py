@@ -1,31 +1,36 @@
-"""Extract: the raw records of one window ``[start, end)`` from the API or from a snapshot file.
+"""Extract: the raw records of one run's window from the Energi Data Service API or a snapshot file.
 
-The window comes from ``reference_time``, ``days_delay`` and ``days_export``:
-``end = clamp(reference truncated to the hour) - days_delay days``, ``start = end - days_export days``.
-The clamp: the dataset has a last published hour (``Settings.dataset_last_hour`` for the API, the
-newest hour of a snapshot file); a reference after that hour + 1 h is replaced by it, and the log says so.
+The window ends at the hour after the **last complete hour of data** (every series has a value; a
+series more than the spec's gap limit behind is left to the contract), or at the reference time if
+that is earlier, minus ``days_delay`` days; it spans ``days_export`` days. The newest published hour
+comes from the source itself — the API or the file — never from a setting.
+
+Against the API a run usually makes one request: the window plus a margin of twice the dataset's
+publication lag, from which the newest hour is read. Only when that answer holds too little (the
+dataset lags more, or stopped updating) does it ask for the newest record and then for the window.
 """
 
 from __future__ import annotations
 
-import csv
-import io
 import logging
+import math
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from components.schemas import RAW_COLUMNS
+from components.datasets import DatasetSpec
+from components.source.files import SnapshotError, read_snapshot_file
+from components.source.window import HOUR, Window, floor_hour, parse_reference, parse_time, run_window
 
 if TYPE_CHECKING:
     import pandas as pd
 
     from components.settings import Settings
 
-log = logging.getLogger(__name__)
+__all__ = ["ExtractError", "ExtractResult", "Window", "extract", "parse_reference", "parse_time"]
 
-HOUR = timedelta(hours=1)
+log = logging.getLogger(__name__)
 
 
 class ExtractError(RuntimeError):
@@ -33,192 +38,145 @@ class ExtractError(RuntimeError):
 
 
 @dataclass(frozen=True)
-class Window:
-    """A half-open UTC window ``[start, end)`` on whole hours."""
-
-    start: datetime
-    end: datetime
-
-    def __post_init__(self) -> None:
-        for name, value in (("start", self.start), ("end", self.end)):
-            if value.tzinfo is None:
-                raise ValueError(f"window {name} {value.isoformat()} must be timezone-aware")
-            if value.minute or value.second or value.microsecond:
-                raise ValueError(f"window {name} {value.isoformat()} must be on a whole hour")
-        if self.start >= self.end:
-            raise ValueError(f"empty window [{self.start.isoformat()}, {self.end.isoformat()})")
-
-    @property
-    def hours(self) -> int:
-        return int((self.end - self.start) / HOUR)
-
-    @classmethod
-    def parse(cls, start: str, end: str) -> Window:
-        """From the ISO strings that travel between KFP steps (naive means UTC)."""
-        return cls(parse_time(start, "window_start"), parse_time(end, "window_end"))
-
-    def as_dict(self) -> dict[str, Any]:
-        return {"start": self.start.isoformat(), "end": self.end.isoformat(), "hours": self.hours}
-
-    def __str__(self) -> str:
-        return f"[{self.start.isoformat()}, {self.end.isoformat()}) ({self.hours} h)"
-
-
-def parse_time(value: str, what: str = "time") -> datetime:
-    """An ISO-8601 time as aware UTC; naive values are taken as UTC."""
-    try:
-        moment = datetime.fromisoformat(value.strip().replace("Z", "+00:00"))
-    except ValueError as err:
-        raise ValueError(f"{what}: {value!r} is not an ISO-8601 time (e.g. 2023-01-18T00:00Z)") from err
-    return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
-
-
-def parse_reference(value: str | None, now: datetime | None = None) -> datetime:
-    """``""``/``"now"``/None mean now (UTC); otherwise an ISO-8601 time."""
-    if value is None or value.strip().lower() in ("", "now"):
-        return now or datetime.now(UTC)
-    return parse_time(value, "reference_time")
-
-
-def compute_window(reference: datetime, days_delay: int, days_export: int, last_hour: datetime) -> Window:
-    """The window of one run; the reference is truncated to the hour and clamped to ``last_hour + 1 h``."""
-    if days_delay < 0:
-        raise ValueError(f"days_delay must be >= 0, got {days_delay}")
-    if days_export < 1:
-        raise ValueError(f"days_export must be >= 1, got {days_export}")
-    if reference.tzinfo is None:
-        raise ValueError(f"reference_time {reference.isoformat()} must be timezone-aware")
-    hour = reference.astimezone(UTC).replace(minute=0, second=0, microsecond=0)
-    limit = last_hour.astimezone(UTC).replace(minute=0, second=0, microsecond=0) + HOUR
-    if hour > limit:
-        log.warning(
-            "reference time %s is after the dataset's last hour %s: using %s instead",
-            hour.isoformat(),
-            (limit - HOUR).isoformat(),
-            limit.isoformat(),
-        )
-        hour = limit
-    end = hour - timedelta(days=days_delay)
-    return Window(end - timedelta(days=days_export), end)
-
-
-@dataclass(frozen=True)
 class ExtractResult:
     frame: pd.DataFrame
+    """The window's raw records (the spec's raw columns)."""
     window: Window
     source: str
+    newest_hour: datetime
+    """The newest hour the source has a value for."""
+    data_end: datetime
+    """The hour after the last complete hour of data: where the forecast starts."""
+    requests: int = 0
+
+    @property
+    def metadata(self) -> dict[str, Any]:
+        return {
+            "rows": len(self.frame),
+            "window_start": self.window.start.isoformat(),
+            "window_end": self.window.end.isoformat(),
+            "hours": self.window.hours,
+            "source": self.source,
+            "newest_hour": self.newest_hour.isoformat(),
+            "data_end": self.data_end.isoformat(),
+            "source_requests": self.requests,
+        }
 
 
-# --- snapshot files --------------------------------------------------------------------------
-def read_snapshot_file(path: Path) -> pd.DataFrame:
-    """A Parquet file or the API's CSV export (``,`` or ``;`` separated), with raw column names.
-
-    CSV values are kept as text (codes like ``"111"`` stay codes); numbers are parsed by the
-    validate step, which accepts ``,`` decimals.
-    """
+def record_hours(frame: pd.DataFrame, spec: DatasetSpec, where: str) -> pd.Series:
+    """The records' hours (``spec.time_column``) as UTC timestamps; unreadable ones are an error."""
     import pandas as pd
 
-    if not path.is_file():
-        raise ExtractError(f"snapshot file {path} does not exist (ENERGY_SNAPSHOT)")
-    suffix = path.suffix.lower()
-    try:
-        if suffix in (".parquet", ".pq"):
-            frame = pd.read_parquet(path)
-        elif suffix in (".csv", ".txt"):
-            text = path.read_text(encoding="utf-8-sig")
-            first = text.splitlines()[0] if text else ""
-            try:
-                separator = csv.Sniffer().sniff(first, delimiters=";,\t").delimiter
-            except csv.Error:
-                separator = ";" if ";" in first else ","
-            frame = pd.read_csv(io.StringIO(text), sep=separator, dtype=str, keep_default_na=False)
-            frame = frame.replace({"": None})
-        else:
-            raise ExtractError(f"snapshot file {path}: unsupported type {suffix!r} (use .parquet or .csv)")
-    except ExtractError:
-        raise
-    except Exception as err:
-        raise ExtractError(f"snapshot file {path} is not readable: {type(err).__name__}: {err}") from err
-    frame.columns = [str(c).strip() for c in frame.columns]
-    if "HourUTC" not in frame.columns:
-        raise ExtractError(
-            f"snapshot file {path} has no HourUTC column (columns: {list(frame.columns)}); "
-            f"expected the ConsumptionDE35Hour columns {list(RAW_COLUMNS)}"
-        )
-    return frame
-
-
-def _hours(frame: pd.DataFrame, where: str) -> pd.Series:
-    import pandas as pd
-
-    text = frame["HourUTC"].astype("string").str.strip()
+    if frame.empty:
+        return pd.Series([], dtype="datetime64[ns, UTC]")
+    text = frame[spec.time_column].astype("string").str.strip()
     hours = pd.to_datetime(text, format="ISO8601", utc=True, errors="coerce")
     bad = hours.isna()
     if bad.any():
         samples = text[bad].head(5).tolist()
-        raise ExtractError(f"{where}: {int(bad.sum())} rows have an unreadable HourUTC, e.g. {samples}")
-    return hours
-
-
-def _raw_columns(frame: pd.DataFrame, where: str) -> pd.DataFrame:
-    extra = [c for c in frame.columns if c not in RAW_COLUMNS]
-    if extra:
-        log.info("%s: ignoring columns %s", where, extra)
-    return frame[[c for c in RAW_COLUMNS if c in frame.columns]].reset_index(drop=True)
-
-
-def _check_coverage(frame: pd.DataFrame, hours: pd.Series, window: Window, source: str) -> None:
-    found = hours.nunique()
-    if found < window.hours:
-        span = f"{hours.min().isoformat()} .. {hours.max().isoformat()}" if len(hours) else "nothing"
         raise ExtractError(
-            f"window {window} asks for {window.hours} hours but {source} has {found} distinct hours "
-            f"in it ({len(frame)} rows, {span})"
+            f"{where}: {int(bad.sum())} rows have an unreadable {spec.time_column}, e.g. {samples}"
         )
+    return hours.dt.floor("h")
 
 
-def extract_snapshot(path: Path, reference: datetime, days_delay: int, days_export: int) -> ExtractResult:
-    frame = read_snapshot_file(path)
-    where = f"snapshot file {path}"
-    hours = _hours(frame, where)
-    if hours.empty:
-        raise ExtractError(f"{where} has no rows")
-    window = compute_window(reference, days_delay, days_export, hours.max().to_pydatetime())
+def data_end_of(frame: pd.DataFrame, hours: pd.Series, spec: DatasetSpec) -> tuple[datetime, datetime] | None:
+    """``(newest hour with a value, hour after the last complete hour)``, or None without values.
+
+    The last complete hour is the earliest of the series' newest hours, among the series at most the
+    spec's gap limit behind the newest (one that is further behind is a gap for the contract to judge).
+    """
+    import pandas as pd
+
+    has_value = frame[spec.value_column].notna().to_numpy()
+    if not has_value.any():
+        return None
+    keyed = pd.DataFrame({"hour": hours.to_numpy()[has_value]})
+    for key in spec.keys:
+        keyed[key.name] = frame[key.source].astype("string").to_numpy()[has_value]
+    newest_by_series = keyed.groupby(list(spec.key_names), observed=True)["hour"].max()
+    newest = newest_by_series.max()
+    recent = newest_by_series[newest_by_series >= newest - pd.Timedelta(hours=spec.max_gap_hours)]
+    return newest.to_pydatetime(), recent.min().to_pydatetime() + HOUR
+
+
+def _cut(frame: pd.DataFrame, hours: pd.Series, window: Window) -> pd.DataFrame:
     inside = (hours >= window.start) & (hours < window.end)
-    cut = frame.loc[inside]
-    source = f"snapshot:{path.name}"
-    _check_coverage(cut, hours[inside], window, f"snapshot file {path}")
-    log.info("extracted %d rows of %s from %s", len(cut), window, path)
-    return ExtractResult(_raw_columns(cut, where), window, source)
+    return frame.loc[inside.to_numpy()].reset_index(drop=True)
+
+
+def extract_snapshot(
+    path: Path, spec: DatasetSpec, reference: datetime, days_delay: int, days_export: int
+) -> ExtractResult:
+    where = f"snapshot file {path}"
+    try:
+        frame = read_snapshot_file(path, spec)
+    except SnapshotError as err:
+        raise ExtractError(str(err)) from err
+    hours = record_hours(frame, spec, where)
+    ends = data_end_of(frame, hours, spec)
+    if ends is None:
+        raise ExtractError(f"{where} has no {spec.value_column} values")
+    newest, data_end = ends
+    window = run_window(reference, data_end, days_delay, days_export)
+    cut = _cut(frame, hours, window)
+    if cut.empty:
+        raise ExtractError(
+            f"window {window} holds no records of {where} (it spans {hours.min().isoformat()} .. "
+            f"{newest.isoformat()})"
+        )
+    log.info("extracted %d rows of %s from %s (newest hour %s)", len(cut), window, path, newest.isoformat())
+    return ExtractResult(cut, window, f"snapshot:{path.name}", newest, data_end)
 
 
 def extract_api(settings: Settings, reference: datetime, days_delay: int, days_export: int) -> ExtractResult:
     import pandas as pd
 
-    from components.energidataservice import ApiClient, records_to_rows
+    from components.source.client import ApiClient
 
-    window = compute_window(reference, days_delay, days_export, settings.dataset_last_hour)
+    spec = settings.spec
     client = ApiClient(
         api_url=settings.source_url,
-        dataset=settings.dataset,
-        page_size=settings.api_page_size,
-        timeout_s=settings.api_timeout_s,
-        max_retries=settings.api_max_retries,
-        backoff_s=settings.api_backoff_s,
+        spec=spec,
+        page_size=settings.source_page_size,
+        timeout_s=settings.source_timeout_s,
+        max_retries=settings.source_max_retries,
+        backoff_s=settings.source_backoff_s,
+        max_wait_s=settings.source_max_wait_s,
+        max_requests=settings.source_max_requests,
     )
-    records = client.fetch(window.start, window.end)
-    frame = pd.DataFrame(records_to_rows(records), columns=list(RAW_COLUMNS))
-    where = f"{client.url}"
-    hours: pd.Series = _hours(frame, where) if len(frame) else pd.Series([], dtype="datetime64[ns, UTC]")
-    outside = (hours < window.start) | (hours >= window.end)
-    if outside.any():
-        raise ExtractError(
-            f"{where} returned {int(outside.sum())} records outside {window}, "
-            f"e.g. {frame.loc[outside, 'HourUTC'].head(3).tolist()}"
-        )
-    _check_coverage(frame, hours, window, f"the API ({where})")
-    log.info("extracted %d rows of %s from %s", len(frame), window, where)
-    return ExtractResult(frame, window, f"api:{client.url}")
+    hour = floor_hour(reference)
+    margin = timedelta(days=max(1, math.ceil(2 * spec.publication_lag / timedelta(days=1))))
+    asked = Window(hour - timedelta(days=days_delay + days_export) - margin, hour)
+    with client:
+        frame = pd.DataFrame(client.fetch(asked.start, asked.end), columns=list(spec.raw_columns))
+        hours = record_hours(frame, spec, client.url)
+        ends = data_end_of(frame, hours, spec) if len(frame) else None
+        window = run_window(reference, ends[1], days_delay, days_export) if ends else None
+        if ends is None or window is None or window.start < asked.start:
+            newest_published = client.newest_hour()
+            if newest_published is None:
+                raise ExtractError(f"{client.url} has no records at all")
+            log.info("%s: newest published hour %s", spec.name, newest_published.isoformat())
+            end = min(hour, floor_hour(newest_published) + HOUR) - timedelta(days=days_delay)
+            asked = Window(end - timedelta(days=days_export + 1), end)
+            frame = pd.DataFrame(client.fetch(asked.start, asked.end), columns=list(spec.raw_columns))
+            hours = record_hours(frame, spec, client.url)
+            ends = data_end_of(frame, hours, spec) if len(frame) else None
+            if ends is None:
+                raise ExtractError(f"{client.url}: no {spec.value_column} values in {asked}")
+            window = run_window(reference, ends[1], days_delay, days_export)
+    newest, data_end = ends
+    cut = _cut(frame, hours, window)
+    log.info(
+        "extracted %d rows of %s from %s (newest hour %s); the source made %s",
+        len(cut),
+        window,
+        client.url,
+        newest.isoformat(),
+        client.log,
+    )
+    return ExtractResult(cut, window, f"api:{client.url}", newest, data_end, client.log.requests)
 
 
 def extract(
@@ -229,5 +187,29 @@ def extract(
     if reference.tzinfo is None:
         reference = reference.replace(tzinfo=UTC)
     if settings.snapshot is not None:
-        return extract_snapshot(Path(settings.snapshot), reference, days_delay, days_export)
+        return extract_snapshot(Path(settings.snapshot), settings.spec, reference, days_delay, days_export)
     return extract_api(settings, reference, days_delay, days_export)
+
+
+def source_data_end(settings: Settings) -> datetime:
+    """The hour after the source's newest hour of data: the snapshot file's last complete hour, or
+    the API's newest published record (one request)."""
+    from components.source.client import ApiClient, check_resolvable
+
+    spec = settings.spec
+    if settings.snapshot is not None:
+        path = Path(settings.snapshot)
+        try:
+            frame = read_snapshot_file(path, spec)
+        except SnapshotError as err:
+            raise ExtractError(str(err)) from err
+        ends = data_end_of(frame, record_hours(frame, spec, f"snapshot file {path}"), spec)
+        if ends is None:
+            raise ExtractError(f"snapshot file {path} has no {spec.value_column} values")
+        return ends[1]
+    check_resolvable(settings.source_url)
+    with ApiClient(settings.source_url, spec, timeout_s=settings.source_timeout_s) as client:
+        newest = client.newest_hour()
+    if newest is None:
+        raise ExtractError(f"{client.url} has no records")
+    return floor_hour(newest) + HOUR

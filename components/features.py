@@ -21,15 +21,15 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from components import layout
 from components.contracts import FeaturePointer
-from components.schemas import AREA, CONSUMER_TYPE, DATETIME, FEATURE_COLUMNS, FEATURE_DTYPES
+from components.datasets import DATETIME, DatasetSpec
 from components.storage import ObjectExistsError, ObjectNotFoundError, PointerConflictError, StorageError
 from components.version import __version__
 
 if TYPE_CHECKING:
     import pandas as pd
 
-    from components.extract import Window
     from components.settings import Settings
+    from components.source.window import Window
     from components.storage import ObjectStore
 
 log = logging.getLogger(__name__)
@@ -66,6 +66,11 @@ class FeatureManifest(BaseModel):
     validation_result: dict[str, Any]
     created_at: datetime
     package_version: str
+    dataset: str | None = None
+    series_keys: list[str] = Field(default_factory=list)
+    labels: dict[str, dict[str, str]] = Field(
+        default_factory=dict, description="series key -> code -> label learned from the records"
+    )
 
 
 @dataclass(frozen=True)
@@ -80,21 +85,24 @@ class SnapshotWrite:
     uri: str
 
 
-def snapshot_frame(frame: pd.DataFrame) -> pd.DataFrame:
-    """The frame as stored: the feature columns in order, their dtypes, rows sorted by key."""
-    missing = [c for c in FEATURE_COLUMNS if c not in frame]
+def snapshot_frame(frame: pd.DataFrame, spec: DatasetSpec) -> pd.DataFrame:
+    """The frame as stored: the spec's feature columns in order, their dtypes, rows sorted by key."""
+    columns = list(spec.feature_columns)
+    missing = [c for c in columns if c not in frame]
     if missing:
-        raise FeatureStoreError(f"frame lacks feature columns {missing}; has {list(frame.columns)}")
-    out = frame[list(FEATURE_COLUMNS)].astype(FEATURE_DTYPES)
-    return out.sort_values([DATETIME, AREA, CONSUMER_TYPE], kind="stable").reset_index(drop=True)
+        raise FeatureStoreError(
+            f"frame lacks {spec.name} feature columns {missing}; has {list(frame.columns)}"
+        )
+    out = frame[columns].astype(spec.feature_dtypes)
+    return out.sort_values([DATETIME, *spec.key_names], kind="stable").reset_index(drop=True)
 
 
-def snapshot_bytes(frame: pd.DataFrame) -> bytes:
+def snapshot_bytes(frame: pd.DataFrame, spec: DatasetSpec) -> bytes:
     """Deterministic Parquet bytes of a feature frame (same rows -> same bytes)."""
     import io
 
     buffer = io.BytesIO()
-    snapshot_frame(frame).to_parquet(buffer, index=False, engine="pyarrow", compression="zstd")
+    snapshot_frame(frame, spec).to_parquet(buffer, index=False, engine="pyarrow", compression="zstd")
     return buffer.getvalue()
 
 
@@ -102,13 +110,13 @@ def sha256(data: bytes) -> str:
     return hashlib.sha256(data).hexdigest()
 
 
-def _same_rows(data: bytes, stored: pd.DataFrame) -> bool:
+def _same_rows(data: bytes, stored: pd.DataFrame, spec: DatasetSpec) -> bool:
     import io
 
     import pandas as pd
 
     try:
-        existing = snapshot_frame(pd.read_parquet(io.BytesIO(data)))
+        existing = snapshot_frame(pd.read_parquet(io.BytesIO(data)), spec)
     except Exception:  # unreadable or another schema: certainly not the same rows
         return False
     return bool(existing.equals(stored))
@@ -138,10 +146,11 @@ def write_snapshot(
     snapshot_name = layout.feature_snapshot(group, version, run)
     manifest_name = layout.feature_manifest(group, version, run)
     latest_name = layout.feature_latest(group, version)
-    stored = snapshot_frame(frame)
-    data = snapshot_bytes(stored)
+    spec = settings.spec
+    stored = snapshot_frame(frame, spec)
+    data = snapshot_bytes(stored, spec)
     digest = sha256(data)
-    series = int(stored[[AREA, CONSUMER_TYPE]].drop_duplicates().shape[0])
+    series = int(stored[list(spec.key_names)].drop_duplicates().shape[0])
 
     created = True
     try:
@@ -151,7 +160,7 @@ def write_snapshot(
         existing_bytes = store.read_bytes(snapshot_name)
         existing = sha256(existing_bytes)
         if existing != digest:
-            if not _same_rows(existing_bytes, stored):
+            if not _same_rows(existing_bytes, stored, spec):
                 raise SnapshotConflictError(
                     f"{store.uri(snapshot_name)} already exists with sha256 {existing}, but this run of "
                     f"window {window} produced {digest}: snapshots are immutable, nothing was changed "
@@ -182,6 +191,9 @@ def write_snapshot(
         validation_result=validation,
         created_at=now or datetime.now(UTC),
         package_version=__version__,
+        dataset=spec.name,
+        series_keys=list(spec.key_names),
+        labels=validation.get("labels") or {},
     )
     try:
         store.create_json(manifest_name, manifest.model_dump(mode="json"))
@@ -229,6 +241,8 @@ def _move_latest(store: ObjectStore, latest_name: str, manifest: FeatureManifest
             rows=manifest.rows,
             sha256=manifest.sha256,
             updated_at=datetime.now(UTC),
+            dataset=manifest.dataset,
+            series_keys=manifest.series_keys,
         ).model_dump(mode="json")
         try:
             generation = store.move_pointer(
@@ -283,7 +297,7 @@ def load_snapshot(
         frame = pd.read_parquet(io.BytesIO(data))
     except Exception as err:
         raise StorageError(f"{store.uri(manifest.snapshot)} is not readable Parquet: {err}") from err
-    frame = frame.astype(FEATURE_DTYPES)
+    frame = frame.astype(settings.spec.feature_dtypes)
     for name, bound in (("start", start), ("end", end)):
         if bound is not None and bound.tzinfo is None:
             raise ValueError(f"{name} {bound.isoformat()} must be timezone-aware")

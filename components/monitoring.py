@@ -19,10 +19,10 @@ Definitions (``y`` observed, ``f`` forecast, sums over the pairs of a group):
   > 0.25 as a large shift. It is reported, not alerted on.
 
 ``needs_attention`` is set when the rolling WAPE exceeds ``Settings.monitoring_wape_threshold`` or the
-data is older than ``Settings.monitoring_max_age_hours``; ``reason`` says which (and is also set when
+data is older than ``Settings.monitoring_age_limit_hours``; ``reason`` says which (and is also set when
 everything is fine, e.g. "no forecast has observations yet").
 
-Outputs: ``monitoring/runs/<run>/<table>.parquet`` for each of ``MONITORING_TABLES`` and
+Outputs: ``monitoring/runs/<run>/<table>.parquet`` for each of ``monitoring_tables(keys)`` and
 ``summary.json`` (create-only, summary last), then ``monitoring/latest.json`` by compare-and-swap,
 only forward in time.
 """
@@ -36,12 +36,13 @@ from typing import TYPE_CHECKING
 
 from components import layout, schemas
 from components.contracts import (
-    MONITORING_TABLES,
+    MONITORING_TABLE_NAMES,
     Drift,
     ForecastMetadata,
     Freshness,
     MonitoringPointer,
     MonitoringSummary,
+    monitoring_tables,
 )
 from components.prediction import PointerMove, advance_pointer, load_features
 from components.storage import ObjectExistsError, ObjectStore
@@ -98,12 +99,11 @@ def _grouped(pairs: pd.DataFrame, keys: list[str], columns: tuple[str, ...]) -> 
     return frame.loc[:, [c for c in columns if c in frame.columns]]
 
 
-def population_stability_index(observations: pd.DataFrame) -> Drift | None:
+def population_stability_index(observations: pd.DataFrame, keys: list[str]) -> Drift | None:
     """PSI of the last ``DRIFT_WINDOW_HOURS`` hours against the earlier hours (None if either is empty)."""
     import numpy as np
     import pandas as pd
 
-    keys = list(schemas.SERIES_KEYS)
     hours = observations[schemas.DATETIME]
     newest = hours.max()
     cut = newest - pd.Timedelta(hours=DRIFT_WINDOW_HOURS - 1)
@@ -164,7 +164,7 @@ def _run_time(run: str) -> datetime:
 
 
 def load_pairs(
-    store: ObjectStore, observations: pd.DataFrame, up_to: str, horizon: int
+    store: ObjectStore, observations: pd.DataFrame, up_to: str, horizon: int, series_keys: list[str]
 ) -> tuple[pd.DataFrame, dict[str, datetime]]:
     """Every stored forecast joined with its observation, and the scheduled time of each run.
 
@@ -174,7 +174,7 @@ def load_pairs(
     """
     import pandas as pd
 
-    keys = [*schemas.SERIES_KEYS, schemas.DATETIME]
+    keys = [*series_keys, schemas.DATETIME]
     first_hour = observations[schemas.DATETIME].min().to_pydatetime()
     frames = []
     scheduled: dict[str, datetime] = {}
@@ -188,40 +188,39 @@ def load_pairs(
             raise ValueError(f"{store.uri(layout.forecast_run(run))} lacks columns {missing}")
         scheduled[run] = metadata.scheduled_time
         frames.append(forecast.loc[:, [*keys, "horizon", "forecast"]].assign(run_id=run))
-    columns = list(MONITORING_TABLES["pairs"])
+    columns = list(monitoring_tables(series_keys)["pairs"])
     if not frames:
-        return _empty_pairs(), scheduled
+        return _empty_pairs(series_keys), scheduled
     forecasts = pd.concat(frames, ignore_index=True)
-    forecasts = _normalise_keys(forecasts)
-    observed = _normalise_keys(observations.loc[:, [*keys, schemas.TARGET]]).rename(
+    forecasts = _normalise_keys(forecasts, series_keys)
+    observed = _normalise_keys(observations.loc[:, [*keys, schemas.TARGET]], series_keys).rename(
         columns={schemas.TARGET: "observed"}
     )
     pairs = forecasts.merge(observed, on=keys, how="inner").loc[:, columns]
     pairs["horizon"] = pairs["horizon"].astype("int64")
     pairs["forecast"] = pairs["forecast"].astype("float64")
     pairs["observed"] = pairs["observed"].astype("float64")
-    pairs = pairs.sort_values(["run_id", *schemas.SERIES_KEYS, schemas.DATETIME], ignore_index=True)
+    pairs = pairs.sort_values(["run_id", *series_keys, schemas.DATETIME], ignore_index=True)
     return pairs, {run: when for run, when in scheduled.items() if run in set(pairs["run_id"])}
 
 
-def _normalise_keys(frame: pd.DataFrame) -> pd.DataFrame:
+def _normalise_keys(frame: pd.DataFrame, series_keys: list[str]) -> pd.DataFrame:
     import pandas as pd
 
     out = frame.copy()
-    out[schemas.AREA] = out[schemas.AREA].astype("string")
-    out[schemas.CONSUMER_TYPE] = out[schemas.CONSUMER_TYPE].astype("string")
+    for key in series_keys:
+        out[key] = out[key].astype("string")
     out[schemas.DATETIME] = pd.to_datetime(out[schemas.DATETIME], utc=True).astype("datetime64[ns, UTC]")
     return out
 
 
-def _empty_pairs() -> pd.DataFrame:
+def _empty_pairs(series_keys: list[str]) -> pd.DataFrame:
     import pandas as pd
 
     return pd.DataFrame(
         {
             "run_id": pd.Series(dtype="string"),
-            schemas.AREA: pd.Series(dtype="string"),
-            schemas.CONSUMER_TYPE: pd.Series(dtype="string"),
+            **{key: pd.Series(dtype="string") for key in series_keys},
             schemas.DATETIME: pd.Series(dtype="datetime64[ns, UTC]"),
             "horizon": pd.Series(dtype="int64"),
             "forecast": pd.Series(dtype="float64"),
@@ -231,9 +230,12 @@ def _empty_pairs() -> pd.DataFrame:
 
 
 # --- the step -----------------------------------------------------------------------------------------
-def compute_tables(pairs: pd.DataFrame, scheduled: dict[str, datetime]) -> dict[str, pd.DataFrame]:
+def compute_tables(
+    pairs: pd.DataFrame, scheduled: dict[str, datetime], series_keys: list[str]
+) -> dict[str, pd.DataFrame]:
     import pandas as pd
 
+    MONITORING_TABLES = monitoring_tables(series_keys)
     by_run = _grouped(pairs, ["run_id"], MONITORING_TABLES["by_forecast_run"])
     by_run["scheduled_time"] = pd.to_datetime(
         by_run["run_id"].map(lambda run: scheduled.get(run)), utc=True
@@ -241,11 +243,11 @@ def compute_tables(pairs: pd.DataFrame, scheduled: dict[str, datetime]) -> dict[
     by_run["run_id"] = by_run["run_id"].astype("string")
     tables = {
         "by_forecast_run": by_run.loc[:, list(MONITORING_TABLES["by_forecast_run"])],
-        "by_series": _grouped(pairs, list(schemas.SERIES_KEYS), MONITORING_TABLES["by_series"]),
+        "by_series": _grouped(pairs, series_keys, MONITORING_TABLES["by_series"]),
         "by_horizon": _grouped(pairs, ["horizon"], MONITORING_TABLES["by_horizon"]),
         "pairs": pairs.loc[:, list(MONITORING_TABLES["pairs"])],
     }
-    for column in schemas.SERIES_KEYS:
+    for column in series_keys:
         tables["by_series"][column] = tables["by_series"][column].astype("string")
     tables["by_horizon"]["horizon"] = tables["by_horizon"]["horizon"].astype("int64")
     return tables
@@ -257,8 +259,15 @@ def monitor_and_publish(
     snapshot_run: str | None,
     scheduled_time: datetime,
 ) -> MonitoringResult:
-    """Evaluate the stored forecasts against the snapshot's observations and publish the results."""
-    run = layout.run_id(scheduled_time)
+    """Evaluate the stored forecasts against the snapshot's observations and publish the results.
+
+    Named like the forecast: after the snapshot's run (its window end), so an hourly run that finds
+    nothing new published changes nothing.
+    """
+    from components.features import load_manifest
+
+    run = load_manifest(store, settings, layout.check_run_id(snapshot_run) if snapshot_run else None).run_id
+    keys = list(settings.spec.key_names)
     summary_name = layout.monitoring_summary(run)
     if store.exists(summary_name):
         summary = MonitoringSummary.model_validate(store.read_json(summary_name))
@@ -269,12 +278,12 @@ def monitor_and_publish(
         log.info(message)
         return MonitoringResult(run, summary_name, summary, False, move.moved, message)
 
-    observations, snapshot_name = load_features(store, settings, snapshot_run or None)
+    observations, snapshot_name = load_features(store, settings, run)
     if observations.empty:
         raise ValueError(f"feature snapshot {store.uri(snapshot_name)} has no rows")
-    observations = _normalise_keys(observations)
-    pairs, scheduled = load_pairs(store, observations, run, settings.horizon)
-    tables = compute_tables(pairs, scheduled)
+    observations = _normalise_keys(observations, keys)
+    pairs, scheduled = load_pairs(store, observations, run, settings.horizon, keys)
+    tables = compute_tables(pairs, scheduled, keys)
 
     _, overall_mape, overall_wape = error_metrics(pairs["observed"], pairs["forecast"])
     recent = sorted(scheduled)[-settings.monitoring_rolling_runs :]
@@ -283,7 +292,7 @@ def monitor_and_publish(
     newest = observations[schemas.DATETIME].max().to_pydatetime()
     age_hours = (scheduled_time.astimezone(UTC) - newest).total_seconds() / 3600
     freshness = Freshness(newest_observation=newest, age_hours=age_hours)
-    drift = population_stability_index(observations)
+    drift = population_stability_index(observations, keys)
 
     reasons = []
     if rolling_wape is not None and rolling_wape > settings.monitoring_wape_threshold:
@@ -291,10 +300,11 @@ def monitor_and_publish(
             f"rolling WAPE {rolling_wape:.3f} over the last {len(recent)} forecast runs exceeds "
             f"the threshold {settings.monitoring_wape_threshold:.3f}"
         )
-    if age_hours > settings.monitoring_max_age_hours:
+    max_age = settings.monitoring_age_limit_hours
+    if age_hours > max_age:
         reasons.append(
             f"data is stale: newest observation {newest.isoformat()} is {age_hours:.1f} h old "
-            f"(limit {settings.monitoring_max_age_hours:g} h)"
+            f"(limit {max_age:g} h)"
         )
     if reasons:
         reason = "; ".join(reasons)
@@ -307,7 +317,7 @@ def monitor_and_publish(
             else "rolling WAPE undefined (all observations are 0)"
         )
 
-    table_names = {table: layout.monitoring_run(run, table) for table in MONITORING_TABLES}
+    table_names = {table: layout.monitoring_run(run, table) for table in MONITORING_TABLE_NAMES}
     for table, frame in tables.items():
         try:
             store.create_parquet(table_names[table], frame)

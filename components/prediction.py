@@ -12,11 +12,12 @@ from __future__ import annotations
 import logging
 import time
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
 from components import layout, schemas
 from components.contracts import ForecastMetadata, ForecastPointer
+from components.datasets import DatasetSpec
 from components.storage import ObjectExistsError, ObjectStore, PointerConflictError, parquet_bytes
 
 if TYPE_CHECKING:
@@ -100,34 +101,37 @@ def load_model(settings: Settings) -> tuple[Any, str]:
     return model, str(version)
 
 
-def model_input(features: pd.DataFrame) -> pd.DataFrame:
+def model_input(features: pd.DataFrame, spec: DatasetSpec) -> pd.DataFrame:
     """The feature columns with ``datetime_utc`` as naive UTC: MLflow's schema enforcement of a
     ``datetime`` column rejects timezone-aware values (the model treats naive times as UTC)."""
     import pandas as pd
 
-    frame = features.loc[:, list(schemas.FEATURE_COLUMNS)].copy()
+    frame = features.loc[:, list(spec.feature_columns)].copy()
     times = pd.to_datetime(frame[schemas.DATETIME], utc=True)
     frame[schemas.DATETIME] = times.dt.tz_localize(None)
     return frame
 
 
 # --- forecast checks ----------------------------------------------------------------------------------
-def validate_forecast(forecast: pd.DataFrame, features: pd.DataFrame, horizon: int) -> pd.DataFrame:
+def validate_forecast(
+    forecast: pd.DataFrame, features: pd.DataFrame, horizon: int, spec: DatasetSpec
+) -> pd.DataFrame:
     """Check the model's output against the contract and return it in canonical order and dtypes.
 
-    Rules: the FORECAST_COLUMNS are present; every series of the input has horizons 1..``horizon``
+    Rules: the spec's forecast columns are present; every series of the input has horizons 1..``horizon``
     exactly once and no other series appear; no missing or infinite point forecast; each timestamp is
     the series' last observed hour + horizon hours.
     """
     import numpy as np
     import pandas as pd
 
-    missing = [c for c in schemas.FORECAST_COLUMNS if c not in forecast.columns]
+    keys = list(spec.key_names)
+    missing = [c for c in spec.forecast_columns if c not in forecast.columns]
     if missing:
         raise ForecastValidationError(f"model output lacks columns {missing}; got {list(forecast.columns)}")
-    out = forecast.loc[:, list(schemas.FORECAST_COLUMNS)].copy()
-    out[schemas.AREA] = out[schemas.AREA].astype("string")
-    out[schemas.CONSUMER_TYPE] = out[schemas.CONSUMER_TYPE].astype("string")
+    out = forecast.loc[:, list(spec.forecast_columns)].copy()
+    for key in keys:
+        out[key] = out[key].astype("string")
     out[schemas.DATETIME] = pd.to_datetime(out[schemas.DATETIME], utc=True).astype("datetime64[ns, UTC]")
     try:
         out["horizon"] = out["horizon"].astype("int64")
@@ -138,13 +142,12 @@ def validate_forecast(forecast: pd.DataFrame, features: pd.DataFrame, horizon: i
 
     bad = ~np.isfinite(out["forecast"].to_numpy())
     if bad.any():
-        sample = out.loc[bad, [schemas.AREA, schemas.CONSUMER_TYPE, "horizon"]].head(3).to_dict("records")
+        sample = out.loc[bad, [*keys, "horizon"]].head(3).to_dict("records")
         raise ForecastValidationError(f"{int(bad.sum())} missing/infinite point forecasts, e.g. {sample}")
 
-    keys = list(schemas.SERIES_KEYS)
     last = features.groupby(keys, observed=True)[schemas.DATETIME].max().rename("last_hour").reset_index()
-    last[schemas.AREA] = last[schemas.AREA].astype("string")
-    last[schemas.CONSUMER_TYPE] = last[schemas.CONSUMER_TYPE].astype("string")
+    for key in keys:
+        last[key] = last[key].astype("string")
     last["last_hour"] = pd.to_datetime(last["last_hour"], utc=True).astype("datetime64[ns, UTC]")
     expected = last.merge(pd.DataFrame({"horizon": np.arange(1, horizon + 1, dtype="int64")}), how="cross")
 
@@ -211,25 +214,32 @@ def predict_and_publish(
     snapshot_run: str | None,
     scheduled_time: datetime,
 ) -> PredictionResult:
-    """Forecast the ``settings.horizon`` hours after the snapshot's last hour and publish them."""
-    run = layout.run_id(scheduled_time)
+    """Forecast the ``settings.horizon`` hours after the snapshot's last hour and publish them.
+
+    The forecast run is named after its origin (the snapshot's window end: the hour after the last
+    complete hour of data), so an hourly run that finds nothing new published changes nothing;
+    ``scheduled_time`` (when the run was made) goes into the metadata.
+    """
+    from components.features import load_manifest
+
+    spec = settings.spec
+    manifest = load_manifest(store, settings, layout.check_run_id(snapshot_run) if snapshot_run else None)
+    run = manifest.run_id
     forecast_name = layout.forecast_run(run)
     metadata_name = layout.forecast_metadata(run)
-    if snapshot_run:
-        layout.check_run_id(snapshot_run)
 
     if store.exists(metadata_name):
         return _already_published(store, run, forecast_name, metadata_name)
 
-    features, snapshot_name = load_features(store, settings, snapshot_run or None)
+    features, snapshot_name = load_features(store, settings, run)
     if features.empty:
         raise ValueError(f"feature snapshot {store.uri(snapshot_name)} has no rows")
     model, model_version = load_model(settings)
     started = time.perf_counter()
-    raw = model.predict(model_input(features))
+    raw = model.predict(model_input(features, spec))
     predict_seconds = time.perf_counter() - started
-    forecast = validate_forecast(raw, features, settings.horizon)
-    series = int(forecast.groupby(list(schemas.SERIES_KEYS)).ngroups)
+    forecast = validate_forecast(raw, features, settings.horizon, spec)
+    series = int(forecast.groupby(list(spec.key_names)).ngroups)
     has_band = bool(forecast[["forecast_lower", "forecast_upper"]].notna().all(axis=None))
 
     data = parquet_bytes(forecast)
@@ -261,6 +271,11 @@ def predict_and_publish(
         horizon=settings.horizon,
         has_band=has_band,
         predict_seconds=round(predict_seconds, 4),
+        dataset=spec.name,
+        series_keys=list(spec.key_names),
+        data_end=manifest.window_end - timedelta(hours=1),
+        forecast_start=manifest.window_end,
+        labels=manifest.labels,
     )
     try:
         store.create_json(metadata_name, metadata.model_dump(mode="json"))

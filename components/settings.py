@@ -5,14 +5,15 @@ The same code runs on a laptop and on GKE; only these values differ. Imports no 
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+import re
 from functools import lru_cache
 from pathlib import Path
 from typing import Literal
 
-from pydantic import AliasChoices, Field, field_validator
+from pydantic import AliasChoices, Field, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from components.datasets import DEFAULT_DATASET, SPECS, DatasetSpec, get_spec
 from components.version import __version__
 
 ENV_PREFIX = "EF_"
@@ -35,42 +36,59 @@ class Settings(BaseSettings):
     gcp_project: str = Field("local-project", description="GCP project of the storage client.")
     data_dir: Path = Field(Path(".data"), description="Local working folder (emulator files, MLflow SQLite).")
 
-    # source
-    dataset: str = Field("ConsumptionDE35Hour", description="Energi Data Service dataset name.")
+    # source: the Energi Data Service API (or a snapshot file)
+    dataset: str = Field(
+        DEFAULT_DATASET,
+        description="Energi Data Service dataset to forecast: " + ", ".join(sorted(SPECS)) + ".",
+    )
     source_url: str = Field(
         "https://api.energidataservice.dk/dataset",
         pattern=r"^https?://",
         description="Energi Data Service REST API base; the dataset name is appended.",
     )
-    api_page_size: int = Field(10_000, ge=1, le=100_000, description="Records per API page (limit).")
-    api_timeout_s: float = Field(30.0, gt=0, description="Timeout of one API request, seconds.")
-    api_max_retries: int = Field(5, ge=0, le=20, description="Retries on 429/5xx/connection errors.")
-    api_backoff_s: float = Field(1.0, ge=0, description="Base of the exponential retry backoff, seconds.")
+    source_page_size: int = Field(
+        100_000, ge=1, le=1_000_000, description="Most records asked for in one source request (limit)."
+    )
+    source_timeout_s: float = Field(30.0, gt=0, description="Timeout of one source request, seconds.")
+    source_max_retries: int = Field(
+        4,
+        ge=0,
+        le=20,
+        description="Retries of one source request on rate limits, 5xx and dropped connections.",
+    )
+    source_backoff_s: float = Field(1.0, ge=0, description="Base of the exponential retry backoff, seconds.")
+    source_max_wait_s: float = Field(
+        90.0, ge=0, description="Cap on one wait the source asks for (Retry-After, 'Try again in N seconds')."
+    )
+    source_max_requests: int = Field(
+        20, ge=1, le=1000, description="Budget of source requests in one extract; over it the run fails."
+    )
     snapshot: Path | None = Field(
         None,
         validation_alias=AliasChoices("ENERGY_SNAPSHOT", "EF_SNAPSHOT"),
-        description="Read this Parquet/CSV export instead of the API (offline machines).",
-    )
-    dataset_last_hour: datetime = Field(
-        datetime(2023, 6, 30, 21, tzinfo=UTC),
-        description="Last published hour of the dataset; later reference times are clamped to it.",
+        description="Read this Parquet/CSV export of the dataset instead of the API (offline machines).",
     )
 
-    # window of one run: [reference - days_delay - days_export, reference - days_delay)
+    # window of one run: [end - days_export, end), end = min(reference - days_delay, newest complete hour + 1)
     days_delay: int = Field(0, ge=0, le=365, description="Window end = reference time minus this many days.")
-    days_export: int = Field(21, ge=2, le=730, description="Window length in days.")
+    days_export: int = Field(
+        0, ge=0, le=730, description="Window length in days (at least 2); 0: the dataset's own default."
+    )
 
     # feature store
     feature_group: str = Field(
-        "energy_consumption", pattern=r"^[a-z0-9_]+$", description="Feature group name in the store."
+        "", pattern=r"^([a-z0-9_]+)?$", description="Feature group name in the store; default: the dataset's."
     )
     feature_group_version: int = Field(1, ge=1, description="Feature group version (v<N> in object names).")
 
     # model
     mlflow_tracking_uri: str = Field("", description="Defaults to SQLite in data_dir.")
-    mlflow_experiment: str = Field("energy-forecasting", description="MLflow experiment of training runs.")
+    mlflow_experiment: str = Field(
+        "", description="MLflow experiment of training runs; default: energy-forecasting-<dataset>."
+    )
     model_name: str = Field(
-        "energy-forecaster", description="Registered model name (aliases champion/challenger)."
+        "",
+        description="Registered model (aliases champion/challenger); default: energy-forecaster-<dataset>.",
     )
     horizon: int = Field(24, ge=1, le=168, description="Hours forecast ahead.")
     train_backtest_origins: int = Field(
@@ -116,7 +134,10 @@ class Settings(BaseSettings):
         24, ge=1, le=10_000, description="Rolling WAPE is computed over this many most recent forecast runs."
     )
     monitoring_max_age_hours: float = Field(
-        72.0, gt=0, description="Data older than this (newest observation vs scheduled time) is stale."
+        0.0,
+        ge=0,
+        description="Data older than this (newest observation vs scheduled time) is stale; "
+        "0: twice the dataset's publication lag.",
     )
 
     # cluster (read when the pipeline is compiled or scheduled)
@@ -144,10 +165,43 @@ class Settings(BaseSettings):
     def _strip_prefix(cls, value: str) -> str:
         return value.strip("/")
 
-    @field_validator("dataset_last_hour")
+    @field_validator("dataset")
     @classmethod
-    def _utc(cls, value: datetime) -> datetime:
-        return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+    def _known_dataset(cls, value: str) -> str:
+        get_spec(value)
+        return value
+
+    @field_validator("days_export")
+    @classmethod
+    def _window_days(cls, value: int) -> int:
+        if value == 1:
+            raise ValueError("days_export must be 0 (the dataset's default) or at least 2")
+        return value
+
+    @property
+    def spec(self) -> DatasetSpec:
+        """The dataset's spec: its series keys, columns, contract rules and defaults."""
+        return get_spec(self.dataset)
+
+    @model_validator(mode="after")
+    def _dataset_defaults(self) -> Settings:
+        """Unset per-dataset values follow the dataset, so two datasets share a bucket and an MLflow
+        server without mixing (frozen model: set once, here)."""
+        spec, slug = self.spec, _slug(self.dataset)
+        defaults = {
+            "days_export": self.days_export or spec.default_days_export,
+            "feature_group": self.feature_group or spec.feature_group,
+            "model_name": self.model_name or f"energy-forecaster-{slug}",
+            "mlflow_experiment": self.mlflow_experiment or f"energy-forecasting-{slug}",
+        }
+        for name, value in defaults.items():
+            object.__setattr__(self, name, value)
+        return self
+
+    @property
+    def monitoring_age_limit_hours(self) -> float:
+        """Data older than this many hours is stale: the setting, or twice the publication lag."""
+        return self.monitoring_max_age_hours or 2 * self.spec.publication_lag.total_seconds() / 3600
 
     @property
     def image_uri(self) -> str:
@@ -156,6 +210,10 @@ class Settings(BaseSettings):
     @property
     def tracking_uri(self) -> str:
         return self.mlflow_tracking_uri or f"sqlite:///{self.data_dir.resolve() / 'mlflow.db'}"
+
+
+def _slug(name: str) -> str:
+    return re.sub(r"[^a-z0-9]+", "-", name.lower()).strip("-")
 
 
 @lru_cache(maxsize=1)

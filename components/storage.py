@@ -25,6 +25,9 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 
+REQUEST_TIMEOUT_S = 60.0
+"""Timeout of one HTTP request when the store has no ``timeout`` (the library's own default)."""
+
 
 class StorageError(RuntimeError):
     """A storage operation failed; the message names the object."""
@@ -66,15 +69,27 @@ class ObjectStore:
         prefix: str = "",
         client: storage.Client | None = None,
         project: str = "local-project",
+        timeout: float | None = None,
     ) -> None:
+        """``timeout`` bounds every call, in seconds: each HTTP request and the whole retry of one
+        call (None: the library's defaults, 60 s per request and 120 s of retries). A server that
+        must answer while the bucket is unreachable (the API) sets a few seconds."""
+        if timeout is not None and timeout <= 0:
+            raise ValueError(f"timeout must be positive, got {timeout}")
         self.client = client or make_client(project)
         self.bucket_name = bucket
         self.bucket = self.client.bucket(bucket)
         self.prefix = prefix.strip("/")
+        self.timeout = timeout
+        self._retry = DEFAULT_RETRY if timeout is None else DEFAULT_RETRY.with_timeout(timeout)
+        self._timeout: float = REQUEST_TIMEOUT_S if timeout is None else timeout
 
     @classmethod
-    def from_settings(cls, settings: Settings) -> ObjectStore:
-        return cls(settings.bucket, settings.prefix, project=settings.gcp_project)
+    def from_settings(cls, settings: Settings, timeout: float | None = None) -> ObjectStore:
+        """The store of the configured dataset: ``<prefix>/<dataset>/…`` in the bucket, so datasets
+        that share a bucket never see each other's objects."""
+        prefix = "/".join(p for p in (settings.prefix, settings.dataset) if p)
+        return cls(settings.bucket, prefix, project=settings.gcp_project, timeout=timeout)
 
     def uri(self, name: str) -> str:
         return f"gs://{self.bucket_name}/{self.key(name)}"
@@ -87,10 +102,10 @@ class ObjectStore:
     def ensure_bucket(self) -> None:
         """Create the bucket when it is missing (local emulator and first run)."""
         try:
-            self.client.get_bucket(self.bucket_name, retry=DEFAULT_RETRY)
+            self.client.get_bucket(self.bucket_name, retry=self._retry, timeout=self._timeout)
         except gexc.NotFound:
             try:
-                self.client.create_bucket(self.bucket_name)
+                self.client.create_bucket(self.bucket_name, timeout=self._timeout)
                 log.info("created bucket gs://%s", self.bucket_name)
             except gexc.Conflict:
                 pass
@@ -98,7 +113,7 @@ class ObjectStore:
     # --- reads ---------------------------------------------------------------------------
     def generation(self, name: str) -> int | None:
         """The current generation of an object (a metadata-only call), or None if absent."""
-        blob = self.bucket.get_blob(self.key(name), retry=DEFAULT_RETRY)
+        blob = self.bucket.get_blob(self.key(name), retry=self._retry, timeout=self._timeout)
         return None if blob is None else int(blob.generation)
 
     def exists(self, name: str) -> bool:
@@ -107,14 +122,14 @@ class ObjectStore:
     def read_bytes(self, name: str, generation: int | None = None) -> bytes:
         blob = self.bucket.blob(self.key(name), generation=generation)
         try:
-            data: bytes = blob.download_as_bytes(retry=DEFAULT_RETRY)
+            data: bytes = blob.download_as_bytes(retry=self._retry, timeout=self._timeout)
         except gexc.NotFound as err:
             raise ObjectNotFoundError(f"{self.uri(name)} does not exist") from err
         return data
 
     def read_bytes_with_generation(self, name: str) -> tuple[bytes, int]:
         """Body and generation of the same version of an object (no torn read)."""
-        blob = self.bucket.get_blob(self.key(name), retry=DEFAULT_RETRY)
+        blob = self.bucket.get_blob(self.key(name), retry=self._retry, timeout=self._timeout)
         if blob is None:
             raise ObjectNotFoundError(f"{self.uri(name)} does not exist")
         generation = int(blob.generation)
@@ -141,7 +156,10 @@ class ObjectStore:
         full = self.key(prefix) if prefix else (f"{self.prefix}/" if self.prefix else "")
         cut = len(self.prefix) + 1 if self.prefix else 0
         names = [
-            b.name[cut:] for b in self.client.list_blobs(self.bucket_name, prefix=full, retry=DEFAULT_RETRY)
+            b.name[cut:]
+            for b in self.client.list_blobs(
+                self.bucket_name, prefix=full, retry=self._retry, timeout=self._timeout
+            )
         ]
         return sorted(names)
 
@@ -154,7 +172,11 @@ class ObjectStore:
         blob = self.bucket.blob(self.key(name))
         try:
             blob.upload_from_string(
-                data, content_type=content_type, if_generation_match=0, retry=DEFAULT_RETRY
+                data,
+                content_type=content_type,
+                if_generation_match=0,
+                retry=self._retry,
+                timeout=self._timeout,
             )
         except gexc.PreconditionFailed as err:
             raise ObjectExistsError(f"{self.uri(name)} already exists; not overwritten") from err
@@ -198,7 +220,8 @@ class ObjectStore:
                 data,
                 content_type="application/json",
                 if_generation_match=expected_generation or 0,
-                retry=DEFAULT_RETRY,
+                retry=self._retry,
+                timeout=self._timeout,
             )
         except gexc.PreconditionFailed as err:
             raise PointerConflictError(

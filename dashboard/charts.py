@@ -1,23 +1,26 @@
 """Tidy frames from the API's JSON and the Plotly figures of the pages (no Streamlit here).
 
-Energy figures arrive in kWh; a page picks kWh or MWh for the axis and the hover shows both.
-Times are UTC throughout and labelled so.
+Energy figures arrive in the API's unit (MWh); a page picks MWh, kWh or GWh for the axis and the
+hover shows the value in MWh too. Series are named by the dataset's keys (one key, or two…), with
+the labels the API serves. Times are UTC throughout and labelled so.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 from datetime import datetime
-from typing import Any, Literal
+from typing import Any
 
 import pandas as pd
 import plotly.graph_objects as go
 
-from dashboard.client import Labels
+from dashboard.client import Dataset
 
-Unit = Literal["kWh", "MWh"]
-UNITS: tuple[Unit, ...] = ("kWh", "MWh")
-_FACTOR: dict[str, float] = {"kWh": 1.0, "MWh": 1e-3}
+BASE_UNIT = "MWh"
+UNITS: tuple[str, ...] = ("MWh", "kWh", "GWh")
+_FACTOR: dict[str, float] = {"MWh": 1.0, "kWh": 1e3, "GWh": 1e-3}
+"""value in the unit = value in MWh * factor"""
+_DIGITS = {"MWh": ",.2f", "kWh": ",.0f", "GWh": ",.4f"}
 _PALETTE = (
     "#1f77b4",
     "#ff7f0e",
@@ -33,18 +36,17 @@ _PALETTE = (
     "#ad494a",
 )
 TIME_FMT = "%Y-%m-%d %H:%M UTC"
+POINT_COLUMNS = ("datetime_utc", "kind", "horizon", "value", "lower", "upper")
+"""columns of a series frame after ``series`` and the key columns; values in MWh"""
 
-SERIES_COLUMNS = (
-    "series",
-    "area",
-    "consumer_type",
-    "datetime_utc",
-    "kind",
-    "horizon",
-    "value_kwh",
-    "lower_kwh",
-    "upper_kwh",
-)
+
+def units(api_unit: str) -> tuple[str, ...]:
+    """The units a page offers: MWh and its multiples, or only the API's unit if it is another."""
+    return UNITS if api_unit == BASE_UNIT else (api_unit,)
+
+
+def factor(unit: str) -> float:
+    return _FACTOR.get(unit, 1.0)
 
 
 def utc(value: Any) -> pd.Timestamp:
@@ -65,50 +67,40 @@ def run_time(run_id: str) -> pd.Timestamp | None:
         return None
 
 
-def series_frame(payload: dict[str, Any], labels: Labels) -> pd.DataFrame:
-    """One ``/forecasts/{area}/{consumer_type}`` answer as rows of observations and forecast."""
-    area, consumer_type = str(payload["area"]), str(payload["consumer_type"])
-    name = labels.series(area, consumer_type)
-    rows: list[dict[str, Any]] = [
-        {
-            "datetime_utc": point["datetime_utc"],
-            "kind": "observed",
-            "horizon": None,
-            "value_kwh": point["energy_consumption"],
-            "lower_kwh": None,
-            "upper_kwh": None,
-        }
+def series_frame(payload: dict[str, Any], dataset: Dataset) -> pd.DataFrame:
+    """One series answer (``/forecasts/{key…}``) as rows of observations and forecast."""
+    codes = dataset.codes_of(payload)
+    rows: list[tuple[Any, ...]] = [
+        (point["datetime_utc"], "observed", None, point["energy_consumption"], None, None)
         for point in payload["observations"]
     ]
     rows += [
-        {
-            "datetime_utc": point["datetime_utc"],
-            "kind": "forecast",
-            "horizon": point.get("horizon"),
-            "value_kwh": point["forecast"],
-            "lower_kwh": point.get("forecast_lower"),
-            "upper_kwh": point.get("forecast_upper"),
-        }
+        (
+            point["datetime_utc"],
+            "forecast",
+            point.get("horizon"),
+            point["forecast"],
+            point.get("forecast_lower"),
+            point.get("forecast_upper"),
+        )
         for point in payload["forecast"]
     ]
-    frame = pd.DataFrame(rows, columns=list(SERIES_COLUMNS[3:]))
-    frame.insert(0, "consumer_type", consumer_type)
-    frame.insert(0, "area", area)
-    frame.insert(0, "series", name)
+    frame = pd.DataFrame(rows, columns=list(POINT_COLUMNS))
+    for name, code in reversed(list(zip(dataset.key_names, codes, strict=True))):
+        frame.insert(0, name, code)
+    frame.insert(0, "series", dataset.series(codes))
     frame["datetime_utc"] = pd.to_datetime(frame["datetime_utc"], utc=True)
     frame["horizon"] = frame["horizon"].astype("Int64")
-    for column in ("value_kwh", "lower_kwh", "upper_kwh"):
+    for column in ("value", "lower", "upper"):
         frame[column] = pd.to_numeric(frame[column], errors="coerce").astype("float64")
-    return frame[list(SERIES_COLUMNS)]
+    return frame
 
 
-def table_frame(frame: pd.DataFrame, unit: Unit) -> pd.DataFrame:
+def table_frame(frame: pd.DataFrame, unit: str) -> pd.DataFrame:
     """What the forecasts page shows in its table and CSV: values in the chosen unit."""
-    factor = _FACTOR[unit]
-    out = frame[["series", "area", "consumer_type", "datetime_utc", "kind", "horizon"]].copy()
-    out[f"value_{unit}"] = frame["value_kwh"] * factor
-    out[f"lower_{unit}"] = frame["lower_kwh"] * factor
-    out[f"upper_{unit}"] = frame["upper_kwh"] * factor
+    out = frame.drop(columns=["value", "lower", "upper"])
+    for column in ("value", "lower", "upper"):
+        out[f"{column}_{unit}"] = frame[column] * factor(unit)
     return out.sort_values(["series", "datetime_utc"], kind="stable").reset_index(drop=True)
 
 
@@ -122,10 +114,14 @@ def _rgba(hex_color: str, alpha: float) -> str:
     return f"rgba({red},{green},{blue},{alpha})"
 
 
-def _hover(unit: Unit) -> str:
-    other: Unit = "MWh" if unit == "kWh" else "kWh"
-    digits = ",.1f" if unit == "kWh" else ",.3f"
-    other_digits = ",.3f" if unit == "kWh" else ",.1f"
+def _other(unit: str) -> str:
+    """The unit the hover shows next to the chosen one."""
+    return "kWh" if unit == BASE_UNIT else BASE_UNIT
+
+
+def _hover(unit: str) -> str:
+    other = _other(unit)
+    digits, other_digits = _DIGITS.get(unit, ",.2f"), _DIGITS.get(other, ",.2f")
     return (
         "<b>%{fullData.name}</b><br>%{x|%Y-%m-%d %H:%M} UTC<br>"
         f"%{{y:{digits}}} {unit} (%{{customdata:{other_digits}}} {other})<extra></extra>"
@@ -145,21 +141,20 @@ def _now_marker(fig: go.Figure, now: pd.Timestamp, text: str) -> None:
     fig.add_annotation(x=now, y=1, yref="paper", text=text, showarrow=False, xanchor="left", yanchor="bottom")
 
 
-def forecast_figure(frame: pd.DataFrame, unit: Unit, now: pd.Timestamp | None) -> go.Figure:
+def forecast_figure(frame: pd.DataFrame, unit: str, now: pd.Timestamp | None) -> go.Figure:
     """Observations (solid), forecast (dashed) and its band (shaded) of every series in ``frame``."""
-    factor = _FACTOR[unit]
-    other = _FACTOR["MWh" if unit == "kWh" else "kWh"]
+    scale, other = factor(unit), factor(_other(unit))
     fig = go.Figure()
     for index, (name, group) in enumerate(frame.groupby("series", sort=False)):
         color = _PALETTE[index % len(_PALETTE)]
         observed = group[group["kind"] == "observed"].sort_values("datetime_utc")
         forecast = group[group["kind"] == "forecast"].sort_values("datetime_utc")
-        band = forecast.dropna(subset=["lower_kwh", "upper_kwh"])
+        band = forecast.dropna(subset=["lower", "upper"])
         if not band.empty:
             fig.add_trace(
                 go.Scatter(
                     x=pd.concat([band["datetime_utc"], band["datetime_utc"][::-1]]),
-                    y=pd.concat([band["upper_kwh"], band["lower_kwh"][::-1]]) * factor,
+                    y=pd.concat([band["upper"], band["lower"][::-1]]) * scale,
                     fill="toself",
                     fillcolor=_rgba(color, 0.18),
                     line={"width": 0},
@@ -172,8 +167,8 @@ def forecast_figure(frame: pd.DataFrame, unit: Unit, now: pd.Timestamp | None) -
         fig.add_trace(
             go.Scatter(
                 x=observed["datetime_utc"],
-                y=observed["value_kwh"] * factor,
-                customdata=observed["value_kwh"] * other,
+                y=observed["value"] * scale,
+                customdata=observed["value"] * other,
                 mode="lines",
                 name=str(name),
                 legendgroup=str(name),
@@ -184,8 +179,8 @@ def forecast_figure(frame: pd.DataFrame, unit: Unit, now: pd.Timestamp | None) -
         fig.add_trace(
             go.Scatter(
                 x=forecast["datetime_utc"],
-                y=forecast["value_kwh"] * factor,
-                customdata=forecast["value_kwh"] * other,
+                y=forecast["value"] * scale,
+                customdata=forecast["value"] * other,
                 mode="lines+markers",
                 name=f"{name} — forecast",
                 legendgroup=str(name),
@@ -277,16 +272,13 @@ def horizon_figure(horizons: Sequence[dict[str, Any]]) -> go.Figure:
     return fig
 
 
-def series_metrics_frame(series: Iterable[dict[str, Any]], labels: Labels) -> pd.DataFrame:
+def series_metrics_frame(series: Iterable[dict[str, Any]], dataset: Dataset) -> pd.DataFrame:
     """Per-series accuracy, worst (highest WAPE) first, with readable names and percentages."""
-    frame = pd.DataFrame(list(series), columns=["area", "consumer_type", "n", "mape", "wape"])
-    frame["area"] = frame["area"].astype(str)
-    frame["consumer_type"] = frame["consumer_type"].astype(str)
-    frame.insert(
-        0,
-        "series",
-        [labels.series(a, c) for a, c in zip(frame["area"], frame["consumer_type"], strict=True)],
-    )
+    keys = list(dataset.key_names)
+    frame = pd.DataFrame(list(series), columns=[*keys, "n", "mape", "wape"])
+    for name in keys:
+        frame[name] = frame[name].astype(str)
+    frame.insert(0, "series", [dataset.series(codes) for codes in frame[keys].itertuples(index=False)])
     frame["mape_pct"] = pd.to_numeric(frame["mape"], errors="coerce") * 100
     frame["wape_pct"] = pd.to_numeric(frame["wape"], errors="coerce") * 100
     frame = frame.drop(columns=["mape", "wape"])
@@ -297,20 +289,33 @@ def series_metrics_frame(series: Iterable[dict[str, Any]], labels: Labels) -> pd
 
 def series_heatmap(
     frame: pd.DataFrame,
-    labels: Labels,
+    dataset: Dataset,
     column: str,
     title: str,
     colorscale: str = "YlOrRd",
     zrange: tuple[float, float] | None = None,
 ) -> go.Figure:
-    """One value per series as a grid: consumer types down, areas across."""
-    grid = frame.pivot_table(index="consumer_type", columns="area", values=column, aggfunc="first")
-    grid = grid.sort_index()
+    """One value per series as a grid: the first key across and the others down (e.g. areas across,
+    consumer types down); with one key, its codes down in a single column."""
+    first, *rest = dataset.keys
+    work = frame.copy()
+    if rest:
+        work["_row"] = [
+            " / ".join(k.label(str(c)) for k, c in zip(rest, codes, strict=True))
+            for codes in work[[k.name for k in rest]].itertuples(index=False)
+        ]
+        work["_column"] = [first.label(str(c)) for c in work[first.name]]
+    else:
+        work["_row"] = [first.label(str(c)) for c in work[first.name]]
+        work["_column"] = title
+    order = {label: i for i, label in enumerate(sorted(set(work["_row"])))}
+    grid = work.pivot_table(index="_row", columns="_column", values=column, aggfunc="first")
+    grid = grid.loc[sorted(grid.index, key=order.__getitem__)]
     fig = go.Figure(
         go.Heatmap(
             z=grid.to_numpy(),
-            x=[labels.area(code) for code in grid.columns],
-            y=[labels.consumer_type(code) for code in grid.index],
+            x=list(grid.columns),
+            y=list(grid.index),
             colorscale=colorscale,
             zmin=None if zrange is None else zrange[0],
             zmax=None if zrange is None else zrange[1],
@@ -326,9 +331,9 @@ def series_heatmap(
     return fig
 
 
-def wape_heatmap(metrics: pd.DataFrame, labels: Labels) -> go.Figure:
+def wape_heatmap(metrics: pd.DataFrame, dataset: Dataset) -> go.Figure:
     """WAPE (%) of every series."""
-    return series_heatmap(metrics, labels, "wape_pct", "WAPE %")
+    return series_heatmap(metrics, dataset, "wape_pct", "WAPE %")
 
 
 def pairs_frame(pairs: Iterable[dict[str, Any]]) -> pd.DataFrame:
@@ -339,16 +344,15 @@ def pairs_frame(pairs: Iterable[dict[str, Any]]) -> pd.DataFrame:
     return frame.sort_values(["datetime_utc", "horizon"]).reset_index(drop=True)
 
 
-def pairs_figure(pairs: pd.DataFrame, name: str, unit: Unit) -> go.Figure:
+def pairs_figure(pairs: pd.DataFrame, name: str, unit: str) -> go.Figure:
     """Observed consumption (line) against every stored forecast of those hours (markers)."""
-    factor = _FACTOR[unit]
-    other = _FACTOR["MWh" if unit == "kWh" else "kWh"]
+    scale, other = factor(unit), factor(_other(unit))
     observed = pairs.drop_duplicates("datetime_utc").sort_values("datetime_utc")
     fig = go.Figure()
     fig.add_trace(
         go.Scatter(
             x=observed["datetime_utc"],
-            y=observed["observed"] * factor,
+            y=observed["observed"] * scale,
             customdata=observed["observed"] * other,
             mode="lines",
             name=f"{name} — observed",
@@ -359,7 +363,7 @@ def pairs_figure(pairs: pd.DataFrame, name: str, unit: Unit) -> go.Figure:
     fig.add_trace(
         go.Scatter(
             x=pairs["datetime_utc"],
-            y=pairs["forecast"] * factor,
+            y=pairs["forecast"] * scale,
             customdata=pairs[["horizon", "run_id"]].to_numpy(),
             mode="markers",
             name=f"{name} — forecast",
@@ -372,7 +376,7 @@ def pairs_figure(pairs: pd.DataFrame, name: str, unit: Unit) -> go.Figure:
             },
             hovertemplate=(
                 "%{x|%Y-%m-%d %H:%M} UTC<br>"
-                f"forecast %{{y:,.{1 if unit == 'kWh' else 3}f}} {unit}"
+                f"forecast %{{y:{_DIGITS.get(unit, ',.2f')}}} {unit}"
                 "<br>%{customdata[0]} h ahead, run %{customdata[1]}<extra></extra>"
             ),
         )
@@ -385,86 +389,3 @@ def pairs_figure(pairs: pd.DataFrame, name: str, unit: Unit) -> go.Figure:
         legend={"orientation": "h", "y": 1.1, "x": 0},
     )
     return fig
-
-
-# --- data quality ----------------------------------------------------------------------------------
-VALIDATION_COLUMNS = ("rule", "check", "column", "passed", "unexpected", "checked", "observed")
-
-
-def _first(mapping: dict[str, Any], *keys: str) -> Any:
-    for key in keys:
-        value = mapping.get(key)
-        if value is not None:
-            return value
-    return None
-
-
-def _either(value: Any, fallback: Any) -> Any:
-    """``value`` unless it is None (0 and "" are values)."""
-    return fallback if value is None else value
-
-
-def _dict(value: Any) -> dict[str, Any]:
-    return value if isinstance(value, dict) else {}
-
-
-def _int(value: Any) -> int | None:
-    try:
-        return None if value is None else int(value)
-    except (TypeError, ValueError):
-        return None
-
-
-def _rule_row(item: dict[str, Any], passed_default: bool | None = None) -> dict[str, Any]:
-    config = _dict(item.get("expectation_config"))
-    kwargs = _dict(_first(item, "kwargs") or config.get("kwargs"))
-    result = _dict(item.get("result"))
-    check = _either(
-        _first(item, "check", "expectation_type", "type"), _first(config, "type", "expectation_type")
-    )
-    observed = _either(_first(item, "observed"), _first(result, "observed_value"))
-    success = item.get("success")
-    rule = _either(_first(item, "rule", "name", "expectation"), check)
-    return {
-        "rule": "?" if rule is None else str(rule),
-        "check": None if check is None else str(check),
-        "column": _either(_first(item, "column"), kwargs.get("column")),
-        "passed": bool(success) if success is not None else passed_default,
-        "unexpected": _int(_either(_first(item, "unexpected_count"), _first(result, "unexpected_count"))),
-        "checked": _int(_either(_first(item, "element_count"), _first(result, "element_count"))),
-        "observed": None if observed is None else str(observed)[:80],
-    }
-
-
-def validation_table(validation: Any) -> tuple[bool | None, dict[str, int | None], pd.DataFrame]:
-    """A validation result as (success, counts of rules run/passed/failed, one row per rule).
-
-    Accepts the validate step's full result (``rules`` + ``statistics.evaluated_rules``...), its
-    short manifest form (``statistics`` + the ``failed`` rules only), a Great Expectations result
-    (``results``/``expectations`` with ``statistics.evaluated_expectations``...) and a bare bool.
-    Unknown shapes give no rows and no counts rather than an error.
-    """
-    if not isinstance(validation, dict):
-        validation = {"success": validation} if isinstance(validation, bool) else {}
-    items = _first(validation, "rules", "results", "expectations", "checks")
-    rows = [_rule_row(item) for item in (items if isinstance(items, list) else []) if isinstance(item, dict)]
-    if not rows and isinstance(validation.get("failed"), list):
-        rows = [
-            _rule_row(item, passed_default=False) for item in validation["failed"] if isinstance(item, dict)
-        ]
-    table = pd.DataFrame(rows, columns=list(VALIDATION_COLUMNS))
-
-    stats = _dict(validation.get("statistics"))
-    evaluated = _int(_first(stats, "evaluated_rules", "evaluated_expectations"))
-    passed = _int(_first(stats, "successful_rules", "successful_expectations"))
-    failed = _int(_first(stats, "unsuccessful_rules", "unsuccessful_expectations"))
-    if items and isinstance(items, list):
-        evaluated = evaluated if evaluated is not None else len(table)
-        passed = passed if passed is not None else int((table["passed"] == True).sum())  # noqa: E712
-    if failed is None and evaluated is not None and passed is not None:
-        failed = evaluated - passed
-    if passed is None and evaluated is not None and failed is not None:
-        passed = evaluated - failed
-    success = validation.get("success")
-    counts = {"evaluated": evaluated, "passed": passed, "failed": failed}
-    return (None if success is None else bool(success)), counts, table

@@ -14,6 +14,7 @@ from __future__ import annotations
 import logging
 import threading
 import time
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import quote
@@ -45,7 +46,7 @@ class ApiNotReadyError(ApiError):
 
 
 class ApiNotFoundError(ApiError):
-    """The API answered 404 (unknown area or consumer type, or nothing stored)."""
+    """The API answered 404 (an unknown code, or nothing stored for the series)."""
 
 
 @dataclass
@@ -70,20 +71,47 @@ class _Entry:
 
 
 @dataclass(frozen=True)
-class Labels:
-    """Readable names of the code lists, as the API serves them."""
+class SeriesKey:
+    """One series key of the served dataset, as ``/api/v1/dataset`` describes it."""
 
-    areas: dict[str, str]
-    consumer_types: dict[str, str]
+    name: str
+    """path parameter and field name, e.g. ``area``"""
+    title: str
+    """human name, e.g. ``price area``"""
+    plural: str
+    """filter parameter, e.g. ``areas``"""
+    codes: dict[str, str]
+    """code -> readable label (the code itself when the API knows no label)"""
 
-    def area(self, code: str) -> str:
-        return f"{code} {self.areas.get(code, '')}".strip()
+    def label(self, code: str) -> str:
+        """``DK1 West Denmark``, or the bare code when there is no label."""
+        text = self.codes.get(code, "")
+        return code if not text or text == code else f"{code} {text}"
 
-    def consumer_type(self, code: str) -> str:
-        return f"{code} {self.consumer_types.get(code, '')}".strip()
 
-    def series(self, area: str, consumer_type: str) -> str:
-        return f"{self.area(area)} / {self.consumer_type(consumer_type)}"
+@dataclass(frozen=True)
+class Dataset:
+    """The dataset the API serves: its name, unit and series keys with their codes and labels."""
+
+    name: str
+    title: str
+    unit: str
+    keys: tuple[SeriesKey, ...]
+
+    @property
+    def key_names(self) -> tuple[str, ...]:
+        return tuple(k.name for k in self.keys)
+
+    def key(self, name: str) -> SeriesKey:
+        return next(k for k in self.keys if k.name == name)
+
+    def codes_of(self, record: dict[str, Any]) -> tuple[str, ...]:
+        """The series codes of an API record (e.g. a row of ``by_series``)."""
+        return tuple(str(record[name]) for name in self.key_names)
+
+    def series(self, codes: Sequence[str]) -> str:
+        """The readable name of a series, e.g. ``DK1 West Denmark / 111 Agriculture``."""
+        return " / ".join(key.label(code) for key, code in zip(self.keys, codes, strict=True))
 
 
 @dataclass
@@ -138,16 +166,30 @@ class ApiClient:
         """``/ready`` answers 503 with the same body when not ready; both are returned as is."""
         return self._object("/ready", cache=False, accept_503=True)
 
-    def labels(self) -> Labels:
-        areas = self._object("/areas")
-        types = self._object("/consumer-types")
-        return Labels(
-            areas=_code_labels(areas, "areas", "/areas"),
-            consumer_types=_code_labels(types, "consumer_types", "/consumer-types"),
+    def dataset(self) -> Dataset:
+        """The served dataset and its series keys (``/dataset``), as the selectors need them."""
+        path = "/dataset"
+        body = _require(self._object(path), path, ("name", "unit", "keys"))
+        keys = body["keys"]
+        if not isinstance(keys, list) or not keys or not all(isinstance(k, dict) for k in keys):
+            raise ApiError(f"The API's answer to {API_PREFIX}{path} has no list of series keys.", path=path)
+        return Dataset(
+            name=str(body["name"]),
+            title=str(body.get("title") or body["name"]),
+            unit=str(body["unit"]),
+            keys=tuple(
+                SeriesKey(
+                    name=str(k["name"]),
+                    title=str(k.get("title") or k["name"]),
+                    plural=str(k.get("plural") or k["name"]),
+                    codes=_code_labels(k, "codes", path),
+                )
+                for k in keys
+            ),
         )
 
-    def series_forecast(self, area: str, consumer_type: str) -> dict[str, Any]:
-        path = f"/forecasts/{_segment(area)}/{_segment(consumer_type)}"
+    def series_forecast(self, codes: Sequence[str]) -> dict[str, Any]:
+        path = "/forecasts/" + _segments(codes)
         return _require(
             self._object(path), path, ("run_id", "model_version", "observations", "forecast", "has_band")
         )
@@ -166,8 +208,8 @@ class ApiClient:
             ("needs_attention", "wape_threshold", "freshness", "by_forecast_run", "by_series", "by_horizon"),
         )
 
-    def monitoring_series(self, area: str, consumer_type: str) -> dict[str, Any]:
-        path = f"/monitoring/series/{_segment(area)}/{_segment(consumer_type)}"
+    def monitoring_series(self, codes: Sequence[str]) -> dict[str, Any]:
+        path = "/monitoring/series/" + _segments(codes)
         return _require(self._object(path), path, ("pairs",))
 
     def meta(self) -> dict[str, Any]:
@@ -260,6 +302,12 @@ def _segment(value: str) -> str:
     if not value or len(value) > 64:
         raise ApiError(f"invalid path value {value!r}: expected a short code such as DK1 or 111")
     return quote(value, safe="")
+
+
+def _segments(codes: Sequence[str]) -> str:
+    if isinstance(codes, str) or not codes:
+        raise ApiError(f"a series is a sequence of codes, one per series key, not {codes!r}")
+    return "/".join(_segment(code) for code in codes)
 
 
 def _reason(err: httpx.HTTPError) -> str:

@@ -97,6 +97,8 @@ def sidebar_status() -> None:
             st.caption("API status: :red[not reachable]")
         else:
             st.caption(f"API status: :green[up] · version {health.get('version', '?')}")
+            if (name := dataset_name()) is not None:
+                st.caption(f"Dataset: `{name}`")
         if st.button("Check for new data", help="Ask the API now instead of waiting for the cache"):
             api.expire()
         if s.auto_refresh_s > 0:
@@ -116,6 +118,16 @@ def _watch_for_new_data() -> None:
         st.rerun(scope="app")
 
 
+def dataset_name() -> str | None:
+    """The served dataset's name, or None when the API (or its dataset route) does not answer."""
+    try:
+        return client().dataset().name
+    except (ApiError, SettingsError):
+        return None
+
+
 def footer() -> None:
     st.divider()
-    st.caption(f"[{DATA_CREDIT}]({DATA_CREDIT_URL}) · forecasts by the energy-forecasting project")
+    name = dataset_name()
+    dataset = f" · dataset `{name}`" if name else ""
+    st.caption(f"[{DATA_CREDIT}]({DATA_CREDIT_URL}){dataset} · forecasts by the energy-forecasting project")

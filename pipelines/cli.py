@@ -15,7 +15,9 @@ DEFAULT_PACKAGE = Path("build/pipeline.yaml")
 
 
 def parse_utc(value: str) -> datetime:
-    """An ISO-8601 time; naive values are taken as UTC."""
+    """An ISO-8601 time (naive values are taken as UTC), or ``now``."""
+    if value.strip().lower() == "now":
+        return datetime.now(UTC)
     try:
         moment = datetime.fromisoformat(value.replace("Z", "+00:00"))
     except ValueError as err:
@@ -109,7 +111,17 @@ def _run_once(
                 print(f"    {key + '.' + inner:<26} {text}")
         else:
             print(f"    {key:<26} {value}")
+    _print_reports(result)
     return summary
+
+
+def _print_reports(result: Any) -> None:
+    """Where each report of the run is (the files kfp.local wrote, as a pod would upload them)."""
+    if result.run_dir is not None:
+        print(f"    {'kfp.local run folder':<26} {result.run_dir}")
+    for report in result.reports:
+        kind = report.type.removeprefix("system.")
+        print(f"==> report {report.task}/{report.name} ({kind}): {report.view or report.path or report.uri}")
 
 
 def cmd_compile(args: argparse.Namespace) -> int:
@@ -125,29 +137,23 @@ def cmd_compile(args: argparse.Namespace) -> int:
     return 0
 
 
+def preflight(settings: Any) -> None:
+    """Fail in seconds, naming the setting that runs offline, when the live source cannot be reached
+    (rather than after minutes of client and task retries)."""
+    from components.source.client import check_resolvable
+
+    if settings.snapshot is None:
+        check_resolvable(settings.source_url)
+
+
 def cmd_run(args: argparse.Namespace) -> int:
     from components.settings import Settings
     from pipelines.local import local_storage
 
+    preflight(Settings())
     with local_storage(Settings()):
         _run_once(args.reference_time, args)
     return 0
-
-
-def data_end(settings: Any) -> datetime:
-    """The hour after the newest hour of the source: the snapshot file's, else the dataset's."""
-    from datetime import timedelta
-
-    import pandas as pd
-
-    from components.extract import read_snapshot_file
-
-    if settings.snapshot is not None:
-        hours = pd.to_datetime(read_snapshot_file(Path(settings.snapshot))["HourUTC"], utc=True)
-        newest: datetime = hours.max().to_pydatetime()
-    else:
-        newest = settings.dataset_last_hour
-    return newest.astimezone(UTC).replace(minute=0, second=0, microsecond=0) + timedelta(hours=1)
 
 
 def cmd_backfill(args: argparse.Namespace) -> int:
@@ -161,10 +167,13 @@ def cmd_backfill(args: argparse.Namespace) -> int:
     if args.last_days is not None:
         if args.start or args.end:
             raise SystemExit("error: give either --last-days or --start/--end, not both")
-        args.end = data_end(Settings())
+        from components.extract import source_data_end
+
+        args.end = source_data_end(Settings())
         args.start = args.end - timedelta(days=args.last_days - 1)
     elif not (args.start and args.end):
         raise SystemExit("error: give --start and --end, or --last-days N")
+    preflight(Settings())
     times = iso_hours(args.start, args.end, args.every)
     print(f"==> backfill: {len(times)} runs from {times[0].isoformat()} to {times[-1].isoformat()}")
     summaries = []
@@ -205,7 +214,8 @@ def build_parser() -> argparse.ArgumentParser:
         "--reference-time",
         type=parse_utc,
         default=None,
-        help="ISO-8601 UTC reference time (default: now, clamped to the data)",
+        help="ISO-8601 UTC reference time or 'now' (default: now); the forecast starts after the "
+        "last complete hour of data at that time",
     )
     _add_run_options(run_parser)
     run_parser.set_defaults(func=cmd_run)
@@ -224,7 +234,7 @@ def build_parser() -> argparse.ArgumentParser:
         default=None,
         metavar="N",
         help="instead of --start/--end: the N days ending at the source's "
-        "newest hour (the snapshot's, or the dataset's last hour)",
+        "newest hour (the snapshot's, or the API's newest record)",
     )
     backfill_parser.add_argument("--every", type=parse_every, default=24, help="step, e.g. 24h (default)")
     _add_run_options(backfill_parser)

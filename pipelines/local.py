@@ -21,6 +21,7 @@ from components.storage import ObjectStore
 log = logging.getLogger(__name__)
 _ANSI = re.compile(r"\x1b\[[0-9;]*m")
 _START = re.compile(r"^Executing task '([^']+)'")
+_SCHEME = re.compile(r"^[A-Za-z][A-Za-z0-9+.-]*:")
 _END = re.compile(r"^Task '([^']+)' finished with status (\w+)")
 
 
@@ -77,12 +78,114 @@ def local_storage(settings: Settings) -> Iterator[str]:
         emulator.stop()
 
 
+REPORT_TYPES = {"system.HTML": ".html", "system.Markdown": ".md"}
+
+
+@dataclass(frozen=True)
+class LocalArtifact:
+    """One output artifact of a task as kfp.local wrote it (``executor_output.json``)."""
+
+    task: str
+    name: str
+    type: str
+    """The KFP schema title, e.g. ``system.HTML``."""
+    uri: str
+    metadata: dict[str, Any]
+    view: Path | None = None
+    """For a report: a copy named ``.html``/``.md`` that a browser or editor opens as what it is
+    (the artifact file itself has no extension; the KFP UI knows its type, a browser does not)."""
+
+    @property
+    def path(self) -> Path | None:
+        """The local file of an artifact kept under the pipeline root (None for ``gs://``, ``models:/``)."""
+        return None if _SCHEME.match(self.uri) else Path(self.uri)
+
+
 @dataclass
 class RunResult:
     parameters: dict[str, Any]
     seconds: float
     steps: StepTimes
     summary: dict[str, Any]
+    run_dir: Path | None = None
+    """kfp.local's folder of this run (``<pipeline root>/<pipeline>-<timestamp>``)."""
+    artifacts: list[LocalArtifact] = field(default_factory=list)
+
+    def artifact(self, task: str, name: str) -> LocalArtifact:
+        for found in self.artifacts:
+            if found.task == task and found.name == name:
+                return found
+        raise KeyError(f"no output artifact {name!r} of task {task!r} in {self.run_dir}")
+
+    @property
+    def reports(self) -> list[LocalArtifact]:
+        """The HTML and Markdown reports of the run, in the order their tasks finished."""
+        return [a for a in self.artifacts if a.type in REPORT_TYPES]
+
+
+def output_types(pipeline: Any) -> dict[str, dict[str, str]]:
+    """``task name -> output artifact name -> schema title`` of every task of a compiled pipeline,
+    the tasks of nested condition DAGs included."""
+    spec = pipeline.pipeline_spec
+    found: dict[str, dict[str, str]] = {}
+
+    def walk(tasks: Any) -> None:
+        for name, task in tasks.items():
+            component = spec.components[task.component_ref.name]
+            if component.dag.tasks:
+                walk(component.dag.tasks)
+                continue
+            outputs = component.output_definitions.artifacts
+            found[name] = {key: value.artifact_type.schema_title for key, value in outputs.items()}
+
+    walk(spec.root.dag.tasks)
+    return found
+
+
+def collect_artifacts(pipeline: Any, run_dir: Path) -> list[LocalArtifact]:
+    """Every output artifact the run's tasks wrote, with its type from the pipeline spec."""
+    import json
+
+    types = output_types(pipeline)
+    out = []
+    for task_dir in sorted(p for p in run_dir.iterdir() if p.is_dir()):
+        output_file = task_dir / "executor_output.json"
+        if task_dir.name not in types or not output_file.exists():
+            continue
+        written = json.loads(output_file.read_text(encoding="utf-8")).get("artifacts", {})
+        for name, schema_title in types[task_dir.name].items():
+            for artifact in written.get(name, {}).get("artifacts", []):
+                out.append(
+                    LocalArtifact(
+                        task_dir.name,
+                        name,
+                        schema_title,
+                        artifact.get("uri", ""),
+                        artifact.get("metadata", {}),
+                    )
+                )
+    return out
+
+
+def with_views(artifacts: list[LocalArtifact], run_dir: Path) -> list[LocalArtifact]:
+    """The artifacts, each report with a copy under ``<run_dir>/reports/<task>-<name>.html|.md``."""
+    import shutil
+    from dataclasses import replace
+
+    out = []
+    for artifact in artifacts:
+        suffix = REPORT_TYPES.get(artifact.type)
+        if suffix and artifact.path is not None and artifact.path.is_file():
+            view = run_dir / "reports" / f"{artifact.task}-{artifact.name}{suffix}"
+            view.parent.mkdir(exist_ok=True)
+            shutil.copyfile(artifact.path, view)
+            artifact = replace(artifact, view=view)
+        out.append(artifact)
+    return out
+
+
+def _run_dirs(root: Path) -> set[Path]:
+    return {p for p in root.iterdir() if p.is_dir()} if root.is_dir() else set()
 
 
 def run_pipeline_locally(
@@ -118,6 +221,7 @@ def run_pipeline_locally(
         runner=local.SubprocessRunner(use_venv=False), pipeline_root=str(pipeline_root), raise_on_error=True
     )
     pipeline = build_pipeline(settings)
+    known = _run_dirs(pipeline_root)
     started = time.perf_counter()
     executable = warm if isinstance(warm, Path) else None
     with step_timer(on_step) as steps, warnings.catch_warnings(), python_executable(executable):
@@ -136,7 +240,14 @@ def run_pipeline_locally(
         name: ("moved" if after[name] != before[name] else "unchanged (nothing new written)")
         for name in after
     }
-    return RunResult(parameters, elapsed, steps, {**summarize(settings), "pointers": changes})
+    new = sorted(_run_dirs(pipeline_root) - known)
+    run_dir = new[-1] if new else None
+    artifacts = with_views(collect_artifacts(pipeline, run_dir), run_dir) if run_dir else []
+    finished = {name: index for index, name in enumerate(steps.order)}
+    artifacts.sort(key=lambda a: finished.get(a.task, len(finished)))
+    return RunResult(
+        parameters, elapsed, steps, {**summarize(settings), "pointers": changes}, run_dir, artifacts
+    )
 
 
 def pointer_generations(store: ObjectStore, settings: Settings) -> dict[str, int | None]:

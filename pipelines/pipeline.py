@@ -1,7 +1,15 @@
-"""The whole DAG: extract → validate → features → [tune] → train → predict → monitor.
+"""The whole DAG: extract → validate → features → [tune] → train → resolve_model → predict → monitor.
 
 Thin wiring only: every step is a component from ``components.steps``. Cluster-side settings
-(ConfigMap env, node selector, retries, resources) are applied here so the components stay generic.
+(the image, ConfigMap env, node selector, retries, resources) are applied here, from the settings the
+pipeline is built with, so the components stay generic.
+
+What travels between the steps is what each step really uses: the feature snapshot ``Dataset``
+(``uri`` = its ``gs://`` object) from ``features`` to ``tune``, ``train``, ``predict`` and ``monitor``; the
+``Model`` that ``resolve_model`` names (``models:/<name>/<version>``) to ``predict``. ``resolve_model``
+follows the tuning branch through ``dsl.OneOf`` over the trained version (a parameter: kfp.local
+2.17 cannot select an artifact with ``dsl.OneOf``); ``monitor`` runs after ``predict`` but reads the
+stored forecasts, not this run's (which has no observations yet), so no artifact joins them.
 """
 
 from typing import Any
@@ -13,7 +21,7 @@ from components.steps.extract import extract
 from components.steps.features import features
 from components.steps.monitor import monitor
 from components.steps.predict import predict
-from components.steps.train import train
+from components.steps.train import resolve_model, train
 from components.steps.tune import tune
 from components.steps.validate import validate
 
@@ -27,6 +35,7 @@ RESOURCES: dict[str, tuple[str, str, str, str]] = {
     "features": ("250m", "1", "512M", "1G"),
     "tune": ("2", "4", "4G", "8G"),
     "train": ("2", "4", "4G", "8G"),
+    "resolve_model": ("100m", "500m", "256M", "1G"),
     "predict": ("1", "2", "2G", "4G"),
     "monitor": ("500m", "1", "1G", "2G"),
 }
@@ -36,6 +45,7 @@ IO_STEPS = ("extract", "features", "predict", "monitor")
 
 def _configure(task: dsl.PipelineTask, step: str, settings: Settings) -> dsl.PipelineTask:
     cpu, cpu_limit, memory, memory_limit = RESOURCES[step]
+    task.set_container_image(settings.image_uri)
     task.set_display_name(step)
     task.set_caching_options(enable_caching=False)  # every step depends on the time or on storage
     task.set_cpu_request(cpu).set_cpu_limit(cpu_limit)
@@ -56,14 +66,28 @@ def settings_env_names() -> list[str]:
     return sorted([*names, "ENERGY_SNAPSHOT", "STORAGE_EMULATOR_HOST"])
 
 
+def pipeline_root(settings: Settings) -> str:
+    """Where KFP keeps the run's own artifacts on the cluster: the bucket (and prefix) of the data.
+
+    The snapshot and forecast ``Dataset`` artifacts are the stored objects themselves (their ``uri``
+    is set by the step), and the KFP launcher only accepts a ``gs://`` output URI under the pipeline
+    root (``KeyFromURI`` of the root's bucket and prefix; the task fails otherwise). So the root is
+    the prefix every stored object shares; KFP's files go to ``<root>/<pipeline>/<run>/…`` beside the
+    datasets' folders. ``kfp.local`` uses its own root (``local.init``).
+    """
+    return f"gs://{settings.bucket}/{settings.prefix}".rstrip("/")
+
+
 def build_pipeline(settings: Settings | None = None) -> Any:
-    """The pipeline function; cluster settings are read when it is built (compile time)."""
+    """The pipeline function, built from ``settings`` (read when it is built, i.e. at compile time):
+    every task runs ``settings.image_uri`` and gets ``settings.k8s_settings_configmap`` as env."""
     cfg = settings or Settings()
 
     @dsl.pipeline(
         name=PIPELINE_NAME,
+        pipeline_root=pipeline_root(cfg),
         description="Hourly electricity consumption in Denmark: features, training with optional "
-        "tuning, a 24 h forecast for every area and consumer type, and monitoring.",
+        "tuning, a 24 h forecast for every series, and monitoring.",
     )
     def energy_forecasting(
         reference_time: str = "",
@@ -88,7 +112,7 @@ def build_pipeline(settings: Settings | None = None) -> Any:
             "validate",
             cfg,
         )
-        snapshot = _configure(
+        stored = _configure(
             features(
                 clean=checked.outputs["clean"],
                 report=checked.outputs["report"],
@@ -99,54 +123,34 @@ def build_pipeline(settings: Settings | None = None) -> Any:
             "features",
             cfg,
         )
-        snapshot_run = snapshot.outputs["snapshot_run"]
+        snapshot = stored.outputs["snapshot"]
         with dsl.If(run_tuning == True, name="tuning"):  # noqa: E712 - a KFP condition, not a bool test
             searched = _configure(
-                tune(
-                    snapshot_run=snapshot_run,
-                    feature_group_version=feature_group_version,
-                    backend=tuning_backend,
-                    n_trials=n_trials,
-                ),
+                tune(snapshot=snapshot, backend=tuning_backend, n_trials=n_trials),
                 "tune",
                 cfg,
             )
             trained_tuned = _configure(
-                train(
-                    snapshot_run=snapshot_run,
-                    feature_group_version=feature_group_version,
-                    config_json=searched.outputs["config_json"],
-                ),
+                train(snapshot=snapshot, config_json=searched.outputs["config_json"]),
                 "train",
                 cfg,
             )
         with dsl.Else(name="best-known-config"):
-            trained_default = _configure(
-                train(snapshot_run=snapshot_run, feature_group_version=feature_group_version, config_json=""),
-                "train",
-                cfg,
-            )
-        forecast = _configure(
-            predict(
-                snapshot_run=snapshot_run,
-                feature_group_version=feature_group_version,
-                scheduled_time=reference_time,
-                model_version=dsl.OneOf(
+            trained_default = _configure(train(snapshot=snapshot, config_json=""), "train", cfg)
+        champion = _configure(
+            resolve_model(
+                trained_version=dsl.OneOf(
                     trained_tuned.outputs["model_version"], trained_default.outputs["model_version"]
-                ),
+                )
             ),
+            "resolve_model",
+            cfg,
+        )
+        forecast = _configure(
+            predict(snapshot=snapshot, model=champion.outputs["model"], scheduled_time=reference_time),
             "predict",
             cfg,
         )
-        _configure(
-            monitor(
-                snapshot_run=snapshot_run,
-                feature_group_version=feature_group_version,
-                scheduled_time=reference_time,
-                forecast_run_id=forecast.outputs["run_id"],
-            ),
-            "monitor",
-            cfg,
-        )
+        _configure(monitor(snapshot=snapshot, scheduled_time=reference_time), "monitor", cfg).after(forecast)
 
     return energy_forecasting

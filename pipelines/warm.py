@@ -287,10 +287,9 @@ def serve(socket_path: Path, first: Sequence[str], pending: Sequence[str]) -> in
 def finish(code: int) -> None:
     """End a forked task the way an interpreter exits (threads joined, atexit handlers, stdio
     flushed), minus tearing down every preloaded module one by one (seconds, for nothing)."""
-    main_thread = threading.main_thread()
-    for thread in threading.enumerate():
-        if thread is not main_thread and not thread.daemon:
-            thread.join()
+    # what Py_FinalizeEx does first: threading's own exit hooks (they tell ThreadPoolExecutor
+    # workers to stop), then join every non-daemon thread. Joining before the hooks would hang.
+    threading._shutdown()  # type: ignore[attr-defined]
     atexit._run_exitfuncs()
     for stream in (sys.stdout, sys.stderr):
         with suppress(Exception):

@@ -13,8 +13,9 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(
         prog="python -m serving",
         description=(
-            "Serve the energy-forecasting API. Every option defaults to its EF_* setting "
-            "(EF_BUCKET, EF_PREFIX, EF_API_HOST, EF_API_PORT, EF_API_REFRESH_INTERVAL_S, ...); "
+            f"Serve the energy-forecasting API of one dataset (EF_DATASET, now {defaults.dataset}): "
+            "its routes and models follow the dataset's series keys. Every option defaults to its "
+            "EF_* setting (EF_BUCKET, EF_PREFIX, EF_API_HOST, EF_API_PORT, EF_API_REFRESH_INTERVAL_S, ...); "
             "set STORAGE_EMULATOR_HOST to use the local GCS emulator."
         ),
     )
@@ -33,7 +34,7 @@ def main(argv: list[str] | None = None) -> int:
 
     import uvicorn
 
-    from serving.app import create_app
+    from serving.main import create_app
 
     logging.basicConfig(
         level=args.log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s"

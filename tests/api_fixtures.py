@@ -1,16 +1,20 @@
 """Objects the pipeline writes, produced with the real ObjectStore, and an API server in a thread.
 
 Used by the API tests, the dashboard tests and ``bench/api.py``. Every object follows
-``components/layout.py`` + ``components/contracts.py`` + ``components/schemas.py``; the values are
-synthetic but deterministic (a daily sine per series).
+``components/layout.py`` + ``components/contracts.py`` and the shapes of the configured dataset's
+spec (``settings.spec``): the clean feature frame ``spec.feature_columns``, the forecast
+``spec.forecast_columns``, the monitoring tables ``monitoring_tables(spec.key_names)``. The values
+are synthetic but deterministic (a daily sine per series), in MWh.
 """
 
 from __future__ import annotations
 
+import hashlib
+import itertools
 import math
 import threading
 import time
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -21,33 +25,76 @@ import pandas as pd
 
 from components import layout
 from components.contracts import (
-    MONITORING_TABLES,
+    Drift,
     FeaturePointer,
     ForecastMetadata,
     ForecastPointer,
     Freshness,
     MonitoringPointer,
     MonitoringSummary,
+    monitoring_tables,
 )
+from components.datasets import DATETIME, SPECS, UNIT, DatasetSpec
 from components.emulator import free_port
-from components.schemas import AREA, AREAS, CONSUMER_TYPE, CONSUMER_TYPES, DATETIME, TARGET
 from components.settings import Settings
 from components.storage import ObjectStore, parquet_bytes
 
-Key = tuple[str, str]
+Key = tuple[str, ...]
+DE35, BALANCE, INDUSTRY = "ConsumptionDE35Hour", "ElectricityBalanceNonv", "ConsumptionDK3619IndustryHour"
+assert {DE35, BALANCE, INDUSTRY} <= set(SPECS)
 
-SMALL_SERIES: tuple[Key, ...] = (("DK1", "111"), ("DK1", "441"), ("DK2", "111"), ("DK2", "999"))
-ALL_SERIES: tuple[Key, ...] = tuple((a, c) for a in AREAS for c in CONSUMER_TYPES)
+INDUSTRY_TITLES = {
+    "CA": "Food, beverages and tobacco",
+    "GA": "Wholesale trade",
+    "JA": "Publishing, film and broadcasting",
+    "OA": "Public administration",
+    "PR": "Private households",
+    "QA": "Health care",
+}
+"""A few DK36 codes with titles in the documented schema (the open key's labels, learned from data)."""
+
+SMALL: dict[str, tuple[Key, ...]] = {
+    DE35: (("DK1", "111"), ("DK1", "441"), ("DK2", "111"), ("DK2", "999")),
+    BALANCE: (("DK1",), ("DK2",)),
+    INDUSTRY: (("CA",), ("PR",), ("QA",)),
+}
+"""A few series of each dataset (the default of the writers below)."""
+SMALL_SERIES = SMALL[DE35]
 REFERENCE = datetime(2023, 1, 17, 23, tzinfo=UTC)
 """Newest observed hour of the fixtures (the shared snapshot's last hour)."""
 
 
+def all_series(spec: DatasetSpec) -> tuple[Key, ...]:
+    """Every series of a dataset: the product of its closed code lists (the fixture's DK36 codes)."""
+    codes = [list(key.codes) if key.closed else sorted(INDUSTRY_TITLES) for key in spec.keys]
+    return tuple(itertools.product(*codes))
+
+
+ALL_SERIES = all_series(SPECS[DE35])
+
+
+def learned_labels(spec: DatasetSpec) -> dict[str, dict[str, str]]:
+    """What the pipeline learns from the records for the open keys (the DK36 titles)."""
+    return {key.name: dict(INDUSTRY_TITLES) for key in spec.keys if not key.closed}
+
+
 def level(key: Key) -> float:
-    return 500.0 + 10.0 * (sum(map(ord, key[0] + key[1])) % 50)
+    return 500.0 + 10.0 * (sum(map(ord, "".join(key))) % 50)
 
 
 def value(key: Key, moment: datetime) -> float:
     return round(level(key) * (1 + 0.3 * math.sin(2 * math.pi * moment.hour / 24)), 3)
+
+
+def wait_for(
+    predicate: Callable[[], bool], what: str, timeout_s: float = 20.0, every_s: float = 0.05
+) -> None:
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        if predicate():
+            return
+        time.sleep(every_s)
+    raise AssertionError(f"timed out waiting for {what}")
 
 
 def move(store: ObjectStore, name: str, body: dict[str, Any]) -> int:
@@ -60,35 +107,40 @@ def _hours(end: datetime, count: int) -> list[datetime]:
     return [end - timedelta(hours=count - 1 - i) for i in range(count)]
 
 
+def _typed(frame: pd.DataFrame, spec: DatasetSpec) -> pd.DataFrame:
+    frame[DATETIME] = pd.to_datetime(frame[DATETIME], utc=True)
+    for name in spec.key_names:
+        frame[name] = frame[name].astype("string")
+    return frame
+
+
 def write_observations(
     store: ObjectStore,
     settings: Settings,
     end: datetime = REFERENCE,
     hours: int = 192,
-    series: Sequence[Key] = SMALL_SERIES,
+    series: Sequence[Key] | None = None,
     validation: Any = None,
 ) -> FeaturePointer:
     """A feature snapshot of ``hours`` hours ending at ``end`` (inclusive), its manifest, the pointer."""
+    spec = settings.spec
+    series = SMALL[spec.name] if series is None else series
     times = _hours(end, hours)
     frame = pd.DataFrame(
-        [(t, a, c, value((a, c), t)) for a, c in series for t in times],
-        columns=[DATETIME, AREA, CONSUMER_TYPE, TARGET],
+        [(t, *key, value(key, t)) for key in series for t in times], columns=list(spec.feature_columns)
     )
-    frame[DATETIME] = pd.to_datetime(frame[DATETIME], utc=True)
-    frame[AREA] = frame[AREA].astype("string")
-    frame[CONSUMER_TYPE] = frame[CONSUMER_TYPE].astype("string")
+    frame = _typed(frame, spec)
     run = layout.run_id(end)
     group, version = settings.feature_group, settings.feature_group_version
     snapshot = layout.feature_snapshot(group, version, run)
     manifest_name = layout.feature_manifest(group, version, run)
     data = parquet_bytes(frame)
-    import hashlib
-
     sha = hashlib.sha256(data).hexdigest()
     window_start, window_end = times[0], end + timedelta(hours=1)
     store.create(snapshot, data, "application/vnd.apache.parquet")
     manifest = {
         "run_id": run,
+        "dataset": spec.name,
         "window_start": window_start.isoformat(),
         "window_end": window_end.isoformat(),
         "rows": len(frame),
@@ -108,58 +160,60 @@ def write_observations(
         rows=len(frame),
         sha256=sha,
         updated_at=datetime.now(UTC),
+        dataset=spec.name,
+        series_keys=list(spec.key_names),
     )
     move(store, layout.feature_latest(group, version), pointer.model_dump(mode="json"))
     return pointer
 
 
 def forecast_frame(
+    spec: DatasetSpec,
     scheduled: datetime,
-    series: Sequence[Key] = SMALL_SERIES,
+    series: Sequence[Key] | None = None,
     band: bool = True,
     offset: float = 0.0,
     horizon: int = 24,
 ) -> pd.DataFrame:
     rows = []
-    for key in series:
+    for key in SMALL[spec.name] if series is None else series:
         for h in range(1, horizon + 1):
             moment = scheduled + timedelta(hours=h)
             f = value(key, moment) + offset
-            rows.append(
-                (key[0], key[1], moment, h, f, f * 0.9 if band else np.nan, f * 1.1 if band else np.nan)
-            )
-    frame = pd.DataFrame(
-        rows,
-        columns=[AREA, CONSUMER_TYPE, DATETIME, "horizon", "forecast", "forecast_lower", "forecast_upper"],
-    )
-    frame[DATETIME] = pd.to_datetime(frame[DATETIME], utc=True)
-    frame[AREA] = frame[AREA].astype("string")
-    frame[CONSUMER_TYPE] = frame[CONSUMER_TYPE].astype("string")
-    return frame
+            rows.append((*key, moment, h, f, f * 0.9 if band else np.nan, f * 1.1 if band else np.nan))
+    return _typed(pd.DataFrame(rows, columns=list(spec.forecast_columns)), spec)
 
 
 def write_forecast(
     store: ObjectStore,
     settings: Settings,
     scheduled: datetime = REFERENCE,
-    series: Sequence[Key] = SMALL_SERIES,
+    series: Sequence[Key] | None = None,
     band: bool = True,
     offset: float = 0.0,
     model_version: str = "1",
     generated_at: datetime | None = None,
     frame: pd.DataFrame | None = None,
     parquet: bytes | None = None,
+    metadata: dict[str, Any] | None = None,
 ) -> ForecastPointer:
     """forecast.parquet + metadata.json of one run, then the ``forecasts/latest.json`` pointer.
 
-    ``frame`` or raw ``parquet`` bytes replace the generated forecast (to write broken objects).
+    ``frame`` or raw ``parquet`` bytes replace the generated forecast, ``metadata`` overrides fields
+    of its metadata (to write broken objects).
     """
+    spec = settings.spec
+    series = SMALL[spec.name] if series is None else series
     run = layout.run_id(scheduled)
     generated = generated_at or datetime.now(UTC)
-    table = frame if frame is not None else forecast_frame(scheduled, series, band, offset, settings.horizon)
+    table = (
+        frame
+        if frame is not None
+        else forecast_frame(spec, scheduled, series, band, offset, settings.horizon)
+    )
     data = parquet if parquet is not None else parquet_bytes(table)
     store.create(layout.forecast_run(run), data, "application/vnd.apache.parquet")
-    metadata = ForecastMetadata(
+    written = ForecastMetadata(
         run_id=run,
         scheduled_time=scheduled,
         generated_at=generated,
@@ -170,8 +224,14 @@ def write_forecast(
         series=len(series),
         horizon=settings.horizon,
         has_band=band,
-    )
-    store.create_json(layout.forecast_metadata(run), metadata.model_dump(mode="json"))
+        dataset=spec.name,
+        series_keys=list(spec.key_names),
+        data_end=scheduled,
+        forecast_start=scheduled + timedelta(hours=1),
+        unit=UNIT,
+        labels=learned_labels(spec),
+    ).model_copy(update=metadata or {})
+    store.create_json(layout.forecast_metadata(run), written.model_dump(mode="json"))
     pointer = ForecastPointer(
         run_id=run,
         forecast=layout.forecast_run(run),
@@ -183,13 +243,14 @@ def write_forecast(
     return pointer
 
 
-def monitoring_tables(pairs: pd.DataFrame) -> dict[str, pd.DataFrame]:
-    """The MONITORING_TABLES computed from forecast/observation pairs (fixture data for the API)."""
+def aggregate_pairs(pairs: pd.DataFrame, keys: Sequence[str]) -> dict[str, pd.DataFrame]:
+    """The monitoring tables computed from forecast/observation pairs (fixture data for the API)."""
+    columns = monitoring_tables(tuple(keys))
     work = pairs.assign(_err=(pairs["forecast"] - pairs["observed"]).abs())
     work["_ape"] = work["_err"] / work["observed"]
 
-    def aggregate(keys: list[str]) -> pd.DataFrame:
-        out = work.groupby(keys, as_index=False).agg(
+    def aggregate(by: list[str]) -> pd.DataFrame:
+        out = work.groupby(by, as_index=False).agg(
             n=("observed", "size"), mape=("_ape", "mean"), err=("_err", "sum"), obs=("observed", "sum")
         )
         out["wape"] = out["err"] / out["obs"]
@@ -200,54 +261,73 @@ def monitoring_tables(pairs: pd.DataFrame) -> dict[str, pd.DataFrame]:
         [datetime.strptime(r, "%Y%m%dT%H%MZ").replace(tzinfo=UTC) for r in by_run["run_id"]], utc=True
     )
     return {
-        "by_forecast_run": by_run[list(MONITORING_TABLES["by_forecast_run"])],
-        "by_series": aggregate([AREA, CONSUMER_TYPE])[list(MONITORING_TABLES["by_series"])],
-        "by_horizon": aggregate(["horizon"])[list(MONITORING_TABLES["by_horizon"])],
-        "pairs": pairs[list(MONITORING_TABLES["pairs"])],
+        "by_forecast_run": by_run[list(columns["by_forecast_run"])],
+        "by_series": aggregate(list(keys))[list(columns["by_series"])],
+        "by_horizon": aggregate(["horizon"])[list(columns["by_horizon"])],
+        "pairs": pairs[list(columns["pairs"])],
     }
+
+
+def five_percent(_key: Key, _run: int, _horizon: int) -> float:
+    return 0.05
 
 
 def write_monitoring(
     store: ObjectStore,
     settings: Settings,
     run_time: datetime = REFERENCE,
-    series: Sequence[Key] = SMALL_SERIES,
+    series: Sequence[Key] | None = None,
     runs: int = 3,
     needs_attention: bool = False,
+    reason: str | None = None,
+    error: Callable[[Key, int, int], float] = five_percent,
+    drift: bool = False,
 ) -> MonitoringPointer:
-    """The four monitoring tables, summary.json and ``monitoring/latest.json`` of one monitoring run."""
+    """The four monitoring tables, summary.json and ``monitoring/latest.json`` of one monitoring run.
+
+    ``error(key, run index, horizon)`` is the relative over-forecast of each pair (5 % by default).
+    """
+    spec = settings.spec
+    series = SMALL[spec.name] if series is None else series
     run = layout.run_id(run_time)
-    sched = [run_time - timedelta(hours=24 * (runs - i)) for i in range(runs)]
-    pairs = []
-    for s in sched:
+    scheduled = [run_time - timedelta(hours=24 * (runs - i)) for i in range(runs)]
+    rows = []
+    for index, when in enumerate(scheduled):
         for key in series:
             for h in range(1, 25):
-                moment = s + timedelta(hours=h)
+                moment = when + timedelta(hours=h)
                 observed = value(key, moment)
-                pairs.append((layout.run_id(s), key[0], key[1], moment, h, observed * 1.05, observed))
-    pair_frame = pd.DataFrame(pairs, columns=list(MONITORING_TABLES["pairs"]))
-    pair_frame[DATETIME] = pd.to_datetime(pair_frame[DATETIME], utc=True)
-    tables = monitoring_tables(pair_frame)
+                rows.append(
+                    (layout.run_id(when), *key, moment, h, observed * (1 + error(key, index, h)), observed)
+                )
+    pairs = _typed(pd.DataFrame(rows, columns=list(monitoring_tables(spec.key_names)["pairs"])), spec)
+    tables = aggregate_pairs(pairs, spec.key_names)
     names = {}
     for table, frame in tables.items():
-        name = layout.monitoring_run(run, table)
-        store.create_parquet(name, frame)
-        names[table] = name
-    wape = float(tables["by_forecast_run"]["wape"].mean())
+        names[table] = layout.monitoring_run(run, table)
+        store.create_parquet(names[table], frame)
+    abs_err = (pairs["forecast"] - pairs["observed"]).abs()
     summary = MonitoringSummary(
         run_id=run,
         generated_at=datetime.now(UTC),
         evaluated_forecast_runs=runs,
-        evaluated_pairs=len(pair_frame),
-        overall_mape=float(
-            ((pair_frame["forecast"] - pair_frame["observed"]).abs() / pair_frame["observed"]).mean()
-        ),
-        overall_wape=wape,
-        rolling_wape=wape,
+        evaluated_pairs=len(pairs),
+        overall_mape=float((abs_err / pairs["observed"]).mean()),
+        overall_wape=float(abs_err.sum() / pairs["observed"].sum()),
+        rolling_wape=float(tables["by_forecast_run"]["wape"].iloc[-1]),
         wape_threshold=settings.monitoring_wape_threshold,
         needs_attention=needs_attention,
-        reason="rolling WAPE above threshold" if needs_attention else None,
+        reason=(reason or "rolling WAPE above threshold") if needs_attention else None,
         freshness=Freshness(newest_observation=run_time, age_hours=1.0),
+        drift=Drift(
+            psi=0.04,
+            reference_start=run_time - timedelta(days=28),
+            reference_end=run_time - timedelta(days=7),
+            current_start=run_time - timedelta(days=7),
+            current_end=run_time,
+        )
+        if drift
+        else None,
         tables=names,
     )
     store.create_json(layout.monitoring_summary(run), summary.model_dump(mode="json"))
@@ -268,7 +348,7 @@ class Written:
 def write_all(
     store: ObjectStore,
     settings: Settings,
-    series: Sequence[Key] = SMALL_SERIES,
+    series: Sequence[Key] | None = None,
     monitoring: bool = True,
     end: datetime = REFERENCE,
 ) -> Written:
@@ -283,10 +363,10 @@ def write_all(
 # --- a real API server ----------------------------------------------------------------------------
 @contextmanager
 def serve_api(settings: Any, host: str = "127.0.0.1", port: int | None = None) -> Iterator[str]:
-    """Run ``serving.app.create_app(settings)`` with uvicorn in a thread; yield its base URL."""
+    """Run ``serving.main.create_app(settings)`` with uvicorn in a thread; yield its base URL."""
     import uvicorn
 
-    from serving.app import create_app
+    from serving.main import create_app
 
     port = port or free_port()
     config = uvicorn.Config(create_app(settings), host=host, port=port, log_level="warning", access_log=False)

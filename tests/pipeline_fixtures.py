@@ -31,6 +31,7 @@ from pathlib import Path
 import pytest
 
 from components.emulator import GcsEmulator
+from components.features import SnapshotWrite
 from components.prediction import PredictionResult
 from components.settings import Settings
 from components.storage import ObjectStore
@@ -108,18 +109,10 @@ class RealPipeline:
         Training and monitoring are left out (they are what makes a run cost a minute): the forecast
         is the real champion's, made on the real features of the new window.
         """
-        from components.extract import extract
-        from components.features import write_snapshot
         from components.prediction import predict_and_publish
-        from components.validation import DataContractError, check_contract
 
         settings = self.settings(store.bucket_name)
-        raw = extract(settings, scheduled, settings.days_delay, settings.days_export)
-        outcome = check_contract(raw.frame, raw.window)
-        if not outcome.success:
-            raise DataContractError(outcome.result)
-        validation = {**outcome.result, "source": raw.source}
-        snapshot = write_snapshot(store, settings, outcome.clean, raw.window, validation, source=raw.source)
+        snapshot = run_feature_stages(settings, scheduled, store)
         return predict_and_publish(store, settings, snapshot.run_id, scheduled)
 
     def copy_bucket(self, tag: str) -> ObjectStore:
@@ -131,6 +124,24 @@ class RealPipeline:
         for blob in source.client.list_blobs(source.bucket_name):
             source.bucket.copy_blob(blob, target.bucket, blob.name)
         return target
+
+
+def run_feature_stages(
+    settings: Settings, reference: datetime | str, store: ObjectStore | None = None
+) -> SnapshotWrite:
+    """extract → validate → features in this process (what the first three steps do); raises
+    ``DataContractError`` when the contract is broken, before anything is written."""
+    from components.extract import extract
+    from components.features import write_snapshot
+    from components.validation import check_contract, enforce
+
+    raw = extract(settings, reference, settings.days_delay, settings.days_export)
+    outcome = check_contract(raw.frame, raw.window, settings.spec)
+    clean = enforce(outcome)
+    target = store or ObjectStore.from_settings(settings)
+    target.ensure_bucket()
+    validation = {**outcome.result, "source": raw.source}
+    return write_snapshot(target, settings, clean, raw.window, validation, source=raw.source)
 
 
 @pytest.fixture(scope="session")

@@ -1,15 +1,25 @@
-"""A local HTTP server that replays a snapshot with the Energi Data Service API's envelope and paging.
+"""A local HTTP server that replays a dataset with the Energi Data Service API's envelope, paging and
+rate limit.
 
-``GET /dataset/<name>?start=..&end=..&timezone=utc&sort=HourUTC&offset=..&limit=..`` answers
-``{"total", "limit", "dataset", "sort", "records"}`` like the real API (see
-``../shared/data/energidataservice/api_page_sample.json``). Faults are scripted per request: an HTTP
-status (with ``Retry-After``), a truncated body, a record with a field removed, an empty page.
+``GET /dataset/<name>?start=..&end=..&timezone=utc&sort=<time>[ DESC]&offset=..&limit=..&columns=..``
+answers ``{"total", "limit", "dataset", "sort", "records"}`` like the real API (see
+``../shared/data/energidataservice/api_page_sample.json``). ``limit=0`` means everything.
+
+``rate_limit_s``: like Azure API Management in front of the real API, at most one request per
+``rate_limit_s`` seconds; a request over the limit gets
+``{"statusCode": 429, "message": "Rate limit is exceeded. Try again in N seconds."}`` without a
+``Retry-After`` header, with HTTP 429 or — ``limited_status=200`` — HTTP 200.
+
+Faults are scripted per request: an HTTP status (with ``Retry-After``), a truncated body, a record
+with a field removed, an empty page.
 """
 
 from __future__ import annotations
 
 import json
+import math
 import threading
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -19,6 +29,9 @@ from typing import Any
 from urllib.parse import parse_qs, urlparse
 
 import pandas as pd
+
+from components.datasets import SPECS, DatasetSpec, get_spec
+from components.source.files import read_snapshot_file
 
 
 @dataclass
@@ -39,9 +52,14 @@ class Fault:
 class Replay:
     records: list[dict[str, Any]]
     dataset: str
+    time_column: str = "HourUTC"
     faults: list[Fault] = field(default_factory=list)
     requests: list[dict[str, str]] = field(default_factory=list)
+    rate_limit_s: float = 0.0
+    limited_status: int = 429
+    limited: int = 0
     lock: threading.Lock = field(default_factory=threading.Lock)
+    _next_free: float = 0.0
 
     def take_fault(self, offset: int) -> Fault | None:
         with self.lock:
@@ -51,21 +69,44 @@ class Replay:
                     return fault
         return None
 
+    def over_limit(self) -> float | None:
+        """Seconds until the next request is allowed, or None (and the request is admitted)."""
+        if self.rate_limit_s <= 0:
+            return None
+        with self.lock:
+            now = time.monotonic()
+            if now < self._next_free:
+                self.limited += 1
+                return self._next_free - now
+            self._next_free = now + self.rate_limit_s
+            return None
 
-def load_records(path: Path) -> list[dict[str, Any]]:
-    frame = pd.read_parquet(path)
-    frame = frame.sort_values(["HourUTC", "PriceArea", "ConsumerType_DE35"], kind="stable")
+
+def load_records(path: Path, spec: DatasetSpec | None = None) -> list[dict[str, Any]]:
+    """The records of an export file as the API sends them (numbers as numbers, nulls as null)."""
+    spec = spec or get_spec("ConsumptionDE35Hour")
+    frame = read_snapshot_file(path, spec)
+    return records_of(frame, spec)
+
+
+def records_of(frame: pd.DataFrame, spec: DatasetSpec) -> list[dict[str, Any]]:
+    from components.validation import parse_number
+
+    frame = frame.copy()
+    times = pd.to_datetime(frame[spec.time_column], format="ISO8601", utc=True)
+    frame[spec.time_column] = times.dt.strftime("%Y-%m-%dT%H:%M:%S")
+    if spec.local_time_column and spec.local_time_column in frame:
+        local = pd.to_datetime(frame[spec.local_time_column], format="ISO8601")
+        frame[spec.local_time_column] = local.dt.strftime("%Y-%m-%dT%H:%M:%S")
+    values = parse_number(frame[spec.value_column])
+    frame = frame.sort_values([spec.time_column, *(k.source for k in spec.keys)], kind="stable")
     out: list[dict[str, Any]] = []
-    for row in frame.itertuples(index=False):
-        out.append(
-            {
-                "HourUTC": str(row.HourUTC),
-                "HourDK": str(row.HourDK),
-                "PriceArea": str(row.PriceArea),
-                "ConsumerType_DE35": str(row.ConsumerType_DE35),
-                "TotalCon": int(row.TotalCon),  # type: ignore[arg-type]
-            }
-        )
+    for row, value in zip(frame.to_dict("records"), values.loc[frame.index], strict=True):
+        record = {k: (None if isinstance(v, float) and math.isnan(v) else v) for k, v in row.items()}
+        for key in spec.keys:
+            record[key.source] = str(record[key.source])
+        record[spec.value_column] = None if math.isnan(value) else float(value)
+        out.append(record)
     return out
 
 
@@ -91,17 +132,29 @@ def _handler(replay: Replay) -> type[BaseHTTPRequestHandler]:
             url = urlparse(self.path)
             params = {k: v[0] for k, v in parse_qs(url.query).items()}
             replay.requests.append(params)
+            wait = replay.over_limit()
+            if wait is not None:
+                message = f"Rate limit is exceeded. Try again in {max(1, math.ceil(wait))} seconds."
+                body = json.dumps({"statusCode": 429, "message": message}).encode()
+                self._send(replay.limited_status, body)
+                return
             if url.path.rstrip("/") != f"/dataset/{replay.dataset}":
                 self._send(404, json.dumps({"error": f"unknown dataset path {url.path}"}).encode())
                 return
             offset = int(params.get("offset", "0"))
             limit = int(params.get("limit", "0"))
             start, end = params.get("start", ""), params.get("end", "")
+            column = replay.time_column
             rows = [
                 r
                 for r in replay.records
-                if (not start or _minute(r["HourUTC"]) >= start) and (not end or _minute(r["HourUTC"]) < end)
+                if (not start or _minute(r[column]) >= start) and (not end or _minute(r[column]) < end)
             ]
+            if params.get("sort", "").strip().upper().endswith("DESC"):
+                rows = rows[::-1]
+            if params.get("columns"):
+                wanted = params["columns"].split(",")
+                rows = [{k: r[k] for k in wanted if k in r} for r in rows]
             page = rows[offset : offset + limit] if limit else rows[offset:]
             fault = replay.take_fault(offset)
             if fault is not None and fault.kind == "status":
@@ -139,10 +192,22 @@ def _handler(replay: Replay) -> type[BaseHTTPRequestHandler]:
 
 @contextmanager
 def serve(
-    records: list[dict[str, Any]], dataset: str, faults: list[Fault] | None = None
+    records: list[dict[str, Any]],
+    dataset: str,
+    faults: list[Fault] | None = None,
+    *,
+    rate_limit_s: float = 0.0,
+    limited_status: int = 429,
 ) -> Iterator[tuple[str, Replay]]:
-    """Yields ``(api_url, replay)``; ``api_url`` is the ``Settings.api_url`` to use (``.../dataset``)."""
-    replay = Replay(records=records, dataset=dataset, faults=list(faults or []))
+    """Yields ``(source_url, replay)``; ``source_url`` is the ``Settings.source_url`` to use."""
+    replay = Replay(
+        records=records,
+        dataset=dataset,
+        time_column=get_spec(dataset).time_column if dataset in SPECS else "HourUTC",
+        faults=list(faults or []),
+        rate_limit_s=rate_limit_s,
+        limited_status=limited_status,
+    )
     server = ThreadingHTTPServer(("127.0.0.1", 0), _handler(replay))
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()

@@ -7,6 +7,7 @@ The rendered default manifests are kept at test-artifacts/rendered/energy-foreca
 
 from __future__ import annotations
 
+import json
 import shutil
 import subprocess
 import sys
@@ -17,6 +18,9 @@ from typing import Any
 import kubernetes_validate
 import pytest
 import yaml
+
+from components.datasets import LIVE_DEFAULT_DATASET, SPECS
+from components.settings import Settings
 
 REPO = Path(__file__).resolve().parents[1]
 CHART = REPO / "charts" / "energy-forecasting"
@@ -184,6 +188,45 @@ def test_configmaps_carry_the_settings(rendered: dict[str, list[Manifest]]) -> N
         assert "checksum/config" in deployment["spec"]["template"]["metadata"]["annotations"]
 
 
+@pytest.mark.parametrize("variant", VARIANTS)
+def test_api_and_dashboard_read_the_live_default_dataset(
+    variant: str, rendered: dict[str, list[Manifest]]
+) -> None:
+    """The hourly recurring run writes ElectricityBalanceNonv by default; both components read it."""
+    maps = _by_kind(rendered[variant], "ConfigMap")
+    assert maps
+    for name, configmap in maps.items():
+        data = configmap["data"]
+        assert data["EF_DATASET"] == LIVE_DEFAULT_DATASET == "ElectricityBalanceNonv", name
+        # the settings the pod builds from it: storage under <prefix>/<dataset>, the dataset's model
+        settings = Settings(dataset=data["EF_DATASET"], prefix=data["EF_PREFIX"])
+        assert settings.model_name == "energy-forecaster-electricitybalancenonv"
+        assert settings.feature_group == SPECS[LIVE_DEFAULT_DATASET].feature_group
+
+
+def test_dataset_is_chosen_by_the_values() -> None:
+    """`--set config.EF_DATASET=...` reaches the API's and the dashboard's ConfigMaps alike."""
+    chosen = "ConsumptionDK3619IndustryHour"
+    maps = _by_kind(_template("--set", f"config.EF_DATASET={chosen}"), "ConfigMap")
+    assert set(maps) == {f"{RELEASE}-api", f"{RELEASE}-dashboard"}
+    assert {configmap["data"]["EF_DATASET"] for configmap in maps.values()} == {chosen}
+
+
+def test_schema_enum_is_the_supported_datasets() -> None:
+    """Adding a dataset spec without adding it to the chart's schema fails here."""
+    schema = json.loads((CHART / "values.schema.json").read_text())
+    assert schema["definitions"]["dataset"]["enum"] == sorted(SPECS)
+    values = yaml.safe_load((CHART / "values.yaml").read_text())
+    assert values["config"]["EF_DATASET"] == LIVE_DEFAULT_DATASET
+
+
+def test_lint_rejects_an_unknown_dataset() -> None:
+    result = _helm("lint", "--strict", str(CHART), "--set", "config.EF_DATASET=ConsumptionDE36Hour")
+    assert result.returncode != 0, result.stdout
+    output = result.stdout + result.stderr
+    assert "/config/EF_DATASET" in output and "value must be one of" in output, output
+
+
 def test_hpa_variant_leaves_replicas_unset(rendered: dict[str, list[Manifest]]) -> None:
     docs = rendered["hpa"]
     hpas = _by_kind(docs, "HorizontalPodAutoscaler")
@@ -269,6 +312,17 @@ BAD_VALUES = {
     "bad pull policy": (["--set", "image.pullPolicy=Sometimes"], "pullPolicy"),
     "cpu is not a quantity": (["--set", "api.resources.limits.cpu=lots"], "cpu"),
     "bad digest": (["--set", "image.digest=latest"], "digest"),
+    "unknown dataset": (["--set", "config.EF_DATASET=ConsumptionDE36Hour"], "/config/EF_DATASET"),
+    "no dataset": (["--set", "config.EF_DATASET=null"], "EF_DATASET"),
+    # one dataset for both components: EF_DATASET is set in the shared config only
+    "dataset of the API alone": (
+        ["--set", "api.config.EF_DATASET=ConsumptionDE35Hour"],
+        "/api/config/EF_DATASET",
+    ),
+    "dataset of the dashboard alone": (
+        ["--set", "dashboard.config.EF_DATASET=ConsumptionDE35Hour"],
+        "/dashboard/config/EF_DATASET",
+    ),
 }
 
 

@@ -17,6 +17,7 @@ import kubernetes_validate
 import pytest
 import yaml
 
+from components.datasets import LIVE_DEFAULT_DATASET
 from components.settings import Settings
 
 REPO = Path(__file__).resolve().parents[1]
@@ -29,6 +30,7 @@ REMOTE_KUSTOMIZATIONS = [
     KUBEFLOW / "katib",
 ]
 KUBERNETES_VERSIONS = ("1.35.0", "1.37.0")
+CHART_VALUES = REPO / "charts" / "energy-forecasting" / "values.yaml"
 
 Manifest = dict[str, Any]
 
@@ -156,6 +158,16 @@ def test_settings_configmap_has_only_real_settings(rendered: dict[str, list[Mani
     assert platform["EF_MLFLOW_TRACKING_URI"] == "http://mlflow.kubeflow.svc.cluster.local:5000"
 
 
+@pytest.mark.parametrize("name", sorted(LOCAL_KUSTOMIZATIONS))
+def test_pipeline_writes_the_dataset_the_chart_reads(name: str, rendered: dict[str, list[Manifest]]) -> None:
+    """The hourly recurring run forecasts the live default; the API and the dashboard (Helm values)
+    read the same dataset, since both sides store under <prefix>/<dataset>."""
+    data = _find(rendered[name], "ConfigMap", Settings().k8s_settings_configmap)["data"]
+    assert data["EF_DATASET"] == LIVE_DEFAULT_DATASET == "ElectricityBalanceNonv"
+    chart = yaml.safe_load(CHART_VALUES.read_text())["config"]
+    assert chart["EF_DATASET"] == data["EF_DATASET"]
+
+
 def test_mlflow_server(rendered: dict[str, list[Manifest]]) -> None:
     docs = rendered["platform"]
     settings = Settings()
@@ -228,6 +240,7 @@ def test_gke_overlay_script_writes_a_valid_environment(tmp_path: Path) -> None:
     settings = _find(docs, "ConfigMap", Settings().k8s_settings_configmap)["data"]
     assert settings["EF_BUCKET"] == GKE_ARGS["--bucket"] and settings["EF_PREFIX"] == "prod"
     assert settings["EF_IMAGE"] == GKE_ARGS["--image"] and settings["EF_IMAGE_TAG"] == GKE_ARGS["--tag"]
+    assert settings["EF_DATASET"] == LIVE_DEFAULT_DATASET  # from the platform base
     annotation = "iam.gke.io/gcp-service-account"
     account = _find(docs, "ServiceAccount", Settings().k8s_service_account)
     assert account["metadata"]["annotations"][annotation] == GKE_ARGS["--pipelines-gsa"]

@@ -4,27 +4,26 @@ against a local server that replays the shared snapshot with the real envelope a
 from __future__ import annotations
 
 import logging
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
 import pandas as pd
 import pytest
 
+from components.datasets import get_spec
 from components.emulator import free_port
-from components.energidataservice import ApiClient, ApiError
-from components.extract import (
-    ExtractError,
-    Window,
-    compute_window,
-    extract,
-    parse_reference,
-    read_snapshot_file,
-)
-from components.schemas import RAW_COLUMNS
+from components.extract import ExtractError, Window, extract, parse_reference
 from components.settings import Settings
+from components.source.client import ApiClient
+from components.source.client import SourceError as ApiError
+from components.source.files import SnapshotError, read_snapshot_file
+from components.source.window import run_window
 from components.validation import clean_frame
 from tests.replay_api import Fault, load_records, serve
+
+DE35 = get_spec("ConsumptionDE35Hour")
+RAW_COLUMNS = DE35.raw_columns
 
 LAST = datetime(2023, 1, 17, 23, tzinfo=UTC)  # newest hour of the shared snapshot
 REFERENCE = "2023-01-18T00:00Z"
@@ -49,11 +48,10 @@ def api_settings(settings: Settings, api_url: str, **update: Any) -> Settings:
     values: dict[str, Any] = {
         "source_url": api_url,
         "snapshot": None,
-        "dataset_last_hour": LAST,
-        "api_page_size": 1000,
-        "api_backoff_s": 0.001,
-        "api_max_retries": 3,
-        "api_timeout_s": 5.0,
+        "source_page_size": 1000,
+        "source_backoff_s": 0.001,
+        "source_max_retries": 3,
+        "source_timeout_s": 5.0,
     }
     values.update(update)
     return settings.model_copy(update=values)
@@ -63,29 +61,24 @@ def client(api_url: str, sleeps: list[float] | None = None, **kw: Any) -> ApiCli
     recorder = sleeps.append if sleeps is not None else (lambda _s: None)
     options: dict[str, Any] = {"page_size": 1000, "backoff_s": 0.001, "max_retries": 3, "timeout_s": 5.0}
     options.update(kw)
-    return ApiClient(api_url=api_url, dataset="ConsumptionDE35Hour", sleep=recorder, **options)
+    options.setdefault("max_requests", 100)
+    return ApiClient(api_url=api_url, spec=DE35, sleep=recorder, **options)
 
 
 def as_frame(fetched: list[Any]) -> pd.DataFrame:
-    return pd.DataFrame([r.model_dump() for r in fetched], columns=list(RAW_COLUMNS))
+    return pd.DataFrame(fetched, columns=list(RAW_COLUMNS))
 
 
 # --- window ------------------------------------------------------------------------------------
 def test_window_truncates_to_the_hour_and_applies_delay() -> None:
-    window = compute_window(datetime(2023, 1, 10, 5, 42, 7, tzinfo=UTC), 2, 3, LAST)
+    window = run_window(datetime(2023, 1, 10, 5, 42, 7, tzinfo=UTC), LAST + timedelta(hours=1), 2, 3)
     assert window == Window(datetime(2023, 1, 5, 5, tzinfo=UTC), datetime(2023, 1, 8, 5, tzinfo=UTC))
     assert window.hours == 72
 
 
-def test_window_clamps_to_the_last_hour_and_logs_it(caplog: pytest.LogCaptureFixture) -> None:
-    with caplog.at_level(logging.WARNING, logger="components.extract"):
-        window = compute_window(datetime(2026, 11, 27, 20, tzinfo=UTC), 0, 3, LAST)
-    assert window == WINDOW
-    assert "after the dataset's last hour 2023-01-17T23:00:00+00:00" in caplog.text
-    caplog.clear()
-    with caplog.at_level(logging.WARNING, logger="components.extract"):
-        assert compute_window(datetime(2023, 1, 18, tzinfo=UTC), 0, 3, LAST) == WINDOW
-    assert caplog.text == ""  # exactly last hour + 1 h is not clamped
+def test_window_ends_after_the_last_complete_hour_of_data() -> None:
+    assert run_window(datetime(2026, 11, 27, 20, tzinfo=UTC), LAST + timedelta(hours=1), 0, 3) == WINDOW
+    assert run_window(datetime(2023, 1, 18, tzinfo=UTC), LAST + timedelta(hours=1), 0, 3) == WINDOW
 
 
 def test_reference_parsing() -> None:
@@ -97,7 +90,7 @@ def test_reference_parsing() -> None:
     with pytest.raises(ValueError, match="reference_time: 'yesterday' is not an ISO-8601 time"):
         parse_reference("yesterday")
     with pytest.raises(ValueError, match="days_export must be >= 1"):
-        compute_window(now, 0, 0, LAST)
+        run_window(now, now, 0, 0)
 
 
 # --- snapshot source ---------------------------------------------------------------------------
@@ -112,12 +105,11 @@ def test_snapshot_parquet_window(settings: Settings, snapshot_path: Path, expect
     assert got["HourUTC"].min() == "2023-01-15T00:00:00" and got["HourUTC"].max() == "2023-01-17T23:00:00"
 
 
-def test_snapshot_too_short_names_window_and_what_was_found(settings: Settings, snapshot_path: Path) -> None:
+def test_snapshot_window_before_the_data_is_a_clear_error(settings: Settings, snapshot_path: Path) -> None:
     with pytest.raises(ExtractError) as err:
-        extract(settings.model_copy(update={"snapshot": snapshot_path}), REFERENCE, 0, 30)
+        extract(settings.model_copy(update={"snapshot": snapshot_path}), "2022-12-01T00:00Z", 0, 3)
     message = str(err.value)
-    assert "[2022-12-19T00:00:00+00:00, 2023-01-18T00:00:00+00:00) (720 h)" in message
-    assert "has 656 distinct hours" in message
+    assert "[2022-11-28T00:00:00+00:00, 2022-12-01T00:00:00+00:00) (72 h) holds no records" in message
     assert "2022-12-21T16:00:00+00:00 .. 2023-01-17T23:00:00+00:00" in message
 
 
@@ -133,25 +125,25 @@ def test_snapshot_csv_export_with_semicolons_and_decimal_commas(
     assert result.window == WINDOW
     assert len(result.frame) == ROWS_3_DAYS
     assert result.frame["ConsumerType_DE35"].iloc[0] == "111"  # a code, not the number 111
-    clean, problems = clean_frame(result.frame)
+    clean, problems = clean_frame(result.frame, DE35)
     assert problems == []
-    want = [v + (0.5 if i % 2 else 0.0) for i, v in enumerate(expected["TotalCon"])]
-    assert clean["energy_consumption"].tolist() == want
+    want = [(v + (0.5 if i % 2 else 0.0)) / 1000 for i, v in enumerate(expected["TotalCon"])]  # kWh -> MWh
+    assert clean["energy_consumption"].tolist() == pytest.approx(want)
     assert clean["datetime_utc"].min() == WINDOW.start
 
 
 def test_snapshot_errors_are_clear(tmp_path: Path) -> None:
-    with pytest.raises(ExtractError, match="does not exist"):
-        read_snapshot_file(tmp_path / "missing.parquet")
+    with pytest.raises(SnapshotError, match="does not exist"):
+        read_snapshot_file(tmp_path / "missing.parquet", DE35)
     (tmp_path / "x.json").write_text("{}")
-    with pytest.raises(ExtractError, match=r"unsupported type '\.json'"):
-        read_snapshot_file(tmp_path / "x.json")
+    with pytest.raises(SnapshotError, match=r"unsupported type '\.json'"):
+        read_snapshot_file(tmp_path / "x.json", DE35)
     (tmp_path / "bad.csv").write_text("a;b\n1;2\n")
-    with pytest.raises(ExtractError, match="has no HourUTC column"):
-        read_snapshot_file(tmp_path / "bad.csv")
+    with pytest.raises(SnapshotError, match=r"is not an export of ConsumptionDE35Hour: it lacks \['HourUTC'"):
+        read_snapshot_file(tmp_path / "bad.csv", DE35)
     (tmp_path / "bad.parquet").write_bytes(b"not parquet")
-    with pytest.raises(ExtractError, match="is not readable"):
-        read_snapshot_file(tmp_path / "bad.parquet")
+    with pytest.raises(SnapshotError, match="is not readable"):
+        read_snapshot_file(tmp_path / "bad.parquet", DE35)
 
 
 # --- API client against the replay server ------------------------------------------------------
@@ -159,14 +151,26 @@ def test_api_happy_path_pages_with_limit_and_offset(
     settings: Settings, records: list[dict[str, Any]], expected: pd.DataFrame
 ) -> None:
     with serve(records, "ConsumptionDE35Hour") as (url, replay):
-        result = extract(api_settings(settings, url), REFERENCE, 0, 3)
-    assert result.window == WINDOW
-    assert result.source == f"api:{url}/ConsumptionDE35Hour"
-    pd.testing.assert_frame_equal(result.frame, expected, check_dtype=False)
+        fetched = client(url).fetch(WINDOW.start, WINDOW.end)
+    pd.testing.assert_frame_equal(as_frame(fetched), expected, check_dtype=False)
     assert [r["offset"] for r in replay.requests] == ["0", "1000", "2000", "3000", "4000", "5000"]
     first = replay.requests[0]
     assert first["start"] == "2023-01-15T00:00" and first["end"] == "2023-01-18T00:00"
     assert (first["timezone"], first["sort"], first["limit"]) == ("utc", "HourUTC", "1000")
+    assert first["columns"] == ",".join(RAW_COLUMNS)
+
+
+def test_api_extract_asks_the_whole_window_in_one_request(
+    settings: Settings, records: list[dict[str, Any]], expected: pd.DataFrame
+) -> None:
+    with serve(records, "ConsumptionDE35Hour") as (url, replay):
+        result = extract(api_settings(settings, url, source_page_size=100_000), REFERENCE, 0, 3)
+    assert result.window == WINDOW
+    assert result.source == f"api:{url}/ConsumptionDE35Hour"
+    assert result.requests == 1 == len(replay.requests)
+    assert result.data_end == WINDOW.end and result.newest_hour == LAST
+    got = result.frame.sort_values(["HourUTC", "PriceArea", "ConsumerType_DE35"]).reset_index(drop=True)
+    assert got["TotalCon"].tolist() == expected["TotalCon"].tolist()
 
 
 def test_api_500_then_success(records: list[dict[str, Any]], expected: pd.DataFrame) -> None:
@@ -188,15 +192,15 @@ def test_api_429_honours_retry_after_with_exponential_backoff(
         Fault("status", offset=0, status=429),
     ]
     with (
-        caplog.at_level(logging.WARNING, logger="components.energidataservice"),
+        caplog.at_level(logging.WARNING, logger="components.source.client"),
         serve(records, "ConsumptionDE35Hour", faults) as (url, replay),
     ):
-        fetched = client(url, sleeps, backoff_s=0.01).fetch(WINDOW.start, WINDOW.end)
+        fetched = client(url, sleeps, backoff_s=0.01, max_retries=0).fetch(WINDOW.start, WINDOW.end)
     assert len(fetched) == ROWS_3_DAYS
     assert as_frame(fetched)["TotalCon"].tolist() == expected["TotalCon"].tolist()
-    assert sleeps == [2.0, 0.02, 0.04]  # Retry-After wins over the backoff, then 0.01 * 2**n
+    assert sleeps == [2.0, 90.0, 90.0]  # Retry-After honoured; without one, the cap (max_wait_s)
     assert [r["offset"] for r in replay.requests].count("0") == 4
-    assert "HTTP 429 Too Many Requests; retry 1/3 in 2.000 s" in caplog.text
+    assert "HTTP 429 Too Many Requests; retrying in 2.0 s" in caplog.text
 
 
 def test_api_gives_up_with_a_clear_error(records: list[dict[str, Any]]) -> None:
@@ -205,7 +209,7 @@ def test_api_gives_up_with_a_clear_error(records: list[dict[str, Any]]) -> None:
             url,
             replay,
         ),
-        pytest.raises(ApiError, match=r"offset 1000: giving up after 4 attempts: HTTP 503"),
+        pytest.raises(ApiError, match=r"giving up after 4 attempts: HTTP 503"),
     ):
         client(url).fetch(WINDOW.start, WINDOW.end)
     assert len(replay.requests) == 1 + 4
@@ -229,14 +233,14 @@ def test_api_connection_cut_mid_body_is_retried(
 
 def test_api_unreachable_is_a_clear_error() -> None:
     url = f"http://127.0.0.1:{free_port()}/dataset"  # nothing listens there
-    with pytest.raises(ApiError, match=r"offset 0: giving up after 2 attempts: ConnectionError"):
+    with pytest.raises(ApiError, match=r"giving up after 2 attempts: ConnectionError"):
         client(url, max_retries=1).fetch(WINDOW.start, WINDOW.end)
 
 
 def test_api_truncated_json_body_every_time_is_a_clear_error(records: list[dict[str, Any]]) -> None:
     with (
         serve(records, "ConsumptionDE35Hour", [Fault("truncate", offset=3000, times=99)]) as (url, _),
-        pytest.raises(ApiError, match=r"offset 3000: giving up after 4 attempts: body is not valid JSON"),
+        pytest.raises(ApiError, match=r"giving up after 4 attempts: body is not valid JSON"),
     ):
         client(url).fetch(WINDOW.start, WINDOW.end)
 
@@ -261,18 +265,6 @@ def test_api_empty_page_in_the_middle_is_a_clear_error(records: list[dict[str, A
         pytest.raises(ApiError, match=r"empty page at offset 2000 although total is 5472; got 2000 of 5472"),
     ):
         client(url).fetch(WINDOW.start, WINDOW.end)
-
-
-def test_api_fewer_hours_than_the_window_is_an_error(
-    settings: Settings, records: list[dict[str, Any]]
-) -> None:
-    short = [r for r in records if r["HourUTC"] < "2023-01-17T00:00"]  # the last day is missing
-    with serve(short, "ConsumptionDE35Hour") as (url, _), pytest.raises(ExtractError) as err:
-        extract(api_settings(settings, url), REFERENCE, 0, 3)
-    assert "window [2023-01-15T00:00:00+00:00, 2023-01-18T00:00:00+00:00) (72 h) asks for 72 hours" in str(
-        err.value
-    )
-    assert "has 48 distinct hours" in str(err.value)
 
 
 def test_api_wrong_envelope_is_a_clear_error(records: list[dict[str, Any]]) -> None:

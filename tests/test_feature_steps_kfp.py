@@ -64,11 +64,23 @@ def test_extract_validate_features_under_kfp_local(
     known = run_dirs(pipeline_root)
     feature_steps(reference_time="now", days_delay=0, days_export=3, feature_group_version=1)
     (run_dir,) = run_dirs(pipeline_root) - known
-    stored = json.loads((run_dir / "features" / "executor_output.json").read_text())["parameterValues"]
-    assert stored["snapshot_run"] == "20230118T0000Z"  # "now" is clamped to the snapshot's end
-    assert stored["created"] is True
-    name = layout.feature_snapshot("energy_consumption", 1, "20230118T0000Z")
-    assert stored["snapshot"] == store.uri(name)
+    group = env.feature_group
+    run = "20230118T0000Z"  # "now" is clamped to the snapshot's end
+    manifest = store.read_json(layout.feature_manifest(group, 1, run))
+
+    # the snapshot Dataset is the stored object: gs:// uri, the manifest's facts as metadata
+    outputs = json.loads((run_dir / "features" / "executor_output.json").read_text())
+    assert outputs.get("parameterValues", {}) == {}
+    (snapshot,) = outputs["artifacts"]["snapshot"]["artifacts"]
+    assert snapshot["uri"] == store.uri(layout.feature_snapshot(group, 1, run))
+    meta = snapshot["metadata"]
+    assert meta["run_id"] == run and meta["feature_group_version"] == 1 and meta["feature_group"] == group
+    assert meta["window_start"] == START and meta["window_end"] == END and meta["hours"] == 72
+    assert meta["rows"] == 5472 and meta["series"] == 76 and meta["created"] is True
+    assert meta["sha256"] == manifest["sha256"]
+    assert meta["contract"]["success"] is True and meta["contract"]["failed_rules"] == []
+    assert meta["manifest"] == store.uri(layout.feature_manifest(group, 1, run))
+    assert not (run_dir / "features" / "snapshot").exists(), "nothing is written at the snapshot's path"
 
     raw_meta = json.loads((run_dir / "extract" / "executor_output.json").read_text())
     raw = raw_meta["artifacts"]["raw"]["artifacts"][0]["metadata"]
@@ -79,12 +91,16 @@ def test_extract_validate_features_under_kfp_local(
     assert len(clean) == 5472
     result = json.loads((run_dir / "validate" / "report").read_text())
     assert result["success"] is True and result["source"] == f"snapshot:{snapshot_path.name}"
+    # the Markdown contract report: every rule in its table
+    contract = (run_dir / "validate" / "contract").read_text()
+    assert contract.startswith("# Data contract holds")
+    for rule in result["rules"]:
+        assert f"| {rule['rule']} |" in contract
 
-    manifest = store.read_json(layout.feature_manifest("energy_consumption", 1, "20230118T0000Z"))
     assert manifest["rows"] == 5472 and manifest["validation_summary"]["success"] is True
     assert manifest["source"] == result["source"]
-    pointer = store.read_pointer(layout.feature_latest("energy_consumption", 1))
-    assert pointer is not None and pointer.body["run_id"] == "20230118T0000Z"
+    pointer = store.read_pointer(layout.feature_latest(group, 1))
+    assert pointer is not None and pointer.body["run_id"] == run
 
 
 def test_validate_component_raises_after_saving_the_report(
@@ -99,12 +115,21 @@ def test_validate_component_raises_after_saving_the_report(
     raw = dsl.Dataset(name="raw", uri=str(tmp_path / "raw"), metadata={"source": "snapshot:bad"})
     clean = dsl.Dataset(name="clean", uri=str(tmp_path / "clean"))
     report = dsl.Artifact(name="report", uri=str(tmp_path / "report"))
+    contract = dsl.Markdown(name="contract", uri=str(tmp_path / "contract"))
 
-    with pytest.raises(DataContractError, match=r"rule non_negative on column 'energy_consumption'"):
-        validate.python_func(raw=raw, window_start=START, window_end=END, clean=clean, report=report)
+    with pytest.raises(DataContractError, match=r"rule value_range on column 'energy_consumption'"):
+        validate.python_func(
+            raw=raw, window_start=START, window_end=END, clean=clean, report=report, contract=contract
+        )
     result = json.loads((tmp_path / "report").read_text())
-    assert result["success"] is False and result["failed_rules"] == ["non_negative"]
+    markdown = (tmp_path / "contract").read_text()
+    assert (
+        markdown.startswith("# Data contract BROKEN")
+        and "### value_range on `energy_consumption`" in markdown
+    )
+    assert contract.metadata["success"] is False
+    assert result["success"] is False and result["failed_rules"] == ["value_range"]
     assert result["source"] == "snapshot:bad"
-    assert report.metadata["failed_rules"] == "non_negative"
+    assert report.metadata["failed_rules"] == "value_range"
     assert not (tmp_path / "clean").exists()  # nothing for the features step
     assert store.list("features/") == []

@@ -12,6 +12,7 @@ import pandas as pd
 import pytest
 
 from components import layout
+from components.datasets import get_spec
 from components.extract import Window, extract, extract_snapshot
 from components.features import (
     FeatureStoreError,
@@ -21,7 +22,6 @@ from components.features import (
     snapshot_bytes,
     write_snapshot,
 )
-from components.schemas import FEATURE_DTYPES
 from components.settings import Settings
 from components.storage import ObjectStore
 from components.validation import DataContractError, check_contract, enforce
@@ -29,12 +29,14 @@ from components.validation import DataContractError, check_contract, enforce
 W2 = Window(datetime(2023, 1, 15, tzinfo=UTC), datetime(2023, 1, 18, tzinfo=UTC))  # reference 2023-01-18
 W1 = Window(datetime(2023, 1, 14, tzinfo=UTC), datetime(2023, 1, 17, tzinfo=UTC))  # same, days_delay=1
 LATEST = layout.feature_latest("energy_consumption", 1)
+DE35 = get_spec("ConsumptionDE35Hour")
+FEATURE_DTYPES = DE35.feature_dtypes
 
 
 def run_stages(settings: Settings, store: ObjectStore, days_delay: int) -> SnapshotWrite:
     """extract -> validate -> features, in-process, exactly as the KFP components chain them."""
     raw = extract(settings, "2023-01-18T00:00Z", days_delay, 3)
-    outcome = check_contract(raw.frame, raw.window)
+    outcome = check_contract(raw.frame, raw.window, settings.spec)
     clean = enforce(outcome)
     return write_snapshot(store, settings, clean, raw.window, outcome.result, raw.source)
 
@@ -50,8 +52,8 @@ def snap_settings(settings: Settings, snapshot_path: Path) -> Settings:
 
 @pytest.fixture(scope="module")
 def good_w2(snapshot_path: Path) -> tuple[pd.DataFrame, dict[str, object]]:
-    raw = extract_snapshot(snapshot_path, W2.end, 0, 3)
-    outcome = check_contract(raw.frame, raw.window)
+    raw = extract_snapshot(snapshot_path, DE35, W2.end, 0, 3)
+    outcome = check_contract(raw.frame, raw.window, DE35)
     return outcome.clean, outcome.result
 
 
@@ -62,7 +64,7 @@ def test_write_snapshot_manifest_and_pointer(
     assert written.created and written.pointer_moved
     assert written.run_id == "20230118T0000Z"
     assert written.snapshot == "features/energy_consumption/v1/snapshots/20230118T0000Z.parquet"
-    assert written.uri == f"gs://{snap_settings.bucket}/{written.snapshot}"
+    assert written.uri == f"gs://{snap_settings.bucket}/{DE35.name}/{written.snapshot}"
     data = store.read_bytes(written.snapshot)
     assert hashlib.sha256(data).hexdigest() == written.sha256
 
@@ -126,7 +128,7 @@ def test_same_rows_in_another_encoding_is_a_no_op(
     name = layout.feature_snapshot("energy_consumption", 1, layout.run_id(W2.end))
     other = store.create_parquet(name, clean.sort_values(["datetime_utc", "area", "consumer_type"]))
     stored_sha = hashlib.sha256(store.read_bytes(name)).hexdigest()
-    assert stored_sha != hashlib.sha256(snapshot_bytes(clean)).hexdigest()
+    assert stored_sha != hashlib.sha256(snapshot_bytes(clean, DE35)).hexdigest()
     written = write_snapshot(store, settings, clean, W2, result, "test")
     assert written.sha256 == stored_sha and store.generation(name) == other
     frame, manifest = load_snapshot(store, settings)
@@ -136,7 +138,7 @@ def test_same_rows_in_another_encoding_is_a_no_op(
 def test_parquet_bytes_are_deterministic(good_w2: tuple[pd.DataFrame, dict[str, object]]) -> None:
     clean, _ = good_w2
     shuffled = clean.sample(frac=1.0, random_state=7)
-    assert snapshot_bytes(shuffled) == snapshot_bytes(clean)
+    assert snapshot_bytes(shuffled, DE35) == snapshot_bytes(clean, DE35)
 
 
 def test_older_window_does_not_move_latest_back(
@@ -170,7 +172,10 @@ def test_failed_validation_is_refused(
 
 # --- the gate: bad input never reaches the feature store ---------------------------------------
 def _null(f: pd.DataFrame) -> pd.DataFrame:
-    return f.assign(TotalCon=f["TotalCon"].astype("float64").mask(f.index == 7))
+    """Five null hours in a row: longer than the gap limit (3 h)."""
+    series = (f["PriceArea"] == "DK1") & (f["ConsumerType_DE35"] == "111")
+    hours = f["HourUTC"].between("2023-01-16T01:00:00", "2023-01-16T05:00:00")
+    return f.assign(TotalCon=f["TotalCon"].astype("float64").mask(series & hours))
 
 
 def _negative(f: pd.DataFrame) -> pd.DataFrame:
@@ -178,19 +183,15 @@ def _negative(f: pd.DataFrame) -> pd.DataFrame:
 
 
 def _area(f: pd.DataFrame) -> pd.DataFrame:
-    return f.assign(PriceArea=f["PriceArea"].mask(f.index == 7, "DK3"))
+    return f.assign(PriceArea=f["PriceArea"].mask(f.index == 767, "DK3"))
 
 
 def _consumer(f: pd.DataFrame) -> pd.DataFrame:
-    return f.assign(ConsumerType_DE35=f["ConsumerType_DE35"].mask(f.index == 7, "000"))
+    return f.assign(ConsumerType_DE35=f["ConsumerType_DE35"].mask(f.index == 767, "000"))
 
 
 def _duplicate(f: pd.DataFrame) -> pd.DataFrame:
     return pd.concat([f, f.iloc[[7]]], ignore_index=True)
-
-
-def _missing_column(f: pd.DataFrame) -> pd.DataFrame:
-    return f.drop(columns=["ConsumerType_DE35"])
 
 
 def _dtype(f: pd.DataFrame) -> pd.DataFrame:
@@ -199,19 +200,18 @@ def _dtype(f: pd.DataFrame) -> pd.DataFrame:
 
 def _missing_hours(f: pd.DataFrame) -> pd.DataFrame:
     series = (f["PriceArea"] == "DK2") & (f["ConsumerType_DE35"] == "441")
-    hours = f["HourUTC"].isin(["2023-01-16T05:00:00", "2023-01-16T06:00:00"])
+    hours = f["HourUTC"].between("2023-01-16T05:00:00", "2023-01-16T09:00:00")
     return f[~(series & hours)]
 
 
 BAD_INPUTS: dict[str, tuple[Callable[[pd.DataFrame], pd.DataFrame], str, str]] = {
-    "null": (_null, "not_null", "energy_consumption"),
-    "negative": (_negative, "non_negative", "energy_consumption"),
+    "null": (_null, "gap_limit", "DK1/111: 2023-01-16T01:00:00+00:00 .. 2023-01-16T05:00:00+00:00 (5 h)"),
+    "negative": (_negative, "value_range", "energy_consumption"),
     "unknown_area": (_area, "area_in_set", "DK3"),
     "unknown_consumer_type": (_consumer, "consumer_type_in_set", "'000'"),
     "duplicate_key": (_duplicate, "unique_key", "area, consumer_type, datetime_utc"),
-    "missing_column": (_missing_column, "exact_columns", "consumer_type"),
     "wrong_dtype": (_dtype, "column_dtype", "n/a"),
-    "missing_hours": (_missing_hours, "complete_hourly_grid", "DK2/441: 2 missing hours"),
+    "missing_hours": (_missing_hours, "gap_limit", "DK2/441: 2023-01-16T05:00:00+00:00 .. "),
 }
 
 

@@ -11,12 +11,12 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from components import schemas
 from components.model.backtest import backtest, seasonal_naive, truncate
 from components.model.baselines import naive_forecast, to_hierarchical
 from components.model.core import GlobalModel
-from components.model.features import FEATURE_NAMES, Panel, build_design, panel_from_long
+from components.model.features import Panel, build_design, feature_names, panel_from_long
 from components.model.forecaster import GlobalLGBMForecaster
+from tests import de35_schema as schemas
 
 SMALL = {"n_estimators": 40, "origin_stride": 6, "quantile_n_estimators": 15}
 
@@ -47,9 +47,9 @@ def real_frame(snapshot_path: Path, days: int) -> pd.DataFrame:
     frame = pd.DataFrame(
         {
             schemas.DATETIME: pd.to_datetime(raw["HourUTC"]).dt.tz_localize("UTC"),
-            schemas.AREA: raw["PriceArea"],
-            schemas.CONSUMER_TYPE: raw["ConsumerType_DE35"],
-            schemas.TARGET: raw["TotalCon"].astype("float64"),
+            "area": raw["PriceArea"],
+            "consumer_type": raw["ConsumerType_DE35"],
+            schemas.TARGET: raw["TotalCon"].astype("float64") / 1000.0,  # kWh -> MWh, as validated
         }
     )
     return frame[frame[schemas.DATETIME] > frame[schemas.DATETIME].max() - pd.Timedelta(days=days)]
@@ -78,7 +78,7 @@ def test_no_future_leakage(panel: Panel) -> None:
     rng = np.random.default_rng(0)
     future = panel.values.copy()
     future[:, origin + 1 :] *= rng.uniform(0.2, 5.0, size=future[:, origin + 1 :].shape)
-    perturbed = Panel(panel.keys, panel.times, future)
+    perturbed = panel.with_values(future)
 
     d1 = build_design(panel, np.array([origin]), 24, 168)
     d2 = build_design(perturbed, np.array([origin]), 24, 168)
@@ -107,7 +107,7 @@ def test_evaluate_with_expanding_window_splitter(panel: Panel) -> None:
     from sktime.performance_metrics.forecasting import MeanAbsolutePercentageError
 
     keys = panel.keys[:6]
-    small = Panel(keys, panel.times, panel.values[:6])
+    small = Panel(keys, panel.times, panel.values[:6], panel.key_names)
     y = to_hierarchical(small)
     hours = pd.DatetimeIndex(cast(pd.MultiIndex, y.index).levels[-1]).tz_convert(None).to_period("h")
     y.index = cast(pd.MultiIndex, y.index).set_levels(hours, level=-1)  # type: ignore[call-overload]
@@ -129,19 +129,21 @@ def test_evaluate_with_expanding_window_splitter(panel: Panel) -> None:
 def test_features_are_scale_free_and_naive_matches_sktime(panel: Panel) -> None:
     origin = panel.n_times - 1 - 24
     design = build_design(panel, np.array([origin]), 24, 168)
-    col = FEATURE_NAMES.index("same_hour_d1")
+    names = feature_names(panel.key_names)
+    assert names[:2] == ("key_area", "key_consumer_type")
+    col = names.index("same_hour_d1")
     # the "same hour yesterday" feature times the level is the 24 h seasonal naive
     naive = seasonal_naive(panel, origin, 24, 24)
     np.testing.assert_allclose((design.X[:, col] * design.level).reshape(naive.shape), naive, rtol=1e-6)
     # ... which is what sktime's NaiveForecaster(strategy="last", sp=24) forecasts
-    few = Panel(panel.keys[:4], panel.times, panel.values[:4])
+    few = Panel(panel.keys[:4], panel.times, panel.values[:4], panel.key_names)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         np.testing.assert_allclose(naive_forecast(truncate(few, origin), 24, 24), naive[:4])
         np.testing.assert_allclose(
             naive_forecast(truncate(few, origin), 24, 168), seasonal_naive(few, origin, 24, 168)
         )
-    assert np.nanmax(np.abs(design.X[:, FEATURE_NAMES.index("mean_168")] - 1.0)) < 1e-5
+    assert np.nanmax(np.abs(design.X[:, names.index("mean_168")] - 1.0)) < 1e-5
 
 
 def test_backtest_tables(panel: Panel) -> None:
@@ -169,12 +171,12 @@ def test_forecast_contract_with_ragged_series(snapshot_path: Path) -> None:
     frame = real_frame(snapshot_path, 9)
     model = GlobalModel({**SMALL, "min_history": 96}).fit(panel_from_long(frame))
     last = frame[schemas.DATETIME].max()
-    short = (frame[schemas.AREA] == "DK2") & (frame[schemas.CONSUMER_TYPE] == "111")
+    short = (frame["area"] == "DK2") & (frame["consumer_type"] == "111")
     ragged = frame[~(short & (frame[schemas.DATETIME] > last - pd.Timedelta(hours=3)))]
     out = model.forecast(ragged)
-    assert list(out.columns) == list(schemas.FORECAST_COLUMNS)
-    assert len(out) == 76 * 24 and not out.duplicated([schemas.AREA, schemas.CONSUMER_TYPE, "horizon"]).any()
-    firsts = out[out["horizon"] == 1].set_index([schemas.AREA, schemas.CONSUMER_TYPE])[schemas.DATETIME]
+    assert list(out.columns) == ["area", "consumer_type", *schemas.FORECAST_VALUE_COLUMNS]
+    assert len(out) == 76 * 24 and not out.duplicated(["area", "consumer_type", "horizon"]).any()
+    firsts = out[out["horizon"] == 1].set_index(["area", "consumer_type"])[schemas.DATETIME]
     assert firsts.loc[("DK2", "111")] == last - pd.Timedelta(hours=2)
     assert (firsts.drop(("DK2", "111")) == last + pd.Timedelta(hours=1)).all()
     assert np.isfinite(out["forecast"]).all()

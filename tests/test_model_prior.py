@@ -16,7 +16,14 @@ from components.model.features import (
     prior_weeks,
 )
 
-SMALL = {"n_estimators": 30, "origin_stride": 6, "quantile_n_estimators": 10, "min_history": 48}
+# the LightGBM part alone (the statistical member's share is tested in tests/test_model_statistical.py)
+SMALL = {
+    "n_estimators": 30,
+    "origin_stride": 6,
+    "quantile_n_estimators": 10,
+    "min_history": 48,
+    "stat_weight": 0.0,
+}
 
 
 def synthetic_panel(start: str = "2022-12-01", days: int = 40, n_series: int = 3) -> Panel:
@@ -26,7 +33,7 @@ def synthetic_panel(start: str = "2022-12-01", days: int = 40, n_series: int = 3
     shape = 1.0 + 0.3 * np.sin(2 * np.pi * hours / 24) + 0.1 * np.sin(2 * np.pi * hours / WEEK)
     values = np.stack([(10.0 + 5 * i) * shape * rng.uniform(0.95, 1.05, len(times)) for i in range(n_series)])
     keys = tuple(("DK1", str(100 + i)) for i in range(n_series))
-    return Panel(keys, times, values)
+    return Panel(keys, times, values, ("area", "consumer_type"))
 
 
 def test_prior_skips_weeks_of_another_holiday_level() -> None:
@@ -50,7 +57,7 @@ def test_prior_is_past_only_and_equals_last_week_without_level_change() -> None:
     future = panel.values.copy()
     future[:, origin + 1 :] *= 3.0
     d1 = build_design(panel, np.array([origin]), 24, 168)
-    d2 = build_design(Panel(panel.keys, panel.times, future), np.array([origin]), 24, 168)
+    d2 = build_design(panel.with_values(future), np.array([origin]), 24, 168)
     np.testing.assert_array_equal(d1.prior, d2.prior)
 
     flat = Panel(

@@ -11,8 +11,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from components import layout, schemas
-from components.contracts import MONITORING_TABLES, MonitoringPointer, MonitoringSummary
+from components import layout
+from components.contracts import MonitoringPointer, MonitoringSummary
 from components.monitoring import (
     MonitoringResult,
     error_metrics,
@@ -22,6 +22,8 @@ from components.monitoring import (
 from components.prediction import predict_and_publish
 from components.settings import Settings
 from components.storage import ObjectStore
+from tests import de35_schema as schemas
+from tests.de35_schema import MONITORING_TABLES
 from tests.test_prediction import champion_registry, clean_frame, model_settings, write_snapshot
 
 __all__ = ["champion_registry", "model_settings"]  # fixtures shared with the prediction tests
@@ -179,19 +181,22 @@ def test_concurrent_runs_of_the_same_hour_one_wins(
     assert len(store.list("monitoring/")) == len(MONITORING_TABLES) + 2
 
 
-def test_forecasts_scheduled_later_are_not_evaluated(
+def test_forecasts_after_the_snapshot_are_not_evaluated(
     store: ObjectStore, model_settings: Settings, snapshot_path: Path
 ) -> None:
     newest = publish_history(store, model_settings, snapshot_path)
-    # at 01-08T23 only the first forecast (01-08T00) exists: the one of 01-09T00 is not evaluated
-    result = monitor_and_publish(store, model_settings, newest, FIRST + DAY - timedelta(hours=1))
+    # the snapshot of 01-09T00 (the monitoring run is named after it) sees only the forecast of 01-08
+    earlier = layout.run_id(FIRST + DAY)
+    result = monitor_and_publish(store, model_settings, earlier, FIRST + DAY)
+    assert result.run_id == earlier
     assert result.summary.evaluated_forecast_runs == 1
     assert result.summary.evaluated_pairs == 76 * 24
     later = monitor_and_publish(store, model_settings, newest, FIRST + 2 * DAY)
-    assert later.summary.evaluated_forecast_runs == 2
-    # a late re-run of the earlier hour does not move latest back
-    store_latest = store.read_json(layout.MONITORING_LATEST)["run_id"]
-    assert store_latest == later.run_id
+    assert later.run_id == newest and later.summary.evaluated_forecast_runs == 2
+    # a late re-run of the earlier snapshot changes nothing and does not move latest back
+    again = monitor_and_publish(store, model_settings, earlier, FIRST + 2 * DAY)
+    assert not again.created
+    assert store.read_json(layout.MONITORING_LATEST)["run_id"] == later.run_id
 
 
 def test_no_forecasts_yet_is_a_valid_empty_summary(
@@ -214,11 +219,11 @@ def test_no_forecasts_yet_is_a_valid_empty_summary(
 
 def test_stale_data_needs_attention(store: ObjectStore, settings: Settings, snapshot_path: Path) -> None:
     run = write_snapshot(store, settings, clean_frame(snapshot_path, FIRST, 72))
-    late = FIRST + timedelta(hours=settings.monitoring_max_age_hours + 5)
+    late = FIRST + timedelta(hours=settings.monitoring_age_limit_hours + 5)
     result = monitor_and_publish(store, settings, run, late)
 
     assert result.summary.needs_attention is True
-    assert result.summary.freshness.age_hours == pytest.approx(settings.monitoring_max_age_hours + 6)
+    assert result.summary.freshness.age_hours == pytest.approx(settings.monitoring_age_limit_hours + 6)
     assert result.summary.reason is not None and result.summary.reason.startswith("data is stale")
 
 
@@ -248,12 +253,12 @@ def test_psi_is_near_zero_without_drift_and_large_with_it() -> None:
             )
         )
     stable = pd.concat(frames, ignore_index=True)
-    drift = population_stability_index(stable)
+    drift = population_stability_index(stable, list(schemas.SERIES_KEYS))
     assert drift is not None and drift.psi < 0.1
     shifted = stable.copy()
     last_week = shifted[schemas.DATETIME] >= hours[-168]
     shifted.loc[last_week, schemas.TARGET] *= 1.3
-    moved = population_stability_index(shifted)
+    moved = population_stability_index(shifted, list(schemas.SERIES_KEYS))
     assert moved is not None and moved.psi > 0.25
     assert moved.current_start == hours[-168].to_pydatetime()
     assert moved.reference_end == moved.current_start
@@ -264,18 +269,20 @@ def test_monitor_component_under_kfp_local(
 ) -> None:
     from kfp import local
 
-    from components.steps.monitor import monitor
+    from tests.kfp_steps import executor_output, monitor_step
 
     newest = publish_history(store, model_settings, snapshot_path)
-    local.init(runner=local.SubprocessRunner(use_venv=False), pipeline_root=str(tmp_path / "kfp"))
-    task = monitor(
-        snapshot_run=newest,
-        feature_group_version=1,
-        scheduled_time="2023-01-10T00:00:00Z",
-        forecast_run_id="20230109T0000Z",
-    )
-    summary = MonitoringSummary.model_validate(store.read_json(layout.monitoring_summary("20230110T0000Z")))
-    assert task.outputs["summary"] == store.uri(layout.monitoring_summary("20230110T0000Z"))
-    assert task.outputs["needs_attention"] is summary.needs_attention
-    assert summary.overall_wape is not None
-    assert task.outputs["overall_wape"] == pytest.approx(summary.overall_wape)
+    root = tmp_path / "kfp"
+    local.init(runner=local.SubprocessRunner(use_venv=False), pipeline_root=str(root))
+    uri = store.uri(layout.feature_snapshot(model_settings.feature_group, 1, newest))
+    monitor_step(uri=uri, run=newest, version=1, scheduled_time="2023-01-10T00:00:00Z")
+    summary = MonitoringSummary.model_validate(store.read_json(layout.monitoring_summary(newest)))
+    artifacts = executor_output(root, "monitor")["artifacts"]
+    metrics = artifacts["metrics"]["metadata"]
+    assert summary.overall_wape is not None and summary.evaluated_forecast_runs == 2
+    assert metrics["overall_wape"] == pytest.approx(summary.overall_wape)
+    assert metrics["needs_attention"] == float(summary.needs_attention)
+    assert metrics["evaluated_pairs"] == summary.evaluated_pairs
+    assert summary.drift is not None and metrics["drift_psi"] == pytest.approx(summary.drift.psi)
+    page = Path(artifacts["summary"]["uri"]).read_text()
+    assert "<svg" in page and newest in page

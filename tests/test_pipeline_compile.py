@@ -1,4 +1,5 @@
-"""The compiled pipeline IR: tasks, dependencies, image, parameters, retries, caching, Kubernetes config."""
+"""The compiled pipeline IR: tasks, dependencies, the artifacts every step takes and gives, the image
+(from the settings the pipeline is built with), parameters, retries, caching, Kubernetes config."""
 
 from __future__ import annotations
 
@@ -11,10 +12,27 @@ import pytest
 import yaml
 
 from components.settings import Settings
+from components.storage import ObjectStore
 from components.version import __version__
-from pipelines.pipeline import IO_STEPS, settings_env_names
+from pipelines.pipeline import IO_STEPS, build_pipeline, settings_env_names
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
+
+DATASET, MODEL, METRICS = "system.Dataset", "system.Model", "system.Metrics"
+HTML, MARKDOWN, ARTIFACT = "system.HTML", "system.Markdown", "system.Artifact"
+TRAIN_IO = ({"snapshot": DATASET}, {"model": MODEL, "metrics": METRICS, "backtest": HTML})
+ARTIFACT_TYPES: dict[str, tuple[dict[str, str], dict[str, str]]] = {
+    # task: (input artifacts, output artifacts), name -> schema title
+    "extract": ({}, {"raw": DATASET}),
+    "validate": ({"raw": DATASET}, {"clean": DATASET, "report": ARTIFACT, "contract": MARKDOWN}),
+    "features": ({"clean": DATASET, "report": ARTIFACT}, {"snapshot": DATASET}),
+    "tune": ({"snapshot": DATASET}, {}),
+    "train": TRAIN_IO,
+    "train-2": TRAIN_IO,
+    "resolve-model": ({}, {"model": MODEL}),
+    "predict": ({"snapshot": DATASET, "model": MODEL}, {"forecast": DATASET}),
+    "monitor": ({"snapshot": DATASET}, {"metrics": METRICS, "summary": HTML}),
+}
 
 
 @pytest.fixture(scope="module")
@@ -65,6 +83,97 @@ def test_tasks_and_dependencies(compiled: dict[str, Any]) -> None:
     # the tuning branch is a real condition on the run_tuning parameter
     conditions = [t["triggerPolicy"]["condition"] for t in all_tasks.values() if "triggerPolicy" in t]
     assert any("run_tuning" in c and "true" in c for c in conditions), conditions
+
+
+def _component(spec: dict[str, Any], task: dict[str, Any]) -> dict[str, Any]:
+    return dict(spec["components"][task["componentRef"]["name"]])
+
+
+def _types(definitions: dict[str, Any]) -> dict[str, str]:
+    return {name: a["artifactType"]["schemaTitle"] for name, a in definitions.get("artifacts", {}).items()}
+
+
+def test_artifact_types_of_every_step(compiled: dict[str, Any]) -> None:
+    spec = compiled["spec"]
+    steps = {name: t for name, t in _all_tasks(spec).items() if "dag" not in _component(spec, t)}
+    assert set(steps) == set(ARTIFACT_TYPES)
+    for name, task in steps.items():
+        component = _component(spec, task)
+        found = (
+            _types(component.get("inputDefinitions", {})),
+            _types(component.get("outputDefinitions", {})),
+        )
+        assert found == ARTIFACT_TYPES[name], name
+    # no figure travels as an output parameter any more: train gives only the version it registered
+    outputs = {
+        n: set(_component(spec, t).get("outputDefinitions", {}).get("parameters", {}))
+        for n, t in steps.items()
+    }
+    assert outputs["train"] == outputs["train-2"] == {"model_version"}
+    assert (
+        outputs["predict"] == outputs["monitor"] == outputs["features"] == outputs["resolve-model"] == set()
+    )
+
+
+def _producer(spec: dict[str, Any], task: dict[str, Any], artifact: str) -> tuple[str, str]:
+    """The task and output that an input artifact comes from, followed through condition DAGs."""
+    source = task["inputs"]["artifacts"][artifact]
+    if "taskOutputArtifact" in source:
+        out = source["taskOutputArtifact"]
+        return out["producerTask"], out["outputArtifactKey"]
+    channel = source["componentInputArtifact"]  # pipelinechannel--<task>-<output> of an enclosing DAG
+    for outer in _all_tasks(spec).values():
+        if (
+            channel in outer.get("inputs", {}).get("artifacts", {})
+            and "taskOutputArtifact" in outer["inputs"]["artifacts"][channel]
+        ):
+            return _producer(spec, outer, channel)
+    raise AssertionError(f"no producer of {channel}")
+
+
+def test_artifacts_flow_from_the_step_that_makes_them(compiled: dict[str, Any]) -> None:
+    spec = compiled["spec"]
+    tasks = _all_tasks(spec)
+    # the forecast is made with the model resolve_model names, on the features step's snapshot
+    assert _producer(spec, tasks["predict"], "model") == ("resolve-model", "model")
+    for consumer in ("tune", "train", "train-2", "predict", "monitor"):
+        assert _producer(spec, tasks[consumer], "snapshot") == ("features", "snapshot"), consumer
+    assert _producer(spec, tasks["features"], "clean") == ("validate", "clean")
+    # resolve_model runs after either training branch (dsl.OneOf over the trained version)
+    resolve = tasks["resolve-model"]
+    assert resolve["dependentTasks"] == ["condition-branches-1"]
+    oneof = resolve["inputs"]["parameters"]["trained_version"]["taskOutputParameter"]
+    assert oneof["producerTask"] == "condition-branches-1"
+    # monitor waits for predict but reads no artifact of it (it evaluates the stored forecasts)
+    assert "predict" in tasks["monitor"]["dependentTasks"]
+    assert set(tasks["monitor"]["inputs"]["artifacts"]) == {"snapshot"}
+
+
+def test_pipeline_root_holds_the_stored_objects(compiled: dict[str, Any], gcs_emulator: Any) -> None:
+    """The launcher accepts a gs:// output URI only under the pipeline root: the snapshot and forecast
+    artifacts point at objects of the data bucket, so the root is the bucket (and prefix)."""
+    settings = Settings()
+    root = compiled["spec"]["defaultPipelineRoot"]
+    assert root == f"gs://{settings.bucket}"
+    assert ObjectStore.from_settings(settings).uri("features/x.parquet").startswith(root + "/")
+
+
+def test_the_pipeline_is_built_from_the_settings_it_is_given(tmp_path: Path) -> None:
+    """Two pipelines built in one process from two settings: each runs its own image (the steps'
+    module-level components read no setting at import)."""
+    from kfp import compiler
+
+    images = {}
+    for tag in ("a", "b"):
+        settings = Settings(
+            image=f"registry.example/{tag}/energy", image_tag=f"v-{tag}", bucket=f"bucket-{tag}", prefix="p"
+        )
+        package = tmp_path / f"{tag}.yaml"
+        compiler.Compiler().compile(build_pipeline(settings), package_path=str(package))
+        spec = next(iter(yaml.safe_load_all(package.read_text())))
+        images[tag] = {e["container"]["image"] for e in spec["deploymentSpec"]["executors"].values()}
+        assert spec["defaultPipelineRoot"] == f"gs://bucket-{tag}/p"
+    assert images == {"a": {"registry.example/a/energy:v-a"}, "b": {"registry.example/b/energy:v-b"}}
 
 
 def test_every_task_runs_the_one_project_image(compiled: dict[str, Any]) -> None:

@@ -22,7 +22,7 @@ from mlflow.models import ModelSignature
 from mlflow.pyfunc import PythonModel
 from mlflow.types import ColSpec, Schema
 
-from components import layout, schemas
+from components import layout
 from components.contracts import ForecastMetadata, ForecastPointer
 from components.prediction import (
     ForecastValidationError,
@@ -33,6 +33,7 @@ from components.prediction import (
 )
 from components.settings import Settings
 from components.storage import ObjectStore
+from tests import de35_schema as schemas
 
 # ship the model class by value so kfp.local subprocesses can unpickle it without this module
 cloudpickle.register_pickle_by_value(sys.modules[__name__])
@@ -241,13 +242,17 @@ def test_concurrent_runs_of_the_same_hour_one_wins(
 
 
 def test_latest_never_moves_back_to_an_earlier_hour(
-    store: ObjectStore, model_settings: Settings, snapshot_run: str
+    store: ObjectStore, model_settings: Settings, snapshot_run: str, snapshot_path: Path
 ) -> None:
-    later = predict_and_publish(store, model_settings, snapshot_run, SNAPSHOT_END + timedelta(hours=3))
+    later_run = write_snapshot(
+        store, model_settings, clean_frame(snapshot_path, SNAPSHOT_END + timedelta(hours=3), 72)
+    )
+    later = predict_and_publish(store, model_settings, later_run, SNAPSHOT_END + timedelta(hours=3))
     pointer_generation = store.generation(layout.FORECAST_LATEST)
-    earlier = predict_and_publish(store, model_settings, snapshot_run, SNAPSHOT_END)
+    earlier = predict_and_publish(store, model_settings, snapshot_run, SNAPSHOT_END + timedelta(hours=4))
 
     assert earlier.created and not earlier.pointer_moved
+    assert earlier.run_id == snapshot_run  # named after its data's origin, not the scheduled hour
     assert "later run 20230110T0300Z" in earlier.message
     assert store.generation(layout.FORECAST_LATEST) == pointer_generation
     assert store.read_json(layout.FORECAST_LATEST)["run_id"] == later.run_id
@@ -286,27 +291,30 @@ def _features(hours: int = 30) -> pd.DataFrame:
 def test_validation_rejects_broken_forecasts() -> None:
     features = _features()
     good = SeasonalNaive24().predict(None, features)
-    assert len(validate_forecast(good, features, 24)) == 48
+    assert len(validate_forecast(good, features, 24, schemas.SPEC)) == 48
 
     with pytest.raises(ForecastValidationError, match="missing/infinite"):
         validate_forecast(
-            good.assign(forecast=np.where(good.index == 3, np.nan, good["forecast"])), features, 24
+            good.assign(forecast=np.where(good.index == 3, np.nan, good["forecast"])),
+            features,
+            24,
+            schemas.SPEC,
         )
     with pytest.raises(ForecastValidationError, match="repeat"):
-        validate_forecast(pd.concat([good, good.iloc[:1]]), features, 24)
+        validate_forecast(pd.concat([good, good.iloc[:1]]), features, 24, schemas.SPEC)
     with pytest.raises(ForecastValidationError, match="missing from the forecast"):
-        validate_forecast(good.iloc[1:], features, 24)
+        validate_forecast(good.iloc[1:], features, 24, schemas.SPEC)
     with pytest.raises(ForecastValidationError, match=r"outside 1\.\.24"):
         extra = good.iloc[:1].assign(horizon=25)
-        validate_forecast(pd.concat([good, extra]), features, 24)
+        validate_forecast(pd.concat([good, extra]), features, 24, schemas.SPEC)
     with pytest.raises(ForecastValidationError, match="last observed hour"):
         shifted = good.copy()
         shifted[schemas.DATETIME] = shifted[schemas.DATETIME].where(
             shifted.index != 0, shifted[schemas.DATETIME] + pd.Timedelta(hours=1)
         )
-        validate_forecast(shifted, features, 24)
+        validate_forecast(shifted, features, 24, schemas.SPEC)
     with pytest.raises(ForecastValidationError, match="lacks columns"):
-        validate_forecast(good.drop(columns=["forecast_upper"]), features, 24)
+        validate_forecast(good.drop(columns=["forecast_upper"]), features, 24, schemas.SPEC)
 
 
 def test_scheduled_time_parsing() -> None:
@@ -334,17 +342,32 @@ def kfp_local(tmp_path: Path) -> Iterator[None]:
 
 
 def test_predict_component_under_kfp_local(
-    store: ObjectStore, model_settings: Settings, snapshot_run: str, kfp_local: None
+    store: ObjectStore,
+    model_settings: Settings,
+    snapshot_run: str,
+    champion_registry: tuple[str, str],
+    tmp_path: Path,
 ) -> None:
-    from components.steps.predict import predict
+    from kfp import local
 
-    task = predict(
-        snapshot_run=snapshot_run,
-        feature_group_version=1,
-        scheduled_time="2023-01-10T00:00:00Z",
-        model_version="1",
+    from tests.kfp_steps import executor_output, predict_step
+
+    root = tmp_path / "kfp"
+    local.init(runner=local.SubprocessRunner(use_venv=False), pipeline_root=str(root))
+    uri = store.uri(layout.feature_snapshot(model_settings.feature_group, 1, snapshot_run))
+    champion = champion_registry[1]
+    predict_step(
+        uri=uri, run=snapshot_run, version=1, scheduled_time="2023-01-10T00:05:00Z", trained_version=""
     )
-    assert task.outputs["run_id"] == "20230110T0000Z"
-    assert task.outputs["created"] is True
-    assert task.outputs["forecast"] == store.uri(layout.forecast_run("20230110T0000Z"))
-    assert len(store.read_parquet(layout.forecast_run("20230110T0000Z"))) == 76 * 24
+    model = executor_output(root, "resolve-model")["artifacts"]["model"]
+    assert model["uri"] == f"models:/{model_settings.model_name}/{champion}"
+    forecast = executor_output(root, "predict")["artifacts"]["forecast"]
+    assert forecast["uri"] == store.uri(layout.forecast_run(snapshot_run))
+    meta = forecast["metadata"]
+    assert meta["run_id"] == snapshot_run == "20230110T0000Z"
+    assert meta["created"] is True and meta["model_version"] == meta["given_model_version"] == champion
+    assert (meta["data_end"], meta["forecast_start"]) == (
+        "2023-01-09T23:00:00+00:00",
+        "2023-01-10T00:00:00+00:00",
+    )
+    assert len(store.read_parquet(layout.forecast_run(snapshot_run))) == 76 * 24

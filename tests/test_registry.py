@@ -12,7 +12,6 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from components import schemas
 from components.model.config import DEFAULT_CONFIG
 from components.model.core import IncompatibleModelError
 from components.model.registry import (
@@ -27,6 +26,7 @@ from components.model.registry import (
 )
 from components.model.training import train_and_register
 from components.settings import Settings
+from tests import de35_schema as schemas
 
 GOOD = {"n_estimators": 100, "learning_rate": 0.1, "origin_stride": 6, "quantile_n_estimators": 20}
 WORSE = {**GOOD, "learning_rate": 0.01, "num_leaves": 15}
@@ -37,14 +37,14 @@ def short_frame(snapshot_path: Path, days: int = 10) -> pd.DataFrame:
     frame = pd.DataFrame(
         {
             schemas.DATETIME: pd.to_datetime(raw["HourUTC"]).dt.tz_localize("UTC"),
-            schemas.AREA: raw["PriceArea"].astype("string"),
-            schemas.CONSUMER_TYPE: raw["ConsumerType_DE35"].astype("string"),
-            schemas.TARGET: raw["TotalCon"].astype("float64"),
+            "area": raw["PriceArea"].astype("string"),
+            "consumer_type": raw["ConsumerType_DE35"].astype("string"),
+            schemas.TARGET: raw["TotalCon"].astype("float64") / 1000.0,  # kWh -> MWh, as validated
         }
     )
     end = frame[schemas.DATETIME].max()
     frame = frame[frame[schemas.DATETIME] > end - pd.Timedelta(days=days)]
-    return frame.sort_values([schemas.AREA, schemas.CONSUMER_TYPE, schemas.DATETIME]).reset_index(drop=True)
+    return frame.sort_values(["area", "consumer_type", schemas.DATETIME]).reset_index(drop=True)
 
 
 @pytest.fixture()
@@ -88,7 +88,12 @@ def test_champion_then_challenger_and_pyfunc_roundtrip(
     assert uri in lineage.source and lineage.name == uri
     assert lineage.digest == training_dataset(frame, uri).digest
     assert lineage.digest != training_dataset(frame.iloc[1:], uri).digest
-    assert [c["name"] for c in json.loads(lineage.schema)["mlflow_colspec"]] == list(schemas.FEATURE_COLUMNS)
+    assert [c["name"] for c in json.loads(lineage.schema)["mlflow_colspec"]] == [
+        schemas.DATETIME,
+        "area",
+        "consumer_type",
+        schemas.TARGET,
+    ]
     assert json.loads(lineage.profile) == {"num_rows": len(frame)}
     assert run.data.metrics["snapshot_rows"] == len(frame)
     assert run.data.metrics["wape"] == pytest.approx(first.wape)
@@ -105,7 +110,7 @@ def test_champion_then_challenger_and_pyfunc_roundtrip(
     naive = frame.assign(**{schemas.DATETIME: frame[schemas.DATETIME].dt.tz_localize(None)})
     served = loaded.predict(naive)
     expected = first.model.forecast(frame)
-    assert list(served.columns) == list(schemas.FORECAST_COLUMNS)
+    assert list(served.columns) == ["area", "consumer_type", *schemas.FORECAST_VALUE_COLUMNS]
     assert len(served) == 76 * registry_settings.horizon
     pd.testing.assert_frame_equal(served.reset_index(drop=True), expected.reset_index(drop=True))
     assert served[schemas.DATETIME].min() == frame[schemas.DATETIME].max() + pd.Timedelta(hours=1)

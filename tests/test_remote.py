@@ -41,12 +41,13 @@ def compile_package(path: Path, description: str) -> Path:
 
     @dsl.pipeline(name="energy-forecasting", description=description)
     def energy_forecasting(reference_time: str = "", feature_group_version: int = 1) -> None:
-        predict(
-            snapshot_run="",
-            feature_group_version=feature_group_version,
-            scheduled_time=reference_time,
-            model_version="",
+        snapshot = dsl.importer(
+            artifact_uri="gs://bucket/features/snapshot.parquet",
+            artifact_class=dsl.Dataset,
+            metadata={"run_id": "20230110T0000Z", "feature_group_version": feature_group_version},
         )
+        model = dsl.importer(artifact_uri="models:/energy-forecaster/1", artifact_class=dsl.Model)
+        predict(snapshot=snapshot.output, model=model.output, scheduled_time=reference_time)
 
     compiler.Compiler().compile(energy_forecasting, package_path=str(path))
     return path

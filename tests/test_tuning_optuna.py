@@ -19,7 +19,7 @@ from typing import Any
 import pandas as pd
 import pytest
 
-from components import schemas
+from components import layout
 from components.emulator import GcsEmulator
 from components.extract import extract_snapshot
 from components.features import write_snapshot
@@ -31,6 +31,7 @@ from components.tuning.plan import plan_search
 from components.tuning.run import tune_snapshot
 from components.tuning.space import SearchSpaceError, is_inside, parse_space
 from components.validation import check_contract, enforce
+from tests import de35_schema as schemas
 
 REPO = Path(__file__).resolve().parents[1]
 DAYS = 10
@@ -54,8 +55,8 @@ def stored(
     settings = Settings(bucket=f"test-tune-{uuid.uuid4().hex[:10]}", data_dir=tmp_path_factory.mktemp("tune"))
     store = ObjectStore.from_settings(settings)
     store.ensure_bucket()
-    extracted = extract_snapshot(snapshot_path, datetime.now(UTC), 0, DAYS)
-    outcome = check_contract(extracted.frame, extracted.window)
+    extracted = extract_snapshot(snapshot_path, settings.spec, datetime.now(UTC), 0, DAYS)
+    outcome = check_contract(extracted.frame, extracted.window, settings.spec)
     clean = enforce(outcome)
     written = write_snapshot(store, settings, clean, extracted.window, outcome.result, extracted.source)
     return Stored(settings.bucket, written.run_id, clean)
@@ -260,21 +261,24 @@ def test_tune_component_under_kfp_local(stored: Stored, tune_settings: Settings,
     from kfp import local
 
     from components.model.registry import load_best_config
-    from components.steps.tune import tune
+    from tests.kfp_steps import executor_output, tune_step
 
     run = stored.run
-    local.init(runner=local.SubprocessRunner(use_venv=False), pipeline_root=str(tmp_path / "pipeline-root"))
-    task = tune(
-        snapshot_run=run,
-        feature_group_version=tune_settings.feature_group_version,
-        backend="optuna",
-        n_trials=2,
+    root = tmp_path / "pipeline-root"
+    local.init(runner=local.SubprocessRunner(use_venv=False), pipeline_root=str(root))
+    store = ObjectStore.from_settings(tune_settings)
+    version = tune_settings.feature_group_version
+    tune_step(
+        uri=store.uri(layout.feature_snapshot(tune_settings.feature_group, version, run)),
+        run=run,
+        version=version,
     )
+    outputs = executor_output(root, "tune")["parameters"]
 
-    config = json.loads(task.outputs["config_json"])
+    config = json.loads(outputs["config_json"])
     searched = {name: spec for name, spec in parse_space(SEARCH_SPACE).items() if name not in FIXED}
     assert is_inside(config, searched) and config["n_estimators"] == 30
     assert validate_config(config, check_ranges=False) == config
-    assert 0 < task.outputs["wape"] < 1
+    assert 0 < outputs["wape"] < 1
     # stored in MLflow: a run without tuning trains from it
     assert load_best_config(tune_settings) == config

@@ -1,4 +1,5 @@
-"""Validate: cleaning and the Great Expectations data contract, rule by rule, on real data."""
+"""Validate: cleaning and the data contract built from each dataset's spec, rule by rule, on real
+data — the DE35 weeks and the ElectricityBalanceNonv 2019 export with its real gaps and nulls."""
 
 from __future__ import annotations
 
@@ -9,42 +10,39 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
+from components.datasets import get_spec
 from components.extract import Window, extract_snapshot
-from components.schemas import FEATURE_COLUMNS, FEATURE_DTYPES
-from components.validation import (
-    DataContractError,
-    check_contract,
-    clean_frame,
-    enforce,
-    summary,
-    validate_clean,
-)
+from components.settings import Settings
+from components.storage import ObjectStore
+from components.validation import DataContractError, check_contract, clean_frame, enforce, summary
+from tests.conftest import SHARED_DATA
+from tests.pipeline_fixtures import run_feature_stages
 
+DE35 = get_spec("ConsumptionDE35Hour")
+EBN = get_spec("ElectricityBalanceNonv")
+EBN_2019 = SHARED_DATA / "energidataservice" / "ElectricityBalanceNonv_DK1DK2_2019-01-01T00_2019-10-31T23.csv"
 WINDOW = Window(datetime(2023, 1, 15, tzinfo=UTC), datetime(2023, 1, 18, tzinfo=UTC))
 
 
 @pytest.fixture(scope="module")
 def raw(snapshot_path: Path) -> pd.DataFrame:
-    result = extract_snapshot(snapshot_path, WINDOW.end, 0, 3)
+    result = extract_snapshot(snapshot_path, DE35, WINDOW.end, 0, 3)
     assert result.window == WINDOW
     return result.frame
 
 
-@pytest.fixture(scope="module")
-def clean(raw: pd.DataFrame) -> pd.DataFrame:
-    frame, problems = clean_frame(raw)
+def ebn_raw(end: str, days: int) -> tuple[pd.DataFrame, Window]:
+    result = extract_snapshot(EBN_2019, EBN, datetime.fromisoformat(end), 0, days)
+    return result.frame, result.window
+
+
+def test_cleaning_gives_the_spec_schema_in_mwh(raw: pd.DataFrame) -> None:
+    clean, problems = clean_frame(raw, DE35)
     assert problems == []
-    return frame
-
-
-def test_cleaning_gives_the_feature_schema(raw: pd.DataFrame, clean: pd.DataFrame) -> None:
-    assert list(clean.columns) == list(FEATURE_COLUMNS)  # HourDK dropped, names mapped
-    assert {c: str(t) for c, t in clean.dtypes.items()} == FEATURE_DTYPES
-    assert clean["datetime_utc"].min() == pd.Timestamp("2023-01-15T00:00", tz="UTC")
+    assert list(clean.columns) == list(DE35.feature_columns)  # HourDK dropped, names mapped
+    assert {c: str(t) for c, t in clean.dtypes.items()} == DE35.feature_dtypes
     assert len(clean) == len(raw) == 76 * 72
-    assert clean["energy_consumption"].sum() == raw["TotalCon"].sum()
-    keys = ["datetime_utc", "area", "consumer_type"]
-    assert clean[keys].equals(clean.sort_values(keys)[keys].reset_index(drop=True))
+    assert clean["energy_consumption"].sum() == pytest.approx(raw["TotalCon"].sum() / 1000)  # kWh -> MWh
 
 
 def test_cleaning_tolerates_source_variants(raw: pd.DataFrame) -> None:
@@ -52,79 +50,120 @@ def test_cleaning_tolerates_source_variants(raw: pd.DataFrame) -> None:
     variant["ConsumerType_DE35"] = [111, 112, 119]  # numeric codes
     variant["HourUTC"] = pd.to_datetime(variant["HourUTC"])  # naive timestamps mean UTC
     variant["TotalCon"] = ["1.234,5", "12,25", " 7 "]
-    frame, problems = clean_frame(variant)
+    frame, problems = clean_frame(variant, DE35)
     assert problems == []
     assert frame["consumer_type"].tolist() == ["111", "112", "119"]
-    assert frame["energy_consumption"].tolist() == [1234.5, 12.25, 7.0]
-    assert str(frame["datetime_utc"].dtype) == "datetime64[ns, UTC]"
+    assert frame["energy_consumption"].tolist() == pytest.approx([1.2345, 0.01225, 0.007])
 
 
 def test_good_window_holds_and_result_is_json(raw: pd.DataFrame) -> None:
-    outcome = check_contract(raw, WINDOW)
+    outcome = check_contract(raw, WINDOW, DE35)
     assert outcome.success
     result = json.loads(json.dumps(outcome.result))  # JSON-serialisable as is
-    assert result["rows"] == 5472 and result["series"] == 76
-    assert result["failed_rules"] == []
-    rules = {r["rule"] for r in result["rules"]}
-    assert rules == {
+    assert result["rows"] == 5472 and result["series"] == 76 and result["dataset"] == DE35.name
+    assert result["failed_rules"] == [] and result["warnings"] == []
+    assert {r["rule"] for r in result["rules"]} == {
         "exact_columns",
         "column_dtype",
         "not_null",
         "area_in_set",
         "consumer_type_in_set",
-        "non_negative",
+        "value_range",
         "inside_window",
         "unique_key",
-        "complete_hourly_grid",
+        "gap_limit",
+        "short_gaps_filled",
     }
     assert result["great_expectations"]["result"]["success"] is True
-    assert result["great_expectations"]["version"].startswith("1.24")
     assert summary(result)["failed"] == []
     assert enforce(outcome) is outcome.clean
 
 
-def test_timestamps_outside_the_window(clean: pd.DataFrame) -> None:
-    shifted = Window(WINDOW.start, WINDOW.end - pd.Timedelta(hours=1))
-    result = validate_clean(clean, shifted)
-    assert "inside_window" in result["failed_rules"]
-    inside = next(r for r in result["rules"] if r["rule"] == "inside_window")
-    assert inside["unexpected_count"] == 76
-    assert inside["sample_values"][0].startswith("2023-01-17T23:00:00")
-
-
-def test_wrong_dtype_of_a_clean_frame(clean: pd.DataFrame) -> None:
-    wrong = clean.astype({"energy_consumption": "object", "area": "object"})
-    result = validate_clean(wrong, WINDOW)
-    failed = [r for r in result["rules"] if not r["success"]]
-    assert {(r["rule"], r["column"]) for r in failed} == {
-        ("column_dtype", "energy_consumption"),
-        ("column_dtype", "area"),
-    }
-    assert {r["observed"] for r in failed} == {"object"}
+@pytest.mark.parametrize(
+    ("change", "rule"),
+    [
+        (lambda f: f.assign(PriceArea=f["PriceArea"].where(f.index != 5, "DK9")), "area_in_set"),
+        (lambda f: f.assign(TotalCon=f["TotalCon"].where(f.index != 7, -1)), "value_range"),
+        (lambda f: f.assign(TotalCon=f["TotalCon"].where(f.index != 7, 1e12)), "value_range"),
+        (lambda f: pd.concat([f, f.head(2)], ignore_index=True), "unique_key"),
+        (
+            lambda f: f.assign(HourUTC=f["HourUTC"].where(f.index != 3, "2023-01-20T00:00:00")),
+            "inside_window",
+        ),
+    ],
+)
+def test_hard_failures_block(raw: pd.DataFrame, change: object, rule: str) -> None:
+    outcome = check_contract(change(raw.copy()), WINDOW, DE35)  # type: ignore[operator]
+    assert not outcome.success
+    assert rule in outcome.result["failed_rules"]
+    with pytest.raises(DataContractError, match=f"rule {rule}"):
+        enforce(outcome)
 
 
 def test_unparseable_values_are_contract_failures_not_crashes(raw: pd.DataFrame) -> None:
     bad = raw.astype({"HourUTC": "object", "TotalCon": "object"})
     bad.loc[0, "HourUTC"] = "yesterday"
     bad.loc[1, "TotalCon"] = "12 kWh?"
-    outcome = check_contract(bad, WINDOW)
+    outcome = check_contract(bad, WINDOW, DE35)
     assert not outcome.success
-    dtype_failures = {
+    failures = {
         r["column"]: r for r in outcome.result["rules"] if r["rule"] == "column_dtype" and not r["success"]
     }
-    assert dtype_failures["datetime_utc"]["sample_values"] == ["yesterday"]
-    assert dtype_failures["energy_consumption"]["sample_values"] == ["12 kWh?"]
-    with pytest.raises(DataContractError) as err:
-        enforce(outcome)
-    message = str(err.value)
-    assert "rule column_dtype on column 'datetime_utc'" in message
-    assert "sample values ['12 kWh?']" in message
-    assert err.value.result is outcome.result
+    assert failures["datetime_utc"]["sample_values"] == ["yesterday"]
+    assert failures["energy_consumption"]["sample_values"] == ["12 kWh?"]
 
 
 def test_missing_column_is_reported_not_a_key_error(raw: pd.DataFrame) -> None:
-    outcome = check_contract(raw.drop(columns=["HourUTC", "TotalCon"]), WINDOW)
-    assert outcome.result["failed_rules"] == ["exact_columns"]
+    outcome = check_contract(raw.drop(columns=["HourUTC", "TotalCon"]), WINDOW, DE35)
+    assert "exact_columns" in outcome.result["failed_rules"]
     message = str(DataContractError(outcome.result))
-    assert "rule exact_columns on column 'datetime_utc, energy_consumption'" in message
     assert "missing datetime_utc" in message and "missing energy_consumption" in message
+
+
+# --- the real gaps and nulls of the ElectricityBalanceNonv 2019 export ---------------------------
+def test_short_real_gaps_are_filled_and_reported() -> None:
+    """2019-09-29: 07:00 is null and 08:00 is missing (2 h); 2019-10-26 23:00 missing and
+    2019-10-27 00:00 null (2 h) — for both areas."""
+    raw, window = ebn_raw("2019-11-01T00:00+00:00", 35)
+    outcome = check_contract(raw, window, EBN)
+    assert outcome.success, outcome.result["failed_rules"]
+    assert outcome.result["warnings"] == ["short_gaps_filled"]
+    filled = {(tuple(g["series"]), g["start"], g["hours"]) for g in outcome.result["filled_gaps"]}
+    assert filled == {
+        (("DK1",), "2019-09-29T07:00:00+00:00", 2),
+        (("DK2",), "2019-09-29T07:00:00+00:00", 2),
+        (("DK1",), "2019-10-26T23:00:00+00:00", 2),
+        (("DK2",), "2019-10-26T23:00:00+00:00", 2),
+    }
+    clean = outcome.clean
+    assert len(clean) == 2 * window.hours and clean["energy_consumption"].notna().all()
+    dk1 = clean[clean["area"] == "DK1"].set_index("datetime_utc")["energy_consumption"]
+    before, after = dk1[pd.Timestamp("2019-09-29T06:00Z")], dk1[pd.Timestamp("2019-09-29T09:00Z")]
+    assert min(before, after) <= dk1[pd.Timestamp("2019-09-29T07:00Z")] <= max(before, after)
+    rule = next(r for r in outcome.result["rules"] if r["rule"] == "short_gaps_filled")
+    assert rule["severity"] == "warning" and rule["unexpected_count"] == 8
+    assert "DK1: 2019-09-29T07:00:00+00:00 .. 2019-09-29T08:00:00+00:00 (2 h)" in rule["sample_values"]
+
+
+def test_the_long_real_gap_fails_naming_it() -> None:
+    raw, window = ebn_raw("2019-06-10T00:00+00:00", 21)
+    outcome = check_contract(raw, window, EBN)
+    assert not outcome.success and outcome.result["failed_rules"] == ["gap_limit"]
+    message = str(DataContractError(outcome.result))
+    assert "DK1: 2019-05-29T06:00:00+00:00 .. 2019-05-29T19:00:00+00:00 (14 h)" in message
+    assert "DK2: 2019-05-29T21:00:00+00:00 .. 2019-05-30T15:00:00+00:00 (19 h)" in message
+
+
+def test_a_blocked_run_leaves_the_previous_snapshot_as_it_was(settings: Settings, store: ObjectStore) -> None:
+    live = settings.model_copy(
+        update={"dataset": EBN.name, "feature_group": EBN.feature_group, "snapshot": EBN_2019}
+    )
+    first = run_feature_stages(live, "2019-05-28T00:00Z", ObjectStore.from_settings(live))
+    live_store = ObjectStore.from_settings(live)
+    before = {name: live_store.generation(name) for name in live_store.list("")}
+    with pytest.raises(DataContractError, match="gap_limit"):
+        run_feature_stages(live, "2019-06-01T00:00Z", live_store)
+    assert {name: live_store.generation(name) for name in live_store.list("")} == before
+    pointer = live_store.read_json(f"features/{EBN.feature_group}/v1/latest.json")
+    assert pointer["run_id"] == first.run_id == "20190528T0000Z"
+    assert pointer["series_keys"] == ["area"] and pointer["dataset"] == EBN.name

@@ -83,6 +83,11 @@ def test_an_exception_exits_1_with_the_tasks_traceback(launcher: Path) -> None:
     assert "pipelines/warm.py" not in result.stderr  # the server's frames are not the task's
 
 
+def test_a_task_that_leaves_idle_pool_workers_exits(launcher: Path) -> None:
+    """Interpreter exit stops ThreadPoolExecutor workers before joining threads; so must a task."""
+    assert run(launcher, "pool").returncode == 0
+
+
 def test_a_killed_task_fails(launcher: Path) -> None:
     assert run(launcher, "kill").returncode == 128 + signal.SIGKILL
 

@@ -2,7 +2,8 @@
 
 Used by tests/test_warm.py to compare a task run through the warm-interpreter launcher with the
 same task run cold. ``CODE`` ``raise`` raises an exception instead, ``kill`` kills itself,
-``sleep`` sleeps 60 s.
+``sleep`` sleeps 60 s, ``pool`` leaves a ``ThreadPoolExecutor`` with idle workers behind (as
+MLflow and LightGBM helpers do) and exits 0.
 """
 
 from __future__ import annotations
@@ -41,4 +42,11 @@ if __name__ == "__main__":
         os.kill(os.getpid(), signal.SIGKILL)
     if mode == "sleep":
         time.sleep(60)
+    if mode == "pool":
+        from concurrent.futures import ThreadPoolExecutor
+
+        pool = ThreadPoolExecutor(max_workers=2)
+        pool.submit(time.sleep, 0.01).result()
+        logging.probe_pool = pool  # type: ignore[attr-defined]  # kept alive, as a library's global pool
+        sys.exit(0)
     sys.exit(int(mode))

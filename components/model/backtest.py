@@ -62,7 +62,7 @@ def daily_origins(n_times: int, origins: int, horizon: int) -> np.ndarray:
 
 def truncate(panel: Panel, origin: int) -> Panel:
     """The panel as it was known at ``origin`` (inclusive)."""
-    return Panel(panel.keys, panel.times[: origin + 1], panel.values[:, : origin + 1])
+    return panel.with_values(panel.values[:, : origin + 1], panel.times[: origin + 1])
 
 
 def _long_rows(
@@ -80,8 +80,9 @@ def _long_rows(
         {
             "method": method,
             "origin": panel.times[origin],
-            schemas.AREA: np.repeat([k[0] for k in panel.keys], horizon),
-            schemas.CONSUMER_TYPE: np.repeat([k[1] for k in panel.keys], horizon),
+            **{
+                name: np.repeat([k[i] for k in panel.keys], horizon) for i, name in enumerate(panel.key_names)
+            },
             schemas.DATETIME: np.tile(np.asarray(panel.times[origin + 1 : origin + 1 + horizon]), n_s),
             "horizon": np.tile(np.arange(1, horizon + 1), n_s),
             "actual": actual.reshape(-1),
@@ -149,7 +150,7 @@ def backtest(
     predictions = pd.concat(parts, ignore_index=True)
     result = BacktestResult(predictions=predictions)
     for method, part in predictions.groupby("method", sort=False):
-        result.tables[str(method)] = metrics.all_tables(part)
+        result.tables[str(method)] = metrics.all_tables(part, keys=panel.key_names)
     result.fit_seconds["model"] = fit_s
     result.predict_seconds["model"] = pred_s
     log.info("backtest over %d origins: %s", len(idx), result.overall()["wape"].round(4).to_dict())

@@ -13,15 +13,17 @@ SEASONAL_PERIODS = (24, 168)
 
 
 def to_hierarchical(panel: Panel, column: str = "y") -> pd.DataFrame:
-    """sktime's ``pd_multiindex_hier`` frame: MultiIndex (area, consumer_type, datetime), one column."""
+    """sktime's multi-index frame: MultiIndex (*key names, datetime), one column.
+
+    One key gives ``pd-multiindex``, two or more ``pd_multiindex_hier``.
+    """
     n_s, n_t = panel.values.shape
     index = pd.MultiIndex.from_arrays(
         [
-            np.repeat([k[0] for k in panel.keys], n_t),
-            np.repeat([k[1] for k in panel.keys], n_t),
+            *(np.repeat([k[i] for k in panel.keys], n_t) for i in range(len(panel.key_names))),
             np.tile(np.asarray(panel.times), n_s),
         ],
-        names=["area", "consumer_type", "datetime"],
+        names=[*panel.key_names, "datetime"],
     )
     return pd.DataFrame({column: panel.values.reshape(-1)}, index=index)
 
@@ -42,6 +44,9 @@ def naive_forecast(panel: Panel, horizon: int, sp: int) -> np.ndarray:
     values = (
         pred.iloc[:, 0].to_numpy(dtype="float64").reshape(len(pred.index.unique(level=0)) and -1, horizon)
     )
-    order = {key: i for i, key in enumerate(pred.index.droplevel(-1).unique())}
+    order = {
+        key if isinstance(key, tuple) else (key,): i
+        for i, key in enumerate(pred.index.droplevel(-1).unique())
+    }
     rows = np.array([order[k] for k in panel.keys])
     return values[rows]

@@ -29,6 +29,14 @@ SEARCH_SPACE: Final[dict[str, dict[str, Any]]] = {
     "weight_power": {"type": "float", "low": 0.0, "high": 1.0, "log": False},
     "objective": {"type": "categorical", "choices": ["l1", "l2", "huber"]},
     "blend": {"type": "float", "low": 0.0, "high": 1.0, "log": False},
+    # the statistical member (components.model.statistical) and its share
+    "stat_weight": {"type": "float", "low": 0.0, "high": 1.0, "log": False},
+    "stat_weight_days": {"type": "int", "low": 0, "high": 7, "log": False},
+    "stat_days": {"type": "int", "low": 14, "high": 56, "log": False},
+    "stat_weekly_halflife": {"type": "float", "low": 0.5, "high": 10.0, "log": True},
+    "stat_damping": {"type": "float", "low": 0.5, "high": 0.98, "log": False},
+    "stat_transform": {"type": "categorical", "choices": ["auto", "log", "none"]},
+    "stat_holidays": {"type": "categorical", "choices": ["keep", "skip"]},
 }
 """Tunable names -> spec. Objective: backtest WAPE (lower is better)."""
 
@@ -49,6 +57,16 @@ DEFAULT_CONFIG: Final[dict[str, Any]] = {
     "objective": "l1",
     # share of the seasonal prior in the forecast (components.model.features.seasonal_prior)
     "blend": 0.5,
+    # the statistical member: its prior share, and the daily origins of the inner backtest at fit
+    # time that moves the share halfway to the best one there (0: the share is fixed);
+    # the member's own window (days), profile half-life (weeks), damping, transform, holidays
+    "stat_weight": 0.5,
+    "stat_weight_days": 3,
+    "stat_days": 28,
+    "stat_weekly_halflife": 2.0,
+    "stat_damping": 0.9,
+    "stat_transform": "auto",
+    "stat_holidays": "keep",
     # fixed
     "max_bin": 63,
     "min_history": 48,
@@ -101,6 +119,13 @@ def validate_config(
     for name in ("max_bin", "min_history", "quantile_n_estimators", "seed", "n_jobs"):
         if isinstance(merged[name], bool) or not isinstance(merged[name], int) or merged[name] < 0:
             raise ConfigError(f"{where}: {name}={merged[name]!r} must be a non-negative integer")
+    if merged["stat_weight"] > 1.0 or merged["stat_damping"] >= 1.0:
+        raise ConfigError(
+            f"{where}: stat_weight={merged['stat_weight']!r} must be <= 1 and "
+            f"stat_damping={merged['stat_damping']!r} < 1"
+        )
+    if merged["stat_days"] < 1 or merged["stat_weekly_halflife"] <= 0:
+        raise ConfigError(f"{where}: stat_days must be >= 1 and stat_weekly_halflife > 0")
     quantiles = merged["quantiles"]
     if not isinstance(quantiles, list) or not all(
         isinstance(q, int | float) and 0 < q < 1 for q in quantiles

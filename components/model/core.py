@@ -29,28 +29,47 @@ import numpy as np
 import pandas as pd
 
 from components import schemas
+from components.model import statistical
 from components.model.config import validate_config
 from components.model.features import (
-    CATEGORICAL,
-    FEATURE_NAMES,
+    BASE_FEATURE_NAMES,
+    DAY,
+    KEY_FEATURE_PREFIX,
     Calendar,
+    Categories,
     FrameError,
     Panel,
     build_design,
     calendar,
+    category_codes,
+    feature_names,
+    learn_categories,
     panel_from_long,
 )
+from components.model.metrics import scores
 
 log = logging.getLogger(__name__)
 
-MODEL_FORMAT_REVISION = 3
-"""Bump when what a fitted model means changes without its feature names changing."""
+MODEL_FORMAT_REVISION = 5
+"""Bump when what a fitted model means changes without its base feature names changing
+(4: series keys of any dataset, codes learned at fit time; 5: the statistical member)."""
 MODEL_FORMAT: Final = (
-    f"{MODEL_FORMAT_REVISION}-{hashlib.sha256(','.join(FEATURE_NAMES).encode()).hexdigest()[:10]}"
+    f"{MODEL_FORMAT_REVISION}-{hashlib.sha256(','.join(BASE_FEATURE_NAMES).encode()).hexdigest()[:10]}"
 )
 """The format of a fitted :class:`GlobalModel`: a model of another format cannot predict with this code
 (other features, other meaning). Registered versions carry it as a run tag, so the training gate
 replaces a champion of an older format instead of comparing with it."""
+
+
+INNER_PROXY: Final[dict[str, Any]] = {
+    "level_window": 168,
+    "origin_stride": 24,
+    "n_estimators": 100,
+    "quantiles": [],
+}
+"""The LightGBM part refitted for the inner backtest that chooses the statistical member's share:
+one regressor, every 24th origin, at most 100 trees (about a sixth of a fit)."""
+WEIGHT_GRID: Final = np.round(np.linspace(0.0, 1.0, 11), 2)
 
 
 class IncompatibleModelError(RuntimeError):
@@ -122,6 +141,34 @@ class GlobalModel:
         self.fit_seconds = float("nan")
         self.n_train_rows = 0
         self.model_format = MODEL_FORMAT
+        self.stat_params = statistical.StatParams.from_config(self.config)
+        self.stat_weight = float(self.config["stat_weight"])
+        """The statistical member's share of the forecast (chosen at fit time, see :meth:`fit`)."""
+        self.stat_weight_inner: float | None = None
+        """The share that did best in the inner backtest (None: no inner backtest)."""
+        self.stat_log: dict[tuple[str, ...], bool] = {}
+        """``stat_transform="auto"``: per series key, whether the member takes logs (chosen at fit)."""
+        self.key_names: tuple[str, ...] = ()
+        """The series-key columns of the training frame (the forecast frame has the same)."""
+        self.categories: Categories = ()
+        """Per key column, the sorted codes seen at fit time (their positions are the categorical codes)."""
+
+    def codes(self, panel: Panel) -> np.ndarray:
+        """The panel's category codes in the fitted categories (unseen codes: NaN, logged)."""
+        if tuple(panel.key_names) != self.key_names:
+            raise FrameError(
+                f"the model was fitted on series keys {list(self.key_names)}, got {list(panel.key_names)}"
+            )
+        codes = category_codes(panel, self.categories)
+        if np.isnan(codes).any():
+            unseen = sorted({panel.keys[i] for i in np.flatnonzero(np.isnan(codes).any(axis=1))})
+            log.warning(
+                "%d series have key codes not seen in training (%s%s): forecast with a missing category",
+                len(unseen),
+                ", ".join("/".join(k) for k in unseen[:5]),
+                ", ..." if len(unseen) > 5 else "",
+            )
+        return codes
 
     # --- training -------------------------------------------------------------------------
     def training_origins(self, panel: Panel) -> np.ndarray:
@@ -136,13 +183,18 @@ class GlobalModel:
     def fit(self, panel: Panel) -> GlobalModel:
         start = time.perf_counter()
         cfg = self.config
+        self.key_names = tuple(panel.key_names)
+        self.categories = learn_categories(panel)
+        codes = category_codes(panel, self.categories)
+        names = feature_names(self.key_names)
+        categorical = [i for i, n in enumerate(names) if n.startswith(KEY_FEATURE_PREFIX)]
         origins = self.training_origins(panel)
         cal = calendar(panel.times, self.horizon)
         windows = level_windows(cfg)
         point_jobs: list[_BoosterJob] = []
         band_jobs: list[_BoosterJob] = []
         for member, window in enumerate(windows):
-            design = build_design(panel, origins, self.horizon, window, cal)
+            design = build_design(panel, origins, self.horizon, window, cal, codes)
             target_idx = design.origin + design.horizon
             inside = target_idx < panel.n_times
             y = np.full(design.level.shape, np.nan)
@@ -159,8 +211,8 @@ class GlobalModel:
                 X,
                 ratio,
                 weight=weight,
-                feature_name=list(FEATURE_NAMES),
-                categorical_feature=[FEATURE_NAMES.index(c) for c in CATEGORICAL],
+                feature_name=list(names),
+                categorical_feature=categorical,
                 # built with the training's own leaf size: LightGBM would otherwise rebuild it in train
                 params={
                     "max_bin": cfg["max_bin"],
@@ -187,17 +239,78 @@ class GlobalModel:
         self.quantile_boosters = {
             float(q): b for q, b in zip(cfg["quantiles"], boosters[len(windows) :], strict=True)
         }
+        if self.stat_params.transform == "auto":
+            chosen = statistical.choose_log(panel.values, cal, panel.n_times - 1, self.stat_params)
+            self.stat_log = dict(zip(panel.keys, (bool(x) for x in chosen), strict=True))
+        self.stat_weight, self.stat_weight_inner = self._choose_stat_weight(panel)
         self.fit_seconds = time.perf_counter() - start
         log.info(
-            "fitted %d regressor(s) on %d rows (%d series x %d origins x %d horizons) in %.1f s",
+            "fitted %d regressor(s) on %d rows (%d series x %d origins x %d horizons), statistical "
+            "share %.2f, in %.1f s",
             len(self.boosters),
             self.n_train_rows,
             panel.n_series,
             origins.size,
             self.horizon,
+            self.stat_weight,
             self.fit_seconds,
         )
         return self
+
+    def _stat_forecast(self, panel: Panel, origin: int, cal: Calendar) -> np.ndarray:
+        """The statistical member's ``(n_series, horizon)`` forecast after ``origin``."""
+        use_log = None
+        if self.stat_params.transform == "auto" and all(k in self.stat_log for k in panel.keys):
+            use_log = np.array([self.stat_log[k] for k in panel.keys])
+        return statistical.forecast(panel.values, cal, origin, self.horizon, self.stat_params, use_log)
+
+    def _choose_stat_weight(self, panel: Panel) -> tuple[float, float | None]:
+        """The statistical member's share: ``stat_weight``, moved halfway to the share that did best
+        in an inner backtest on the training panel's last ``stat_weight_days`` daily origins.
+
+        The inner backtest refits a cheaper LightGBM part (:data:`INNER_PROXY`) on the panel up to
+        the first inner origin only, so its forecasts there are out of sample, like the member's
+        (which reads only the past anyway); the best share of :data:`WEIGHT_GRID` minimises the
+        mean of MAPE and WAPE. Halfway, because a few days are a noisy judge. Too short a panel,
+        ``stat_weight_days=0`` or a share of 0 or 1 keeps ``stat_weight``.
+        """
+        cfg = self.config
+        prior = float(cfg["stat_weight"])
+        days = int(cfg["stat_weight_days"])
+        inner = panel.n_times - 1 - self.horizon - DAY * np.arange(days)[::-1]
+        if days == 0 or prior in (0.0, 1.0) or inner[0] < int(cfg["min_history"]) + 2 * DAY:
+            return prior, None
+        cut = int(inner[0])
+        proxy_cfg = {
+            **cfg,
+            **INNER_PROXY,
+            "origin_stride": max(INNER_PROXY["origin_stride"], int(cfg["origin_stride"])),
+            "n_estimators": min(INNER_PROXY["n_estimators"], int(cfg["n_estimators"])),
+            "stat_weight": 0.0,
+            "stat_weight_days": 0,
+        }
+        known = panel.with_values(panel.values[:, : cut + 1], panel.times[: cut + 1])
+        proxy = GlobalModel(proxy_cfg, horizon=self.horizon).fit(known)
+        cal = calendar(panel.times, self.horizon)
+        parts, stats, truths = [], [], []
+        for origin in inner:
+            o = int(origin)
+            parts.append(proxy.predict_arrays(panel, o, cal)[0])
+            # the transform chosen at this inner origin from its own past (not the fitted choice,
+            # which read the inner days)
+            stats.append(statistical.forecast(panel.values, cal, o, self.horizon, self.stat_params))
+            truths.append(panel.values[:, o + 1 : o + 1 + self.horizon])
+        lgbm, stat, truth = np.stack(parts), np.stack(stats), np.stack(truths)
+
+        def loss(w: float) -> float:
+            s = scores(truth, (1.0 - w) * lgbm + w * stat)
+            return 0.5 * (s["mape"] + s["wape"])
+
+        losses = [loss(float(w)) for w in WEIGHT_GRID]
+        if not np.isfinite(losses).any():
+            return prior, None
+        best = float(WEIGHT_GRID[int(np.nanargmin(losses))])
+        return 0.5 * (prior + best), best
 
     # --- forecasting ----------------------------------------------------------------------
     def predict_arrays(
@@ -217,12 +330,19 @@ class GlobalModel:
         blend = float(self.config["blend"])
         if cal is None:
             cal = calendar(panel.times, self.horizon)
-        designs = [build_design(panel, np.array([origin]), self.horizon, w, cal) for w, _ in self.boosters]
+        codes = self.codes(panel)
+        designs = [
+            build_design(panel, np.array([origin]), self.horizon, w, cal, codes) for w, _ in self.boosters
+        ]
         raws = [np.asarray(b.predict(d.X)) for d, (_, b) in zip(designs, self.boosters, strict=True)]
         point = sum(
             ((1.0 - blend) * raw * d.level + blend * d.prior).reshape(shape)
             for d, raw in zip(designs, raws, strict=True)
         ) / len(designs)
+        weight = float(getattr(self, "stat_weight", 0.0))
+        if weight > 0.0:
+            stat = self._stat_forecast(panel, origin, cal)
+            point = (1.0 - weight) * point + weight * np.where(np.isfinite(stat), stat, point)
         lower = np.full(shape, np.nan)
         upper = np.full(shape, np.nan)
         if len(self.quantile_boosters) == 2:
@@ -235,7 +355,8 @@ class GlobalModel:
         return point, lower, upper
 
     def forecast_panel(self, panel: Panel, origin: int | None = None) -> pd.DataFrame:
-        """Forecast frame (``schemas.FORECAST_COLUMNS``) for the H steps after ``origin``.
+        """Forecast frame ``(*key_names, datetime_utc, horizon, forecast, forecast_lower,
+        forecast_upper)`` for the H steps after ``origin``.
 
         ``origin`` defaults to the last step of the panel. Series whose value at the origin is
         missing are still forecast from whatever history they have (lags are NaN-tolerant).
@@ -250,20 +371,28 @@ class GlobalModel:
         n_s = panel.n_series
         return pd.DataFrame(
             {
-                schemas.AREA: np.repeat([k[0] for k in panel.keys], self.horizon),
-                schemas.CONSUMER_TYPE: np.repeat([k[1] for k in panel.keys], self.horizon),
+                **{
+                    name: np.repeat([k[i] for k in panel.keys], self.horizon)
+                    for i, name in enumerate(panel.key_names)
+                },
                 schemas.DATETIME: np.tile(future, n_s),
                 "horizon": np.tile(np.arange(1, self.horizon + 1), n_s),
                 "forecast": point.reshape(-1),
                 "forecast_lower": lower.reshape(-1),
                 "forecast_upper": upper.reshape(-1),
             },
-            columns=list(schemas.FORECAST_COLUMNS),
+            columns=[*panel.key_names, *schemas.FORECAST_VALUE_COLUMNS],
         )
 
     def forecast(self, frame: pd.DataFrame) -> pd.DataFrame:
-        """The prediction contract: long feature frame in, H hours after each series' last hour out."""
-        panel = panel_from_long(frame, where="model input")
+        """The prediction contract: long feature frame in, H hours after each series' last hour out.
+
+        The frame must have the training frame's key columns (other columns are ignored); the
+        forecast frame has those key columns first.
+        """
+        if not self.key_names:
+            raise RuntimeError("GlobalModel.forecast called before fit")
+        panel = panel_from_long(frame, where="model input", key_names=self.key_names)
         last_obs = np.where(np.isfinite(panel.values), np.arange(panel.n_times)[None, :], -1).max(axis=1)
         if (last_obs == panel.n_times - 1).all():
             return self.forecast_panel(panel)

@@ -1,9 +1,10 @@
 """Vectorised feature building for the global direct multi-horizon model.
 
-A long feature frame (``schemas.FEATURE_COLUMNS``) becomes a :class:`Panel`: one float array
-``values[series, time]`` on a complete regular time grid. Features for every (series, origin,
-horizon) triple are then computed with numpy indexing over all series at once; nothing on this
-path loops over series in Python.
+A long feature frame ``(datetime_utc, *keys, energy_consumption)`` (any dataset's series keys, read
+off the frame with :func:`components.schemas.key_columns`) becomes a :class:`Panel`: one float array
+``values[series, time]`` on a complete regular time grid, the series named by key tuples.
+Features for every (series, origin, horizon) triple are then computed with numpy indexing over all
+series at once; nothing on this path loops over series in Python.
 
 Everything a row sees is observed at or before its origin (the last observed step): the
 target-hour features are lags of *the same hour* on the latest day/week that is already known.
@@ -33,9 +34,9 @@ WEEK = 168
 LOCAL_TZ = "Europe/Copenhagen"
 
 ORIGIN_LAGS = (0, 1, 2, 3, 23, 24, 168)
-FEATURE_NAMES: tuple[str, ...] = (
-    "area",
-    "consumer_type",
+KEY_FEATURE_PREFIX = "key_"
+"""The categorical feature of series key ``area`` is ``key_area`` (one per key column)."""
+BASE_FEATURE_NAMES: tuple[str, ...] = (
     "horizon",
     # origin state, relative to the level
     *(f"lag_{k}" for k in ORIGIN_LAGS),
@@ -62,7 +63,12 @@ FEATURE_NAMES: tuple[str, ...] = (
     "holiday_w1",
     "holiday_w2",
 )
-CATEGORICAL = ("area", "consumer_type")
+"""The features every dataset has; the series-key codes come before them (:func:`feature_names`)."""
+
+
+def feature_names(key_names: tuple[str, ...]) -> tuple[str, ...]:
+    """All feature columns of a design: one categorical code per series key, then the base features."""
+    return (*(KEY_FEATURE_PREFIX + k for k in key_names), *BASE_FEATURE_NAMES)
 
 
 class FrameError(ValueError):
@@ -71,11 +77,33 @@ class FrameError(ValueError):
 
 @dataclass(frozen=True)
 class Panel:
-    """All series on one regular time grid: ``values[i, t]`` is series ``keys[i]`` at ``times[t]``."""
+    """All series on one regular time grid: ``values[i, t]`` is series ``keys[i]`` at ``times[t]``.
 
-    keys: tuple[tuple[str, str], ...]
+    ``keys[i]`` is a tuple of codes, one per column of ``key_names`` (any number, at least one);
+    ``key_names`` defaults to ``key_0, key_1, ...`` when not given.
+    """
+
+    keys: tuple[tuple[str, ...], ...]
     times: pd.Index
     values: np.ndarray
+    key_names: tuple[str, ...] = ()
+
+    def __post_init__(self) -> None:
+        width = {len(k) for k in self.keys}
+        if len(width) > 1 or 0 in width:
+            raise FrameError(
+                f"panel keys must be non-empty tuples of one length, got lengths {sorted(width)}"
+            )
+        if not self.key_names:
+            object.__setattr__(
+                self, "key_names", tuple(f"key_{i}" for i in range(width.pop() if width else 1))
+            )
+        elif width and len(self.key_names) != next(iter(width)):
+            raise FrameError(f"panel key names {self.key_names} do not match keys of length {width.pop()}")
+
+    def with_values(self, values: np.ndarray, times: pd.Index | None = None) -> Panel:
+        """The same series (keys and key names) with other values (and times)."""
+        return Panel(self.keys, self.times if times is None else times, values, self.key_names)
 
     @property
     def n_series(self) -> int:
@@ -86,11 +114,23 @@ class Panel:
         return len(self.times)
 
 
-def panel_from_long(frame: pd.DataFrame, where: str = "feature frame") -> Panel:
-    """Pivot a long feature frame onto a complete hourly UTC grid (missing hours become NaN)."""
+def panel_from_long(
+    frame: pd.DataFrame, where: str = "feature frame", key_names: tuple[str, ...] | None = None
+) -> Panel:
+    """Pivot a long feature frame onto a complete hourly UTC grid (missing hours become NaN).
+
+    The series keys are ``key_names`` when given (a fitted model passes its own), else every column
+    of the frame besides the hour and the value (:func:`components.schemas.key_columns`).
+    """
     if not isinstance(frame, pd.DataFrame):
         raise FrameError(f"{where}: expected a pandas DataFrame, got {type(frame).__name__}")
-    missing = [c for c in schemas.FEATURE_COLUMNS if c not in frame.columns]
+    keys = tuple(key_names) if key_names is not None else schemas.key_columns(frame.columns)
+    if not keys:
+        raise FrameError(
+            f"{where}: no series-key column besides {schemas.DATETIME!r} and {schemas.TARGET!r}; "
+            f"got {list(frame.columns)}"
+        )
+    missing = [c for c in (schemas.DATETIME, *keys, schemas.TARGET) if c not in frame.columns]
     if missing:
         raise FrameError(f"{where}: missing columns {missing}; got {list(frame.columns)}")
     if frame.empty:
@@ -106,23 +146,28 @@ def panel_from_long(frame: pd.DataFrame, where: str = "feature frame") -> Panel:
     target = pd.to_numeric(frame[schemas.TARGET], errors="coerce").astype("float64")
     if target.isna().sum() > frame[schemas.TARGET].isna().sum():
         raise FrameError(f"{where}: column {schemas.TARGET!r} has non-numeric values")
+    for key in keys:
+        if frame[key].isna().any():
+            raise FrameError(f"{where}: series-key column {key!r} has missing values")
     long = pd.DataFrame(
         {
-            schemas.AREA: frame[schemas.AREA].astype(str).to_numpy(),
-            schemas.CONSUMER_TYPE: frame[schemas.CONSUMER_TYPE].astype(str).to_numpy(),
+            **{key: frame[key].astype(str).to_numpy() for key in keys},
             schemas.DATETIME: times.to_numpy(),
             schemas.TARGET: target.to_numpy(),
         }
     )
-    if long.duplicated([schemas.AREA, schemas.CONSUMER_TYPE, schemas.DATETIME]).any():
-        raise FrameError(f"{where}: duplicate (area, consumer_type, datetime_utc) keys")
+    if long.duplicated([*keys, schemas.DATETIME]).any():
+        raise FrameError(f"{where}: duplicate ({', '.join(keys)}, {schemas.DATETIME}) keys")
     grid = pd.date_range(long[schemas.DATETIME].min(), long[schemas.DATETIME].max(), freq="h", tz="UTC")
-    wide = long.pivot(
-        index=[schemas.AREA, schemas.CONSUMER_TYPE], columns=schemas.DATETIME, values=schemas.TARGET
-    )
+    wide = long.pivot(index=list(keys), columns=schemas.DATETIME, values=schemas.TARGET)
     wide = wide.reindex(columns=grid)
-    keys = tuple((str(a), str(c)) for a, c in wide.index)
-    return Panel(keys=keys, times=grid, values=wide.to_numpy(dtype="float64"))
+    index = [k if isinstance(k, tuple) else (k,) for k in wide.index]
+    return Panel(
+        keys=tuple(tuple(str(c) for c in k) for k in index),
+        times=grid,
+        values=wide.to_numpy(dtype="float64"),
+        key_names=keys,
+    )
 
 
 def panel_to_long(panel: Panel) -> pd.DataFrame:
@@ -131,8 +176,7 @@ def panel_to_long(panel: Panel) -> pd.DataFrame:
     frame = pd.DataFrame(
         {
             schemas.DATETIME: np.tile(np.asarray(panel.times), n_s),
-            schemas.AREA: np.repeat([k[0] for k in panel.keys], n_t),
-            schemas.CONSUMER_TYPE: np.repeat([k[1] for k in panel.keys], n_t),
+            **{name: np.repeat([k[i] for k in panel.keys], n_t) for i, name in enumerate(panel.key_names)},
             schemas.TARGET: panel.values.reshape(-1),
         }
     )
@@ -204,19 +248,31 @@ def calendar(times: pd.Index, extra_steps: int) -> Calendar:
     return Calendar(hour=nan, dayofweek=nan, holiday=nan)
 
 
-def category_codes(panel: Panel) -> tuple[np.ndarray, np.ndarray]:
-    """Stable integer codes of area and consumer type (the contract's code lists, unknown -> -1)."""
-    areas = {a: i for i, a in enumerate(schemas.AREAS)}
-    types = {c: i for i, c in enumerate(schemas.CONSUMER_TYPES)}
-    area = np.array([areas.get(k[0], -1) for k in panel.keys], dtype="float64")
-    ctype = np.array([types.get(k[1], -1) for k in panel.keys], dtype="float64")
-    # keys outside the contract (e.g. synthetic test data) get codes from their own order
-    if (area < 0).any() or (ctype < 0).any():
-        own_a = {a: i for i, a in enumerate(sorted({k[0] for k in panel.keys}))}
-        own_c = {c: i for i, c in enumerate(sorted({k[1] for k in panel.keys}))}
-        area = np.array([areas.get(k[0], 100 + own_a[k[0]]) for k in panel.keys], dtype="float64")
-        ctype = np.array([types.get(k[1], 100 + own_c[k[1]]) for k in panel.keys], dtype="float64")
-    return area, ctype
+Categories = tuple[tuple[str, ...], ...]
+"""Per series-key column, the sorted codes a model was fitted on (code ``i`` is position ``i``)."""
+
+
+def learn_categories(panel: Panel) -> Categories:
+    """The codes of each key column of ``panel``, sorted: stable whatever the order of the rows."""
+    return tuple(tuple(sorted({k[i] for k in panel.keys})) for i in range(len(panel.key_names)))
+
+
+def category_codes(panel: Panel, categories: Categories | None = None) -> np.ndarray:
+    """``(n_series, n_keys)`` float codes of each series' key codes in ``categories``.
+
+    ``categories`` are those learned at fit time (:func:`learn_categories`; default: the panel's
+    own). A code not seen at fit time gets NaN, which LightGBM treats as a missing category (the
+    series is still forecast, from its own history and the shared trees).
+    """
+    categories = learn_categories(panel) if categories is None else categories
+    if len(categories) != len(panel.key_names):
+        raise FrameError(f"{len(categories)} category lists for keys {panel.key_names}")
+    lookups = [{code: float(i) for i, code in enumerate(codes)} for codes in categories]
+    codes = np.array(
+        [[lookup.get(code, np.nan) for lookup, code in zip(lookups, key, strict=True)] for key in panel.keys],
+        dtype="float64",
+    )
+    return codes.reshape(panel.n_series, len(categories))
 
 
 PRIOR_WEEKS = 3
@@ -280,11 +336,18 @@ def seasonal_prior(
 
 
 def build_design(
-    panel: Panel, origins: np.ndarray, horizon: int, level_window: int, cal: Calendar | None = None
+    panel: Panel,
+    origins: np.ndarray,
+    horizon: int,
+    level_window: int,
+    cal: Calendar | None = None,
+    codes: np.ndarray | None = None,
 ) -> Design:
     """Features of every series x origin x horizon 1..``horizon`` (origins are time indices).
 
-    Only values at time index <= origin are read, whatever the origin.
+    The columns are :func:`feature_names` of the panel's key names; ``codes`` are the series'
+    category codes (:func:`category_codes`, default: from the panel's own keys). Only values at
+    time index <= origin are read, whatever the origin.
     """
     values = panel.values
     n_s, n_t = values.shape
@@ -316,9 +379,9 @@ def build_design(
     def per_origin(a: np.ndarray) -> np.ndarray:
         return np.broadcast_to(a[:, :, None], shape3)
 
-    area, ctype = category_codes(panel)
-    cols["area"] = np.broadcast_to(area[:, None, None], shape3)
-    cols["consumer_type"] = np.broadcast_to(ctype[:, None, None], shape3)
+    codes = category_codes(panel) if codes is None else codes
+    for j, name in enumerate(panel.key_names):
+        cols[KEY_FEATURE_PREFIX + name] = np.broadcast_to(codes[:, j, None, None], shape3)
     cols["horizon"] = np.broadcast_to(hs[None, None, :].astype("float64"), shape3)
     for k in ORIGIN_LAGS:
         cols[f"lag_{k}"] = per_origin(at(origins - k) / level)
@@ -363,8 +426,9 @@ def build_design(
     prior = np.where(np.isfinite(prior), prior, lvl3)
     cols["prior"] = prior / lvl3
 
-    X = np.empty((n_s * n_o * horizon, len(FEATURE_NAMES)), dtype="float32")
-    for j, name in enumerate(FEATURE_NAMES):
+    names = feature_names(panel.key_names)
+    X = np.empty((n_s * n_o * horizon, len(names)), dtype="float32")
+    for j, name in enumerate(names):
         X[:, j] = np.asarray(cols[name], dtype="float32").reshape(-1)
     s_idx, o_idx, h_idx = np.meshgrid(np.arange(n_s), origins, hs, indexing="ij")
     return Design(

@@ -2,8 +2,9 @@
 
 It fits one :class:`~components.model.core.GlobalModel` over every series of sktime's pandas
 formats (a single series ``pd.DataFrame``, ``pd-multiindex`` panels and ``pd_multiindex_hier``,
-e.g. MultiIndex ``(area, consumer_type, datetime)``) and forecasts directly for each horizon, so
-it works with sktime's splitters, ``evaluate`` and estimator checks.
+e.g. MultiIndex ``(area, datetime)`` or ``(area, consumer_type, datetime)``: any number of key
+levels) and forecasts directly for each horizon, so it works with sktime's splitters,
+``evaluate`` and estimator checks.
 """
 
 from __future__ import annotations
@@ -68,16 +69,14 @@ class GlobalLGBMForecaster(BaseForecaster):
     def _to_panel(y: pd.DataFrame) -> tuple[Panel, list[Any], str]:
         column = str(y.columns[0])
         if not isinstance(y.index, pd.MultiIndex):
-            times = y.index
-            return Panel((("", ""),), times, y.iloc[:, 0].to_numpy(dtype="float64")[None, :]), [None], column
+            values = y.iloc[:, 0].to_numpy(dtype="float64")[None, :]
+            return Panel((("",),), y.index, values, ("series",)), [None], column
         wide = y.iloc[:, 0].unstack(level=-1)
         wide = wide.reindex(columns=wide.columns.sort_values())
         originals = list(wide.index)
-        keys = tuple(
-            (str(k[0]), "/".join(str(x) for x in k[1:])) if isinstance(k, tuple) else (str(k), "")
-            for k in originals
-        )
-        return Panel(keys, wide.columns, wide.to_numpy(dtype="float64")), originals, column
+        names = tuple(str(n) if n is not None else f"level_{i}" for i, n in enumerate(y.index.names[:-1]))
+        keys = tuple(tuple(str(x) for x in (k if isinstance(k, tuple) else (k,))) for k in originals)
+        return Panel(keys, wide.columns, wide.to_numpy(dtype="float64"), names), originals, column
 
     def _fit(self, y: pd.DataFrame, X: pd.DataFrame | None = None, fh: ForecastingHorizon | None = None):
         horizon = int(self.horizon)

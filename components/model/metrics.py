@@ -51,11 +51,20 @@ def score_table(predictions: pd.DataFrame, by: list[str] | None) -> pd.DataFrame
     return out.reset_index()
 
 
-def all_tables(predictions: pd.DataFrame) -> dict[str, pd.DataFrame]:
-    """The four views of the backtest: overall, per origin, per series, per horizon hour."""
+BACKTEST_COLUMNS = frozenset({"method", "origin", "actual"})
+"""Columns of a backtest predictions frame that are not series keys (besides the forecast's own)."""
+
+
+def all_tables(predictions: pd.DataFrame, keys: tuple[str, ...] | None = None) -> dict[str, pd.DataFrame]:
+    """The four views of the backtest: overall, per origin, per series, per horizon hour.
+
+    ``keys`` are the series-key columns (default: read off the frame's columns).
+    """
+    if keys is None:
+        keys = tuple(c for c in schemas.key_columns(predictions.columns) if c not in BACKTEST_COLUMNS)
     return {
         "overall": score_table(predictions, None),
         "per_origin": score_table(predictions, ["origin"]),
-        "per_series": score_table(predictions, [schemas.AREA, schemas.CONSUMER_TYPE]),
+        "per_series": score_table(predictions, list(keys)),
         "per_horizon": score_table(predictions, ["horizon"]),
     }

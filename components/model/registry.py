@@ -2,7 +2,7 @@
 and the best config stored by tuning.
 
 - :class:`ForecasterPyfunc` — ``predict(long feature frame) -> forecast frame`` (the contract of
-  the prediction step, columns ``schemas.FORECAST_COLUMNS``).
+  the prediction step: the training frame's key columns, then ``schemas.FORECAST_VALUE_COLUMNS``).
 - :func:`log_and_register` — params, metrics, backtest tables and plots, the feature snapshot as
   the run's input dataset, the model with a signature and explicit ``pip_requirements``, registered
   as ``Settings.model_name``.
@@ -60,19 +60,24 @@ def pip_requirements() -> list[str]:
     return [f"{name}=={dist_version(name)}" for name in _REQUIREMENTS]
 
 
-def signature() -> ModelSignature:
-    inputs = Schema(
+def input_schema(key_names: tuple[str, ...]) -> Schema:
+    """The feature frame of a dataset with these series keys: ``(datetime_utc, *keys, value)``."""
+    return Schema(
         [
             ColSpec("datetime", schemas.DATETIME),
-            ColSpec("string", schemas.AREA),
-            ColSpec("string", schemas.CONSUMER_TYPE),
+            *(ColSpec("string", name) for name in key_names),
             ColSpec("double", schemas.TARGET),
         ]
     )
+
+
+def signature(key_names: tuple[str, ...]) -> ModelSignature:
+    """The pyfunc signature of a model fitted on a frame with these series-key columns."""
+    if not key_names:
+        raise ValueError("a model signature needs the series-key columns of the training frame")
     outputs = Schema(
         [
-            ColSpec("string", schemas.AREA),
-            ColSpec("string", schemas.CONSUMER_TYPE),
+            *(ColSpec("string", name) for name in key_names),
             ColSpec("datetime", schemas.DATETIME),
             ColSpec("long", "horizon"),
             ColSpec("double", "forecast"),
@@ -80,7 +85,7 @@ def signature() -> ModelSignature:
             ColSpec("double", "forecast_upper"),
         ]
     )
-    return ModelSignature(inputs=inputs, outputs=outputs)
+    return ModelSignature(inputs=input_schema(key_names), outputs=outputs)
 
 
 class ForecasterPyfunc(PythonModel):
@@ -88,7 +93,8 @@ class ForecasterPyfunc(PythonModel):
 
     Input: the long feature frame. Through ``mlflow.pyfunc`` the ``datetime_utc`` column must be
     naive UTC (MLflow's schema enforcement rejects timezone-aware datetimes); naive times are read
-    as UTC. Output: ``schemas.FORECAST_COLUMNS`` with timezone-aware UTC ``datetime_utc``.
+    as UTC. Output: the model's key columns and ``schemas.FORECAST_VALUE_COLUMNS``, with
+    timezone-aware UTC ``datetime_utc``.
     """
 
     def __init__(self, model: GlobalModel) -> None:
@@ -253,13 +259,13 @@ def _plots(result: BacktestResult, folder: Path) -> list[Path]:
         ["actual", "forecast", "forecast_lower", "forecast_upper"]
     ].sum(min_count=1)
     fig, ax = plt.subplots(figsize=(12, 4))
-    ax.plot(totals.index, totals["actual"] / 1e6, label="actual", color="black")
-    ax.plot(totals.index, totals["forecast"] / 1e6, label="forecast")
+    ax.plot(totals.index, totals["actual"] / 1e3, label="actual", color="black")
+    ax.plot(totals.index, totals["forecast"] / 1e3, label="forecast")
     if totals["forecast_lower"].notna().any():
         ax.fill_between(
             totals.index,
-            totals["forecast_lower"] / 1e6,
-            totals["forecast_upper"] / 1e6,
+            totals["forecast_lower"] / 1e3,
+            totals["forecast_upper"] / 1e3,
             alpha=0.25,
             label="sum of P10..P90",
         )
@@ -292,15 +298,17 @@ def training_dataset(frame: pd.DataFrame, snapshot_uri: str) -> SnapshotDataset:
     """The feature snapshot as the run's input dataset: its URI, a content digest and the schema.
 
     ``mlflow.data.from_pandas`` would infer the schema value by value (~1.3 s on 76 series x 3
-    weeks); the feature frame's schema is fixed, and the digest here hashes all rows, vectorised.
+    weeks); the feature frame's schema follows from its key columns, and the digest here hashes all
+    rows, vectorised.
     """
-    hashed = pd.util.hash_pandas_object(frame[list(schemas.FEATURE_COLUMNS)], index=False)
+    keys = schemas.key_columns(frame.columns)
+    hashed = pd.util.hash_pandas_object(frame[[schemas.DATETIME, *keys, schemas.TARGET]], index=False)
     digest = hashlib.sha256(hashed.to_numpy().tobytes()).hexdigest()[:16]
     return SnapshotDataset(
         source=resolve_dataset_source(snapshot_uri),
         name=snapshot_uri,
         digest=digest,
-        schema=signature().inputs,
+        schema=input_schema(keys),
         num_rows=len(frame),
     )
 
@@ -354,7 +362,7 @@ def log_and_register(
         info = mlflow.pyfunc.log_model(
             name="model",
             python_model=ForecasterPyfunc(model),
-            signature=signature(),
+            signature=signature(model.key_names),
             pip_requirements=pip_requirements(),
             registered_model_name=settings.model_name,
         )

@@ -1,15 +1,21 @@
 """Thin KFP v2 component wrappers, one module per stage.
 
-Each wrapper is a lightweight ``@dsl.component`` on the one project image; its body imports the
-stage's logic (heavy libraries included) at run time, so importing these modules stays cheap.
+Each wrapper is a lightweight ``@dsl.component``; its body imports the stage's logic (heavy
+libraries included) at run time, so importing these modules stays cheap and reads no setting.
+:mod:`components.steps.artifacts` turns the stages' results into the KFP artifacts they output.
+
+The image a step runs in is set by the pipeline that uses it (``pipelines.pipeline.build_pipeline``
+calls ``set_container_image`` with ``Settings.image_uri``); :data:`DEFAULT_IMAGE` is only what a
+component would run in on its own.
 """
 
 from typing import Any
 
 from components.settings import Settings
+from components.version import __version__
 
-BASE_IMAGE = Settings().image_uri
-"""``<image>:<package version>``, read from ``EF_IMAGE``/``EF_IMAGE_TAG`` when the pipeline is compiled."""
+DEFAULT_IMAGE = f"{Settings.model_fields['image'].default}:{__version__}"
+"""The default project image and this package's version; no environment variable is read."""
 
 
 def component(**kwargs: Any) -> Any:
@@ -20,4 +26,4 @@ def component(**kwargs: Any) -> Any:
     """
     from kfp import dsl
 
-    return dsl.component(base_image=BASE_IMAGE, install_kfp_package=False, **kwargs)
+    return dsl.component(base_image=DEFAULT_IMAGE, install_kfp_package=False, **kwargs)

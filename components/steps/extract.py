@@ -25,14 +25,6 @@ def extract(
     logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
     result = run_extract(Settings(), reference_time, days_delay, days_export)
     result.frame.to_parquet(raw.path, index=False)
-    raw.metadata.update(
-        {
-            "rows": len(result.frame),
-            "window_start": result.window.start.isoformat(),
-            "window_end": result.window.end.isoformat(),
-            "hours": result.window.hours,
-            "source": result.source,
-        }
-    )
+    raw.metadata.update(result.metadata)
     Outputs = namedtuple("Outputs", ["window_start", "window_end"])
     return Outputs(result.window.start.isoformat(), result.window.end.isoformat())

@@ -1,8 +1,6 @@
 """KFP component ``features``: store the validated frame as an immutable feature snapshot."""
 
-from typing import NamedTuple
-
-from kfp.dsl import Artifact, Dataset, Input
+from kfp.dsl import Artifact, Dataset, Input, Output
 
 from components.steps import component
 
@@ -14,28 +12,34 @@ def features(
     window_start: str,
     window_end: str,
     feature_group_version: int,
-) -> NamedTuple("Outputs", [("snapshot_run", str), ("snapshot", str), ("created", bool)]):  # type: ignore[valid-type]
+    snapshot: Output[Dataset],
+) -> None:
     """Write the snapshot + manifest and move ``latest`` (compare-and-swap). A repeated run of the
-    same window writes nothing and returns ``created=False``; ``snapshot`` is the gs:// URI."""
+    same window writes nothing (``created`` false in the metadata).
+
+    ``snapshot`` is the stored snapshot itself: its ``uri`` is the ``gs://`` object and its metadata
+    is the manifest's (window, rows, series, sha256, contract summary) plus the run id and feature
+    group version every later step reads the snapshot by.
+    """
     import json
     import logging
-    from collections import namedtuple
 
     import pandas as pd
 
     from components.extract import Window
-    from components.features import write_snapshot
+    from components.features import load_manifest, write_snapshot
     from components.settings import Settings
+    from components.steps.artifacts import configure_logging, snapshot_metadata
     from components.storage import ObjectStore
 
-    logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
+    configure_logging()
     if feature_group_version < 1:
         raise ValueError(f"feature_group_version must be >= 1, got {feature_group_version}")
     window = Window.parse(window_start, window_end)
     with open(report.path, encoding="utf-8") as handle:
         result = json.load(handle)
     frame = pd.read_parquet(clean.path)
-    settings = Settings()
+    settings = Settings().model_copy(update={"feature_group_version": feature_group_version})
     store = ObjectStore.from_settings(settings)
     store.ensure_bucket()
     written = write_snapshot(
@@ -51,5 +55,6 @@ def features(
         logging.getLogger(__name__).info("feature snapshot written to %s", written.uri)
     else:
         logging.getLogger(__name__).info("nothing new: %s already holds this window", written.uri)
-    Outputs = namedtuple("Outputs", ["snapshot_run", "snapshot", "created"])
-    return Outputs(written.run_id, written.uri, written.created)
+    manifest = load_manifest(store, settings, written.run_id)
+    snapshot.uri = written.uri  # the object in the feature store; nothing is written at snapshot.path
+    snapshot.metadata.update(snapshot_metadata(store, settings, manifest, written.created))

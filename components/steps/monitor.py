@@ -1,45 +1,49 @@
 """KFP component of the monitoring stage (logic in ``components.monitoring``)."""
 
-from typing import NamedTuple
+from kfp.dsl import HTML, Dataset, Input, Metrics, Output
 
 from components.steps import component
 
 
 @component()
 def monitor(
-    snapshot_run: str,
-    feature_group_version: int,
+    snapshot: Input[Dataset],
     scheduled_time: str,
-    forecast_run_id: str,
-) -> NamedTuple("MonitorOutputs", summary=str, needs_attention=bool, overall_wape=float):  # type: ignore[valid-type]
-    """Evaluate every stored forecast against the newest observations and publish the summary.
+    metrics: Output[Metrics],
+    summary: Output[HTML],
+) -> None:
+    """Evaluate every stored forecast against the snapshot's observations and publish the summary.
 
-    ``scheduled_time`` is RFC 3339 or "" for now; ``forecast_run_id`` orders this step after the
-    prediction and is logged. ``overall_wape`` is -1.0 when no forecast has observations yet.
+    ``scheduled_time`` is RFC 3339 or "" for now. Outputs: ``metrics`` (rolling WAPE, WAPE, MAPE,
+    PSI drift, data age in hours, needs_attention 1/0, see ``components.reports.names.MONITOR_METRICS``;
+    a value that is not defined is left out) and ``summary`` (the HTML page).
     """
     import logging
-    from collections import namedtuple
 
     from components.monitoring import monitor_and_publish
     from components.prediction import parse_scheduled_time
-    from components.settings import Settings
-    from components.storage import ObjectStore
+    from components.reports.monitoring import monitoring_html
+    from components.steps.artifacts import (
+        configure_logging,
+        monitoring_metrics,
+        monitoring_tables,
+        snapshot_context,
+        write_text,
+    )
 
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
-    settings = Settings().model_copy(update={"feature_group_version": feature_group_version})
-    store = ObjectStore.from_settings(settings)
+    configure_logging()
+    settings, store, run = snapshot_context(snapshot.metadata)
     when = parse_scheduled_time(scheduled_time)
-    logging.getLogger("monitor").info(
-        "scheduled time %s, snapshot %s, after forecast %s",
-        when.isoformat(),
-        snapshot_run or "latest",
-        forecast_run_id,
+    logging.getLogger("monitor").info("scheduled time %s, snapshot %s", when.isoformat(), run)
+    result = monitor_and_publish(store, settings, run, when)
+    for name, value in monitoring_metrics(result.summary).items():
+        metrics.log_metric(name, value)
+    info = {"summary_uri": store.uri(result.summary_name), "snapshot": snapshot.uri}
+    page = monitoring_html(
+        result.summary.model_dump(mode="json"), monitoring_tables(store, result.summary), info
     )
-    result = monitor_and_publish(store, settings, snapshot_run or None, when)
-    wape = result.summary.overall_wape
-    MonitorOutputs = namedtuple("MonitorOutputs", ["summary", "needs_attention", "overall_wape"])
-    return MonitorOutputs(
-        store.uri(result.summary_name),
-        result.summary.needs_attention,
-        -1.0 if wape is None else float(wape),
+    write_text(summary.path, page)
+    summary.metadata.update(
+        {"summary": store.uri(result.summary_name), "needs_attention": result.summary.needs_attention}
     )
+    logging.getLogger("monitor").info("monitoring report written to %s", summary.path)

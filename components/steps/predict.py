@@ -1,40 +1,49 @@
 """KFP component of the batch prediction stage (logic in ``components.prediction``)."""
 
-from typing import NamedTuple
+from kfp.dsl import Dataset, Input, Model, Output
 
 from components.steps import component
 
 
 @component()
 def predict(
-    snapshot_run: str,
-    feature_group_version: int,
+    snapshot: Input[Dataset],
+    model: Input[Model],
     scheduled_time: str,
-    model_version: str,
-) -> NamedTuple("PredictOutputs", forecast=str, run_id=str, created=bool):  # type: ignore[valid-type]
-    """Forecast the next hours of every series with the champion model and publish them.
+    forecast: Output[Dataset],
+) -> None:
+    """Forecast the next hours of every series with exactly the version ``model`` names and publish them.
 
     ``scheduled_time`` is RFC 3339 (what KFP's schedule-time placeholder resolves to) or "" for now.
-    ``model_version`` only orders this step after training and is logged; the champion is used.
-    Returns the forecast's object URI, the run id and whether this run wrote it.
+    ``forecast`` is the published forecast: its ``uri`` is the ``gs://`` object, its metadata names
+    the model version it was made with. A repeated run of an hour that is already published changes
+    nothing and its metadata names the version the stored forecast was made with.
     """
     import logging
-    from collections import namedtuple
 
     from components.prediction import parse_scheduled_time, predict_and_publish
-    from components.settings import Settings
-    from components.storage import ObjectStore
-
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
-    settings = Settings().model_copy(update={"feature_group_version": feature_group_version})
-    store = ObjectStore.from_settings(settings)
-    when = parse_scheduled_time(scheduled_time)
-    logging.getLogger("predict").info(
-        "scheduled time %s, snapshot %s, trained model version %r",
-        when.isoformat(),
-        snapshot_run or "latest",
-        model_version,
+    from components.steps.artifacts import (
+        configure_logging,
+        forecast_metadata,
+        model_ref,
+        pinned_model,
+        snapshot_context,
     )
-    result = predict_and_publish(store, settings, snapshot_run or None, when)
-    PredictOutputs = namedtuple("PredictOutputs", ["forecast", "run_id", "created"])
-    return PredictOutputs(store.uri(result.forecast), result.run_id, result.created)
+
+    configure_logging()
+    log = logging.getLogger("predict")
+    settings, store, run = snapshot_context(snapshot.metadata)
+    version = model_ref(model.metadata, settings)
+    when = parse_scheduled_time(scheduled_time)
+    log.info("scheduled time %s, snapshot %s, model %s", when.isoformat(), run, model.uri)
+    with pinned_model(settings, version):
+        result = predict_and_publish(store, settings, run, when)
+    if result.model_version != version:
+        log.warning(
+            "forecast %s was already published with model v%s (given v%s); left as it is",
+            result.run_id,
+            result.model_version,
+            version,
+        )
+    forecast.uri = store.uri(result.forecast)  # the published object; nothing is written at forecast.path
+    forecast.metadata.update(forecast_metadata(store, result, model.metadata))

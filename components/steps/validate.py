@@ -1,6 +1,6 @@
 """KFP component ``validate``: cleaning + the data contract (Great Expectations); a gate that raises."""
 
-from kfp.dsl import Artifact, Dataset, Input, Output
+from kfp.dsl import Artifact, Dataset, Input, Markdown, Output
 
 from components.steps import component
 
@@ -12,37 +12,43 @@ def validate(
     window_end: str,
     clean: Output[Dataset],
     report: Output[Artifact],
+    contract: Output[Markdown],
 ) -> None:
     """Clean the raw records and check the contract. The full validation result (JSON) goes to
-    ``report`` first; then the step raises ``DataContractError`` if the contract is broken, else it
-    writes the clean frame (Parquet) to ``clean``."""
+    ``report`` and the same result as a readable Markdown page (every rule, its counts, the failed
+    rules' samples) to ``contract`` first; then the step raises ``DataContractError`` if the contract
+    is broken, else it writes the clean frame (Parquet) to ``clean``."""
     import json
     import logging
 
     import pandas as pd
 
     from components.extract import Window
+    from components.reports.contract import contract_markdown
+    from components.settings import Settings
+    from components.steps.artifacts import configure_logging, write_text
     from components.validation import DataContractError, check_contract
 
-    logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
+    configure_logging()
     window = Window.parse(window_start, window_end)
     try:
         frame = pd.read_parquet(raw.path)
     except Exception as err:
         raise RuntimeError(f"raw records at {raw.path} are not readable Parquet: {err}") from err
-    outcome = check_contract(frame, window)
+    outcome = check_contract(frame, window, Settings().spec)
     result = dict(outcome.result)
     result["source"] = str(raw.metadata.get("source", "unknown"))
-    with open(report.path, "w", encoding="utf-8") as handle:
-        json.dump(result, handle, indent=2, sort_keys=True)
-    report.metadata.update(
-        {
-            "success": bool(result["success"]),
-            "failed_rules": ", ".join(result["failed_rules"]),
-            "window_start": window.start.isoformat(),
-            "window_end": window.end.isoformat(),
-        }
-    )
+    write_text(report.path, json.dumps(result, indent=2, sort_keys=True))
+    write_text(contract.path, contract_markdown(result))
+    summary = {
+        "success": bool(result["success"]),
+        "failed_rules": ", ".join(result["failed_rules"]),
+        "window_start": window.start.isoformat(),
+        "window_end": window.end.isoformat(),
+    }
+    report.metadata.update(summary)
+    contract.metadata.update({**summary, "rules": len(result.get("rules") or [])})
+    logging.getLogger(__name__).info("contract report written to %s", contract.path)
     if not outcome.success:
         raise DataContractError(result)
     outcome.clean.to_parquet(clean.path, index=False)

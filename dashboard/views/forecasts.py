@@ -1,18 +1,27 @@
-"""Forecasts page: the last week of observations and the 24 h forecast of the chosen series."""
+"""Forecasts page: the last week of observations and the 24 h forecast of the chosen series.
+
+One multiselect per series key of the served dataset (areas and consumer types, or only areas, or
+industries…), with the codes and labels the API serves; the chosen series are every combination.
+"""
 
 from __future__ import annotations
 
+import itertools
 from typing import Any
 
 import pandas as pd
 import streamlit as st
 
 from dashboard import charts, ui
-from dashboard.client import ApiClient, ApiError, ApiNotFoundError, Labels
+from dashboard.client import ApiClient, ApiError, ApiNotFoundError, Dataset
+
+# codes chosen at first of the first key (e.g. both price areas); one of every other key
+# (a comment, not a docstring: Streamlit's magic would print a bare string on the page)
+DEFAULT_FIRST_KEY = 2
 
 
 def _caption(api: ApiClient, payloads: list[dict[str, Any]]) -> tuple[str, pd.Timestamp | None]:
-    """The caption (model version, forecast time) and the forecast's scheduled hour ("now")."""
+    """The caption (model version, forecast time, newest data) and the forecast's scheduled hour."""
     first = payloads[0]
     scheduled = charts.run_time(str(first["run_id"]))
     model = f"version {first['model_version']}"
@@ -20,55 +29,59 @@ def _caption(api: ApiClient, payloads: list[dict[str, Any]]) -> tuple[str, pd.Ti
         forecast_meta = api.meta().get("forecast") or {}
     except ApiError:
         forecast_meta = {}
+    data_end = ""
     if forecast_meta.get("run_id") == first["run_id"]:
-        scheduled = (
-            charts.utc(forecast_meta["scheduled_time"]) if forecast_meta.get("scheduled_time") else scheduled
-        )
+        if forecast_meta.get("scheduled_time"):
+            scheduled = charts.utc(forecast_meta["scheduled_time"])
         if forecast_meta.get("model_name"):
             model = f"{forecast_meta['model_name']} version {first['model_version']}"
+        if forecast_meta.get("data_end"):
+            data_end = f" · data up to {charts.fmt_time(forecast_meta['data_end'])}"
     runs = sorted({str(p["run_id"]) for p in payloads})
     text = (
         f"Model {model} · forecast made for {charts.fmt_time(scheduled)} (run {', '.join(runs)}) · "
-        f"generated {charts.fmt_time(first.get('generated_at'))} · "
+        f"generated {charts.fmt_time(first.get('generated_at'))}{data_end} · "
         f"{'with' if first.get('has_band') else 'without'} uncertainty band"
     )
     return text, scheduled
 
 
-def _pick(labels: Labels) -> tuple[list[str], list[str], charts.Unit]:
-    left, middle, right = st.columns([3, 5, 1])
-    areas = left.multiselect(
-        "Price areas",
-        options=list(labels.areas),
-        default=list(labels.areas)[:2],
-        format_func=labels.area,
-        key="fc_areas",
-    )
-    types = middle.multiselect(
-        "Consumer types (DE35)",
-        options=list(labels.consumer_types),
-        default=list(labels.consumer_types)[:1],
-        format_func=labels.consumer_type,
-        key="fc_types",
-    )
-    unit: charts.Unit = right.radio("Unit", charts.UNITS, horizontal=True, key="fc_unit") or "kWh"
-    return areas, types, unit
+def _pick(dataset: Dataset) -> tuple[list[list[str]], str]:
+    """The chosen codes of every key, and the unit."""
+    columns = st.columns([3] * len(dataset.keys) + [2])
+    chosen = []
+    for index, (column, key) in enumerate(zip(columns, dataset.keys, strict=False)):
+        codes = list(key.codes)
+        chosen.append(
+            column.multiselect(
+                key.title.capitalize(),
+                options=codes,
+                default=codes[: DEFAULT_FIRST_KEY if index == 0 else 1],
+                format_func=key.label,
+                key=f"fc_{key.plural}",
+            )
+        )
+    options = charts.units(dataset.unit)
+    unit = columns[-1].radio("Unit", options, horizontal=True, key="fc_unit") or options[0]
+    return chosen, unit
 
 
 def render() -> None:
     st.title("Hourly electricity consumption: last week and the next 24 hours")
     try:
         api = ui.client()
-        labels = api.labels()
+        dataset = api.dataset()
     except (ApiError, ui.SettingsError) as err:
         ui.show_error(err)
         return
+    st.caption(f"{dataset.title} · Energi Data Service dataset `{dataset.name}` · {dataset.unit}")
 
-    areas, types, unit = _pick(labels)
-    if not areas or not types:
-        st.info("Pick at least one price area and one consumer type to see their forecast.")
+    chosen_codes, unit = _pick(dataset)
+    if not all(chosen_codes):
+        names = " and ".join(f"one {key.title}" for key in dataset.keys)
+        st.info(f"Pick at least {names} to see the forecast.")
         return
-    chosen = [(area, kind) for area in areas for kind in types]
+    chosen = list(itertools.product(*chosen_codes))
     limit = ui.settings().max_series
     if len(chosen) > limit:
         st.warning(f"{len(chosen)} series selected; showing the first {limit} to keep the chart readable.")
@@ -77,11 +90,11 @@ def render() -> None:
     payloads: list[dict[str, Any]] = []
     missing: list[str] = []
     try:
-        for area, kind in chosen:
+        for codes in chosen:
             try:
-                payloads.append(api.series_forecast(area, kind))
+                payloads.append(api.series_forecast(codes))
             except ApiNotFoundError:
-                missing.append(labels.series(area, kind))
+                missing.append(dataset.series(codes))
     except ApiError as err:
         ui.show_error(err)
         return
@@ -90,7 +103,7 @@ def render() -> None:
     if not payloads:
         return
 
-    frame = pd.concat([charts.series_frame(p, labels) for p in payloads], ignore_index=True)
+    frame = pd.concat([charts.series_frame(p, dataset) for p in payloads], ignore_index=True)
     caption, now = _caption(api, payloads)
     st.caption(caption)
     st.plotly_chart(charts.forecast_figure(frame, unit, now), width="stretch", key="fc_chart")

@@ -8,7 +8,7 @@ import pandas as pd
 import streamlit as st
 
 from dashboard import charts, ui
-from dashboard.client import ApiClient, ApiError, ApiNotReadyError, Labels
+from dashboard.client import ApiClient, ApiError, ApiNotReadyError, Dataset
 
 
 def _pct(value: Any) -> str:
@@ -84,9 +84,9 @@ def _headline(api: ApiClient, metrics: dict[str, Any]) -> None:
     st.caption(" · ".join(notes))
 
 
-def _series_section(api: ApiClient, labels: Labels, table: pd.DataFrame) -> None:
+def _series_section(api: ApiClient, dataset: Dataset, table: pd.DataFrame) -> None:
     st.subheader("Observed vs forecast for one series")
-    options = list(zip(table["area"], table["consumer_type"], strict=True))
+    options = [tuple(codes) for codes in table[list(dataset.key_names)].itertuples(index=False)]
     if not options:
         st.info("No series has been evaluated yet.")
         return
@@ -95,18 +95,19 @@ def _series_section(api: ApiClient, labels: Labels, table: pd.DataFrame) -> None
         "Series (worst first)",
         options=options,
         index=0,
-        format_func=lambda key: labels.series(*key),
+        format_func=dataset.series,
         key="mon_series",
     )
-    unit: charts.Unit = right.radio("Unit", charts.UNITS, horizontal=True, key="mon_unit") or "kWh"
-    area, consumer_type = choice if choice is not None else options[0]
+    units = charts.units(dataset.unit)
+    unit = right.radio("Unit", units, horizontal=True, key="mon_unit") or units[0]
+    codes = choice if choice is not None else options[0]
     try:
-        answer = api.monitoring_series(area, consumer_type)
+        answer = api.monitoring_series(codes)
     except ApiError as err:
         ui.show_error(err)
         return
     pairs = charts.pairs_frame(answer["pairs"])
-    name = labels.series(area, consumer_type)
+    name = dataset.series(codes)
     metrics = answer.get("metrics") or {}
     st.caption(
         f"{name}: {metrics.get('n', len(pairs))} forecast/observation pairs · "
@@ -122,7 +123,7 @@ def render() -> None:
     st.title("Monitoring: is the forecast still good?")
     try:
         api = ui.client()
-        labels = api.labels()
+        dataset = api.dataset()
         metrics = api.monitoring_metrics()
     except ApiNotReadyError as err:
         st.info(f"No monitoring result yet. {err}", icon=":material/hourglass_empty:")
@@ -147,7 +148,7 @@ def render() -> None:
             st.plotly_chart(charts.horizon_figure(metrics["by_horizon"]), width="stretch", key="mon_h")
 
     st.subheader("Accuracy per series")
-    table = charts.series_metrics_frame(metrics["by_series"], labels)
+    table = charts.series_metrics_frame(metrics["by_series"], dataset)
     tab_table, tab_map = st.tabs(["Table (worst first)", "Heat map"])
     with tab_table:
         st.dataframe(
@@ -163,9 +164,9 @@ def render() -> None:
         )
     with tab_map:
         if not table.empty:
-            st.plotly_chart(charts.wape_heatmap(table, labels), width="stretch", key="mon_heat")
+            st.plotly_chart(charts.wape_heatmap(table, dataset), width="stretch", key="mon_heat")
 
-    _series_section(api, labels, table)
+    _series_section(api, dataset, table)
 
 
 ui.run_page(render)

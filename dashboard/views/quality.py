@@ -7,7 +7,7 @@ from typing import Any
 import pandas as pd
 import streamlit as st
 
-from dashboard import charts, ui
+from dashboard import charts, ui, validation
 from dashboard.client import ApiError, ApiNotReadyError
 
 
@@ -15,7 +15,7 @@ def render() -> None:
     st.title("Data quality: what the forecast was built on")
     try:
         api = ui.client()
-        labels = api.labels()
+        dataset = api.dataset()
         quality = api.quality()
     except ApiNotReadyError as err:
         st.info(f"No feature snapshot loaded yet. {err}", icon=":material/hourglass_empty:")
@@ -32,8 +32,8 @@ def render() -> None:
         quality.get("validation"),
         manifest.get("validation_summary"),
     )
-    validation = next((c for c in candidates if c is not None), None)
-    success, counts, table = charts.validation_table(validation)
+    report = next((c for c in candidates if c is not None), None)
+    success, counts, table = validation.validation_table(report)
     st.subheader("Latest validation")
     if success is True:
         st.success(
@@ -53,6 +53,8 @@ def render() -> None:
     cols[0].metric("Expectations run", "—" if counts["evaluated"] is None else counts["evaluated"])
     cols[1].metric("Passed", "—" if counts["passed"] is None else counts["passed"])
     cols[2].metric("Failed", "—" if counts["failed"] is None else counts["failed"])
+    for _, note in validation.notes(table).iterrows():
+        st.info(validation.note_text(note), icon=":material/healing:")
     if not table.empty:
         st.dataframe(
             table.sort_values("passed", kind="stable"),
@@ -62,9 +64,9 @@ def render() -> None:
         )
 
     st.subheader("Feature snapshot")
+    keys = list(dataset.key_names)
     coverage = pd.DataFrame(
-        quality.get("coverage") or [],
-        columns=["area", "consumer_type", "hours", "expected_hours", "newest_observation"],
+        quality.get("coverage") or [], columns=[*keys, "hours", "expected_hours", "newest_observation"]
     )
     series = quality.get("series") if quality.get("series") is not None else len(coverage)
     window_hours = (
@@ -87,25 +89,20 @@ def render() -> None:
     )
     if not coverage.empty:
         coverage.insert(
-            0,
-            "series",
-            [
-                labels.series(str(a), str(c))
-                for a, c in zip(coverage["area"], coverage["consumer_type"], strict=True)
-            ],
+            0, "series", [dataset.series(codes) for codes in coverage[keys].itertuples(index=False)]
         )
         coverage["complete_pct"] = (
             coverage["hours"] / coverage["expected_hours"].where(coverage["expected_hours"] > 0) * 100
         )
         st.markdown("**Share of the served window observed, per series**")
         st.plotly_chart(
-            charts.series_heatmap(coverage, labels, "complete_pct", "observed %", "RdYlGn", (0, 100)),
+            charts.series_heatmap(coverage, dataset, "complete_pct", "observed %", "RdYlGn", (0, 100)),
             width="stretch",
             key="dq_coverage",
         )
         st.markdown("**Hours served per series** (least complete first)")
         st.dataframe(
-            coverage.drop(columns=["area", "consumer_type"]),
+            coverage.drop(columns=keys),
             hide_index=True,
             width="stretch",
             height=300,

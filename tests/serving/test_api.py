@@ -7,58 +7,39 @@ import io
 import re
 import subprocess
 import sys
-import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from datetime import timedelta
-from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
 
 from components import layout
-from components.schemas import AREAS, CONSUMER_TYPES
+from components.datasets import get_spec
 from components.settings import Settings
 from components.storage import ObjectStore
-from serving.app import create_app
-from serving.models import (
-    ForecastsResponse,
-    MetaResponse,
-    MonitoringMetricsResponse,
-    MonitoringSeriesResponse,
-    QualityResponse,
-    ReadyResponse,
-    SeriesForecastResponse,
-)
+from serving.main import create_app
+from serving.models import MetaResponse, ReadyResponse, build_models
 from serving.settings import ApiSettings
-from tests.api_fixtures import REFERENCE, SMALL_SERIES, Written, forecast_frame, write_all, write_forecast
+from tests.api_fixtures import (
+    DE35,
+    REFERENCE,
+    SMALL_SERIES,
+    Written,
+    forecast_frame,
+    write_all,
+    write_forecast,
+)
+from tests.serving.conftest import V1, api_settings, wait_for
 
-V1 = "/api/v1"
-
-
-def api_settings(settings: Settings, **overrides: Any) -> ApiSettings:
-    values: dict[str, Any] = {"api_refresh_interval_s": 0.1, "api_storage_timeout_s": 2.0}
-    values.update(overrides)
-    return ApiSettings(bucket=settings.bucket, prefix=settings.prefix, data_dir=settings.data_dir, **values)
-
-
-def wait_for(predicate: Callable[[], bool], what: str, timeout_s: float = 20.0) -> None:
-    deadline = time.monotonic() + timeout_s
-    while time.monotonic() < deadline:
-        if predicate():
-            return
-        time.sleep(0.05)
-    raise AssertionError(f"timed out waiting for {what}")
-
-
-@pytest.fixture()
-def written(store: ObjectStore, settings: Settings) -> Written:
-    return write_all(store, settings)
-
-
-@pytest.fixture()
-def client(written: Written, settings: Settings) -> Iterator[TestClient]:
-    with TestClient(create_app(api_settings(settings))) as test_client:
-        yield test_client
+SPEC = get_spec(DE35)
+MODELS = build_models(SPEC)
+AREAS = SPEC.key("area").codes
+CONSUMER_TYPES = SPEC.key("consumer_type").codes
+SeriesForecastResponse = MODELS.series_forecast
+ForecastsResponse = MODELS.forecasts
+MonitoringMetricsResponse = MODELS.monitoring_metrics
+MonitoringSeriesResponse = MODELS.monitoring_series
+QualityResponse = MODELS.quality
 
 
 # --- service routes --------------------------------------------------------------------------------
@@ -81,6 +62,38 @@ def test_ready_flags_an_old_forecast_stale(store: ObjectStore, settings: Setting
         ready = client.get(f"{V1}/ready")
         assert ready.status_code == 200
         assert ready.json()["stale"] is True and ready.json()["age_hours"] > 2
+
+
+def test_unknown_query_parameter_is_422_naming_the_valid_ones(client: TestClient) -> None:
+    typo = client.get(f"{V1}/forecasts", params={"area": "DK1"})  # `areas` is meant
+    assert typo.status_code == 422
+    [error] = typo.json()["detail"]
+    assert error["loc"] == ["query", "area"] and error["type"] == "extra_forbidden"
+    assert all(name in error["msg"] for name in ("areas", "consumer_types", "format"))
+    window = client.get(f"{V1}/forecasts/DK1/111", params={"from": "2023-01-17T00:00:00Z"})
+    assert window.status_code == 422 and "end, start" in window.json()["detail"][0]["msg"]
+    assert client.get(f"{V1}/monitoring/series/DK1/111?areas=DK1").status_code == 422
+    bare = client.get(f"{V1}/health?verbose=1")
+    assert bare.status_code == 422 and "parameters: none" in bare.json()["detail"][0]["msg"]
+    assert client.get(f"{V1}/forecasts", params={"areas": "DK1", "consumer_types": "111"}).status_code == 200
+
+
+def test_meta_names_the_dataset_and_the_forecast_origin(client: TestClient, written: Written) -> None:
+    meta = MetaResponse.model_validate(client.get(f"{V1}/meta").json())
+    assert (meta.dataset.name, meta.dataset.keys, meta.dataset.unit) == (
+        DE35,
+        ["area", "consumer_type"],
+        "MWh",
+    )
+    assert meta.forecast is not None and meta.forecast.scheduled_time == REFERENCE
+    assert meta.forecast.data_end == REFERENCE and meta.forecast.forecast_start == REFERENCE + timedelta(
+        hours=1
+    )
+    assert meta.forecast.generated_at == written.forecast.generated_at and meta.forecast.unit == "MWh"
+    dataset = client.get(f"{V1}/dataset").json()
+    assert dataset["series_route"] == "/api/v1/forecasts/{area}/{consumer_type}"
+    assert [k["plural"] for k in dataset["keys"]] == ["areas", "consumer_types"]
+    assert len(dataset["keys"][1]["codes"]) == 38 and dataset["keys"][0]["route"] == "/api/v1/areas"
 
 
 # --- one series ------------------------------------------------------------------------------------
@@ -135,7 +148,7 @@ def test_series_malformed_window_is_422(client: TestClient) -> None:
 def test_unknown_area_or_type_is_404_listing_valid_ones(client: TestClient) -> None:
     area = client.get(f"{V1}/forecasts/DK3/111")
     assert area.status_code == 404
-    assert area.json() == {"detail": "unknown area 'DK3'", "valid": ["DK1", "DK2"]}
+    assert area.json() == {"detail": "unknown price area 'DK3'", "valid": ["DK1", "DK2"]}
     ctype = client.get(f"{V1}/forecasts/DK1/000")
     assert ctype.status_code == 404 and ctype.json()["valid"] == sorted(CONSUMER_TYPES)
     not_served = client.get(f"{V1}/forecasts/DK1/112")  # valid code, not in this forecast
@@ -143,7 +156,8 @@ def test_unknown_area_or_type_is_404_listing_valid_ones(client: TestClient) -> N
     assert not_served.json()["valid"] == sorted(c for a, c in SMALL_SERIES if a == "DK1")
     for path in ("forecasts/DK1/1%2F1", "forecasts/D..K/111", "monitoring/series/DK1/" + "9" * 17):
         assert client.get(f"{V1}/{path}").status_code in (404, 422), path
-    assert client.get(f"{V1}/forecasts/DK-1/111").status_code == 422
+    assert client.get(f"{V1}/forecasts/DK%2B1/111").status_code == 422  # not a code at all
+    assert client.get(f"{V1}/forecasts/DK-1/111").status_code == 404  # could be a code, is not one
 
 
 def test_fast_path_answers_exactly_like_the_routed_handler(written: Written, settings: Settings) -> None:
@@ -180,6 +194,10 @@ def test_all_forecasts_json_and_filters(client: TestClient, written: Written) ->
         ("DK2", "111"),
         ("DK1", "441"),
     }
+    listed = client.get(f"{V1}/forecasts", params={"consumer_types": "111,441"}).json()
+    assert listed["rows"] == both["rows"]  # comma-separated or repeated: the same
+    assert client.get(f"{V1}/forecasts?areas=").status_code == 422  # an empty code is not "everything"
+    assert client.get(f"{V1}/forecasts?areas=DK1,").status_code == 422
     none = ForecastsResponse.model_validate(
         client.get(f"{V1}/forecasts", params={"areas": "DK2", "consumer_types": "441"}).json()
     )
@@ -349,14 +367,19 @@ def _unreadable(store: ObjectStore, settings: Settings) -> None:
 
 
 def _missing_column(store: ObjectStore, settings: Settings) -> None:
-    frame = forecast_frame(REFERENCE + timedelta(hours=1)).drop(columns=["horizon"])
+    frame = forecast_frame(SPEC, REFERENCE + timedelta(hours=1)).drop(columns=["horizon"])
     write_forecast(store, settings, scheduled=REFERENCE + timedelta(hours=1), frame=frame)
 
 
 def _unknown_codes(store: ObjectStore, settings: Settings) -> None:
-    frame = forecast_frame(REFERENCE + timedelta(hours=1))
+    frame = forecast_frame(SPEC, REFERENCE + timedelta(hours=1))
     frame["area"] = "DK9"
     write_forecast(store, settings, scheduled=REFERENCE + timedelta(hours=1), frame=frame)
+
+
+def _other_dataset(store: ObjectStore, settings: Settings) -> None:
+    later = REFERENCE + timedelta(hours=1)
+    write_forecast(store, settings, scheduled=later, metadata={"dataset": "ElectricityBalanceNonv"})
 
 
 def _bad_pointer(store: ObjectStore, settings: Settings) -> None:
@@ -365,7 +388,9 @@ def _bad_pointer(store: ObjectStore, settings: Settings) -> None:
     move(store, layout.FORECAST_LATEST, {"run_id": "20230118T0000Z", "forecast": 3})
 
 
-@pytest.mark.parametrize("breakage", [_unreadable, _missing_column, _unknown_codes, _bad_pointer])
+@pytest.mark.parametrize(
+    "breakage", [_unreadable, _missing_column, _unknown_codes, _other_dataset, _bad_pointer]
+)
 def test_a_broken_new_forecast_keeps_the_old_one_in_service(
     client: TestClient,
     written: Written,

@@ -23,7 +23,9 @@ from __future__ import annotations
 
 import base64
 import contextlib
+import itertools
 import json
+import math
 import os
 import queue
 import re
@@ -41,7 +43,7 @@ from typing import Any
 import httpx
 import pytest
 
-from components import layout, schemas
+from components import layout
 from components.emulator import free_port
 from components.processes import stop_process
 from components.storage import ObjectStore
@@ -49,8 +51,8 @@ from dashboard.charts import fmt_time
 from dashboard.client import ApiClient
 from dashboard.settings import DATA_CREDIT
 from tests.api_fixtures import serve_api
+from tests.dashboard.conftest import REPO_ROOT
 from tests.pipeline_fixtures import FIRST, SECOND, RealPipeline
-from tests.test_dashboard_fixtures import REPO_ROOT
 
 pytestmark = pytest.mark.browser
 
@@ -348,8 +350,10 @@ def expected(api_url: str) -> dict[str, tuple[str, ...]]:
     series names, the served forecast run and its model version, the monitoring banner, run and
     worst series, the validation result and the feature snapshot's run."""
     api = ApiClient(api_url)
-    labels = api.labels()
-    first_type = next(iter(labels.consumer_types))
+    dataset = api.dataset()
+    first_key = dataset.keys[0]
+    # what the forecasts page selects at first: two codes of the first key, one of every other
+    defaults = [list(key.codes)[: 2 if i == 0 else 1] for i, key in enumerate(dataset.keys)]
     forecast = api.meta().get("forecast") or {}
     metrics = api.monitoring_metrics()
     ranked = sorted(metrics["by_series"], key=lambda s: -(s.get("wape") or 0.0))
@@ -359,7 +363,7 @@ def expected(api_url: str) -> dict[str, tuple[str, ...]]:
     verdict = "The data contract passed" if validation.get("success") else "The data contract failed"
     return {
         "forecasts": (
-            *(labels.series(area, first_type) for area in list(labels.areas)[:2]),
+            *(dataset.series(codes) for codes in itertools.product(*defaults)),
             "now (forecast made)",
             f"version {forecast.get('model_version')}",
             forecast_caption(forecast),
@@ -368,14 +372,14 @@ def expected(api_url: str) -> dict[str, tuple[str, ...]]:
             "Accuracy over time",
             banner,
             f"Monitoring run {metrics['run_id']}",
-            labels.series(ranked[0]["area"], ranked[0]["consumer_type"]),
+            dataset.series(dataset.codes_of(ranked[0])),
         ),
         "quality": (
             "Latest validation",
             verdict,
             "Feature snapshot",
             f"Snapshot run {quality['run_id']}",
-            *(labels.area(a) for a in labels.areas),
+            *(first_key.label(code) for code in first_key.codes),
         ),
     }
 
@@ -395,7 +399,8 @@ def test_the_api_serves_the_real_pipeline_output(api_url: str, request: pytest.F
     metrics = api.monitoring_metrics()
     assert metrics["run_id"] == layout.run_id(SECOND)
     assert [r["run_id"] for r in metrics["by_forecast_run"]] == [layout.run_id(FIRST)]
-    assert len(metrics["by_series"]) == len(schemas.AREAS) * len(schemas.CONSUMER_TYPES)
+    every_series = math.prod(len(key.codes) for key in api.dataset().keys)
+    assert len(metrics["by_series"]) == every_series
     assert api.quality()["run_id"] == layout.run_id(SECOND)
 
 

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import time
-from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -11,20 +10,22 @@ from fastapi.testclient import TestClient
 
 from components.emulator import GcsEmulator, free_port
 from components.storage import ObjectStore
-from serving.app import create_app
+from serving.main import create_app
 from serving.settings import ApiSettings
-from tests.api_fixtures import write_all
+from tests.api_fixtures import wait_for, write_all
 
 V1 = "/api/v1"
 
 
-def wait_for(predicate: Callable[[], bool], what: str, timeout_s: float = 30.0) -> None:
-    deadline = time.monotonic() + timeout_s
-    while time.monotonic() < deadline:
-        if predicate():
-            return
-        time.sleep(0.1)
-    raise AssertionError(f"timed out waiting for {what}")
+def test_object_store_timeout_bounds_a_call_to_an_unreachable_bucket(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("STORAGE_EMULATOR_HOST", f"http://127.0.0.1:{free_port()}")  # nobody listens
+    store = ObjectStore("nowhere", timeout=1.0)
+    started = time.monotonic()
+    with pytest.raises(Exception):  # noqa: B017  (whatever the transport raises, it raises soon)
+        store.generation("forecasts/latest.json")
+    assert time.monotonic() - started < 5
+    with pytest.raises(ValueError, match="positive"):
+        ObjectStore("nowhere", timeout=0)
 
 
 def test_startup_with_storage_down_then_recovery(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -58,18 +59,28 @@ def test_startup_with_storage_down_then_recovery(tmp_path: Path, monkeypatch: py
             store = ObjectStore.from_settings(settings)
             store.ensure_bucket()
             written = write_all(store, settings)
-            wait_for(lambda: client.get(f"{V1}/ready").status_code == 200, "readiness after recovery")
+            wait_for(
+                lambda: client.get(f"{V1}/ready").status_code == 200, "readiness after recovery", timeout_s=30
+            )
             body = client.get(f"{V1}/forecasts/DK1/111").json()
             assert body["run_id"] == written.forecast.run_id and len(body["observations"]) == 168
 
             # storage goes away again: the last good data stays in service from memory
             emulator.stop()
-            wait_for(lambda: client.get(f"{V1}/meta").json()["storage_reachable"] is False, "the outage")
+            wait_for(
+                lambda: client.get(f"{V1}/meta").json()["storage_reachable"] is False,
+                "the outage",
+                timeout_s=30,
+            )
             assert client.get(f"{V1}/forecasts/DK1/111").json() == body
             assert client.get(f"{V1}/ready").json()["ready"] is True
 
             emulator.start()  # same port, same files
-            wait_for(lambda: client.get(f"{V1}/meta").json()["storage_reachable"] is True, "reconnection")
+            wait_for(
+                lambda: client.get(f"{V1}/meta").json()["storage_reachable"] is True,
+                "reconnection",
+                timeout_s=30,
+            )
             assert client.get(f"{V1}/meta").json()["errors"] == []
     finally:
         emulator.stop()

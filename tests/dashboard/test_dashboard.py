@@ -8,10 +8,8 @@ from __future__ import annotations
 
 import base64
 import io
-import json
 import subprocess
 import sys
-import time
 from collections.abc import Callable, Iterator
 from datetime import timedelta
 from pathlib import Path
@@ -24,61 +22,32 @@ import pytest
 from streamlit.testing.v1 import AppTest
 
 from components.emulator import GcsEmulator, free_port
-from dashboard import charts
+from dashboard import charts, validation
 from dashboard.__main__ import main as dashboard_main
 from dashboard.client import ApiClient, ApiNotFoundError, ApiUnavailableError
 from dashboard.settings import DATA_CREDIT, DashboardSettings
-from tests.api_fixtures import REFERENCE, SMALL_SERIES, serve_api, write_forecast
-from tests.test_dashboard_fixtures import (
+from tests.api_fixtures import REFERENCE, SMALL_SERIES, serve_api, wait_for, write_forecast
+from tests.dashboard.conftest import (
     APP,
     REPO_ROOT,
     WORST,
     DashboardData,
     api_settings,
-    api_url,
-    dashboard_data,
+    figures,
     label,
     new_store,
+    no_failure,
+    open_app,
     populate,
+    trace_names,
     unique_bucket,
 )
-
-__all__ = ["api_url", "dashboard_data"]  # fixtures used by name below
 
 PAGES = {"forecasts": None, "monitoring": "views/monitoring.py", "quality": "views/quality.py"}
 
 
-def wait_for(predicate: Callable[[], bool], what: str, timeout_s: float = 20.0) -> None:
-    deadline = time.monotonic() + timeout_s
-    while time.monotonic() < deadline:
-        if predicate():
-            return
-        time.sleep(0.05)
-    raise AssertionError(f"timed out waiting for {what}")
-
-
-@pytest.fixture()
-def use_api(monkeypatch: pytest.MonkeyPatch) -> Callable[[str], None]:
-    """Point the dashboard at an API; answers are revalidated with their ETag on every run."""
-
-    def use(url: str) -> None:
-        monkeypatch.setenv("EF_API_URL", url)
-        monkeypatch.delenv("EF_DASHBOARD_API_URL", raising=False)
-        monkeypatch.setenv("EF_DASHBOARD_CACHE_TTL_S", "0")
-
-    return use
-
-
 def open_page(page: str) -> AppTest:
-    at = AppTest.from_file(str(APP), default_timeout=60)
-    at.run()
-    if PAGES[page] is not None:
-        at.switch_page(str(PAGES[page])).run()
-    return at
-
-
-def figures(at: AppTest) -> list[dict[str, Any]]:
-    return [json.loads(node.proto.spec) for node in at.get("plotly_chart")]
+    return open_app(PAGES[page])
 
 
 def array(value: Any) -> np.ndarray:
@@ -91,15 +60,6 @@ def array(value: Any) -> np.ndarray:
         dims = tuple(int(d) for d in shape.split(",")) if isinstance(shape, str) else tuple(shape)
         return flat.reshape(dims)
     return np.asarray(value)
-
-
-def trace_names(figure: dict[str, Any]) -> list[str]:
-    return [trace.get("name") for trace in figure["data"]]
-
-
-def no_failure(at: AppTest) -> None:
-    assert not at.exception, [e.value for e in at.exception]
-    assert not at.error, [e.value for e in at.error]
 
 
 # --- settings and client ---------------------------------------------------------------------------
@@ -125,21 +85,26 @@ def test_settings_default_env_and_validation(monkeypatch: pytest.MonkeyPatch) ->
 
 def test_client_reuses_then_revalidates_by_etag(api_url: str, dashboard_data: DashboardData) -> None:
     fresh = ApiClient(api_url, cache_ttl_s=3600)
-    first = fresh.series_forecast("DK1", "111")
-    again = fresh.series_forecast("DK1", "111")
+    first = fresh.series_forecast(("DK1", "111"))
+    again = fresh.series_forecast(("DK1", "111"))
     assert again is first and (fresh.stats.fetched, fresh.stats.fresh_hits) == (1, 1)
     assert len(first["observations"]) == 168 and len(first["forecast"]) == 24
 
     eager = ApiClient(api_url, cache_ttl_s=0)
-    one = eager.series_forecast("DK2", "999")
-    two = eager.series_forecast("DK2", "999")
+    one = eager.series_forecast(("DK2", "999"))
+    two = eager.series_forecast(("DK2", "999"))
     assert two == one
     assert (eager.stats.fetched, eager.stats.revalidated) == (1, 1)  # the second answer was a 304
 
     csv = pd.read_csv(io.StringIO(eager.forecasts_csv()))
     assert len(csv) == 24 * len(dashboard_data.series)
-    labels = eager.labels()
-    assert labels.series("DK1", "111") == label(("DK1", "111"))
+    dataset = eager.dataset()
+    assert dataset.series(("DK1", "111")) == label(("DK1", "111"))
+    assert (dataset.name, dataset.key_names, dataset.unit) == (
+        "ConsumptionDE35Hour",
+        ("area", "consumer_type"),
+        "MWh",
+    )
 
 
 def test_client_errors_are_sentences(api_url: str) -> None:
@@ -148,8 +113,8 @@ def test_client_errors_are_sentences(api_url: str) -> None:
         down.meta()
     assert "EF_API_URL" in str(caught.value) and "Traceback" not in str(caught.value)
     api = ApiClient(api_url, cache_ttl_s=0)
-    with pytest.raises(ApiNotFoundError, match=r"unknown area.*valid: DK1, DK2"):
-        api.series_forecast("DK3", "111")
+    with pytest.raises(ApiNotFoundError, match=r"unknown price area.*valid: DK1, DK2"):
+        api.series_forecast(("DK3", "111"))
 
 
 # --- forecasts page --------------------------------------------------------------------------------
@@ -169,6 +134,7 @@ def test_forecasts_page_default_view(api_url: str, use_api: Callable[[str], None
     assert any("now" in a["text"] for a in figure["layout"]["annotations"])
     hover = next(t for t in figure["data"] if t["name"] == label(("DK1", "111")))["hovertemplate"]
     assert "kWh" in hover and "MWh" in hover
+    assert figure["layout"]["yaxis"]["title"]["text"] == "consumption (MWh)"  # the API's unit
 
     captions = " ".join(c.value for c in at.caption)
     assert "version 7" in captions and "2023-01-17 23:00 UTC" in captions
@@ -187,10 +153,10 @@ def test_forecasts_selection_and_unit_change_what_is_shown(
 ) -> None:
     use_api(api_url)
     at = open_page("forecasts")
-    kwh = at.dataframe[0].value
+    mwh = at.dataframe[0].value
     at.multiselect(key="fc_areas").set_value(["DK2"])
-    at.multiselect(key="fc_types").set_value(["441", "999"])
-    at.radio(key="fc_unit").set_value("MWh")
+    at.multiselect(key="fc_consumer_types").set_value(["441", "999"])
+    at.radio(key="fc_unit").set_value("kWh")
     at.run()
     no_failure(at)
     names = trace_names(figures(at)[0])
@@ -198,18 +164,18 @@ def test_forecasts_selection_and_unit_change_what_is_shown(
     assert label(("DK1", "111")) not in names and label(("DK2", "111")) not in names
     table = at.dataframe[0].value
     assert set(table["series"]) == {label(("DK2", "441")), label(("DK2", "999"))}
-    assert "value_MWh" in table and "value_kWh" not in table
-    assert figures(at)[0]["layout"]["yaxis"]["title"]["text"] == "consumption (MWh)"
-    # same series in both units: the MWh figures are the kWh ones / 1000
-    at.multiselect(key="fc_types").set_value(["111"]).run()
-    mwh = at.dataframe[0].value
-    dk2 = kwh[kwh["series"] == label(("DK2", "111"))].reset_index(drop=True)
-    assert mwh["value_MWh"].to_numpy() == pytest.approx(dk2["value_kWh"].to_numpy() / 1000)
+    assert "value_kWh" in table and "value_MWh" not in table
+    assert figures(at)[0]["layout"]["yaxis"]["title"]["text"] == "consumption (kWh)"
+    # same series in both units: the kWh figures are the MWh ones * 1000
+    at.multiselect(key="fc_consumer_types").set_value(["111"]).run()
+    kwh = at.dataframe[0].value
+    dk2 = mwh[mwh["series"] == label(("DK2", "111"))].reset_index(drop=True)
+    assert kwh["value_kWh"].to_numpy() == pytest.approx(dk2["value_MWh"].to_numpy() * 1000)
     # the CSV download holds exactly the table
-    csv = pd.read_csv(io.BytesIO(charts.table_csv(mwh)))
-    assert len(csv) == len(mwh) and list(csv.columns) == list(mwh.columns)
+    csv = pd.read_csv(io.BytesIO(charts.table_csv(kwh)))
+    assert len(csv) == len(kwh) and list(csv.columns) == list(kwh.columns)
     # nothing chosen: a prompt, no chart
-    at.multiselect(key="fc_types").set_value([]).run()
+    at.multiselect(key="fc_consumer_types").set_value([]).run()
     no_failure(at)
     assert not figures(at) and any("Pick at least one" in i.value for i in at.info)
 
@@ -222,7 +188,7 @@ def test_forecasts_series_without_forecast_is_named(
         use_api(url)
         at = open_page("forecasts")
         at.multiselect(key="fc_areas").set_value(["DK1"])
-        at.multiselect(key="fc_types").set_value(["111", "112"]).run()
+        at.multiselect(key="fc_consumer_types").set_value(["111", "112"]).run()
         no_failure(at)
         assert any(label(("DK1", "112")) in i.value for i in at.info)
         assert trace_names(figures(at)[0])[:1] == [f"{label(('DK1', '111'))} — band"]
@@ -317,7 +283,7 @@ def test_quality_page_lists_failed_rules(
         ],
     }
     settings = api_settings(unique_bucket("dq"), tmp_path)
-    store = new_store(settings.bucket)
+    store = new_store(settings)
     write_observations(store, settings, series=SMALL_SERIES, validation=validation)
     write_forecast(store, settings, series=SMALL_SERIES)
     with serve_api(settings) as url:
@@ -340,18 +306,21 @@ def test_validation_table_reads_every_shape() -> None:
             {"success": True, "expectation_config": {"type": "expect_y", "kwargs": {}}, "result": {}},
         ],
     }
-    assert charts.validation_table(gx)[:2] == (True, {"evaluated": 2, "passed": 2, "failed": 0})
-    assert list(charts.validation_table(gx)[2]["check"]) == ["expect_x", "expect_y"]
+    assert validation.validation_table(gx)[:2] == (True, {"evaluated": 2, "passed": 2, "failed": 0})
+    assert list(validation.validation_table(gx)[2]["check"]) == ["expect_x", "expect_y"]
     short = {
         "success": False,
         "statistics": {"evaluated_rules": 5, "unsuccessful_rules": 1},
         "failed": [{"rule": "r"}],
     }
-    success, counts, table = charts.validation_table(short)
+    success, counts, table = validation.validation_table(short)
     assert (success, counts["passed"], list(table["rule"])) == (False, 4, ["r"])
-    assert charts.validation_table(None)[:2] == (None, {"evaluated": None, "passed": None, "failed": None})
+    assert validation.validation_table(None)[:2] == (
+        None,
+        {"evaluated": None, "passed": None, "failed": None},
+    )
     rules = {"success": True, "rules": [{"rule": "not_null", "success": True, "unexpected_count": 0}]}
-    assert charts.validation_table(rules)[2]["unexpected"].tolist() == [0]  # 0 is a count, not missing
+    assert validation.validation_table(rules)[2]["unexpected"].tolist() == [0]  # 0 is a count, not missing
 
 
 def test_accuracy_chart_of_one_run_spans_a_day() -> None:
@@ -388,7 +357,7 @@ def test_api_without_data_says_so_on_every_page(
     page: str, gcs_emulator: GcsEmulator, tmp_path: Path, use_api: Callable[[str], None]
 ) -> None:
     settings = api_settings(unique_bucket("empty"), tmp_path)
-    new_store(settings.bucket)
+    new_store(settings)
     with serve_api(settings) as url:
         use_api(url)
         at = open_page(page)
@@ -408,13 +377,13 @@ def test_pages_keep_their_last_answers_while_the_api_is_away(
         at = open_page("forecasts")
         assert figures(at) and not at.warning
         lenient, strict = ApiClient(url, cache_ttl_s=0), ApiClient(url, cache_ttl_s=0, max_stale_s=0)
-        kept = lenient.series_forecast("DK1", "111")
-        strict.series_forecast("DK1", "111")
+        kept = lenient.series_forecast(("DK1", "111"))
+        strict.series_forecast(("DK1", "111"))
     # the API is gone now
-    assert lenient.series_forecast("DK1", "111") is kept and lenient.stats.stale == 1
+    assert lenient.series_forecast(("DK1", "111")) is kept and lenient.stats.stale == 1
     assert lenient.stale_since is not None
     with pytest.raises(ApiUnavailableError):
-        strict.series_forecast("DK1", "111")
+        strict.series_forecast(("DK1", "111"))
     at.run()
     assert not at.exception and not at.error
     assert label(("DK1", "111")) in trace_names(figures(at)[0])
@@ -463,7 +432,7 @@ def test_a_new_forecast_shows_up_without_a_restart(
         assert not [name for name in trace_names(figure) if name.endswith("— band")]
         assert pd.Timestamp(figure["layout"]["shapes"][0]["x0"]).hour == 0  # "now" moved with the run
         table = at.dataframe[0].value
-        assert table[table["kind"] == "forecast"]["lower_kWh"].isna().all()
+        assert table[table["kind"] == "forecast"]["lower_MWh"].isna().all()
 
 
 def test_python_m_dashboard_help_and_command(capsys: pytest.CaptureFixture[str]) -> None:

@@ -1,0 +1,158 @@
+"""The dashboard follows the served dataset: for each of the three datasets, its pages (Streamlit
+AppTest from the real entry point) build one selector per series key from the API's
+``/api/v1/dataset`` and show that dataset's series under their labels, against a real API serving
+fixture data of that dataset's shape from the GCS emulator."""
+
+from __future__ import annotations
+
+import itertools
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import pytest
+from streamlit.testing.v1 import AppTest
+
+from components.datasets import get_spec
+from components.emulator import GcsEmulator
+from dashboard.settings import DATA_CREDIT
+from tests.api_fixtures import (
+    BALANCE,
+    DE35,
+    INDUSTRY,
+    SMALL,
+    learned_labels,
+    serve_api,
+    write_forecast,
+    write_observations,
+)
+from tests.dashboard.conftest import (
+    DashboardData,
+    api_settings,
+    figures,
+    label,
+    new_store,
+    no_failure,
+    open_app,
+    populate,
+    trace_names,
+    unique_bucket,
+)
+
+SERIES = {DE35: SMALL[DE35], BALANCE: SMALL[BALANCE], INDUSTRY: SMALL[INDUSTRY]}
+SELECTORS = {DE35: ["fc_areas", "fc_consumer_types"], BALANCE: ["fc_areas"], INDUSTRY: ["fc_industries"]}
+
+
+@pytest.fixture(scope="module", params=list(SERIES))
+def served(
+    request: pytest.FixtureRequest, gcs_emulator: GcsEmulator, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[tuple[DashboardData, str]]:
+    dataset: str = request.param
+    data = populate(
+        unique_bucket(dataset[:8].lower()), tmp_path_factory.mktemp(dataset), SERIES[dataset], dataset=dataset
+    )
+    with serve_api(data.settings) as url:
+        yield data, url
+
+
+@pytest.fixture()
+def page(
+    served: tuple[DashboardData, str], use_api: Callable[[str], None]
+) -> Callable[[str | None], AppTest]:
+    use_api(served[1])
+
+    def open_page(path: str | None) -> AppTest:
+        at = open_app(path)
+        no_failure(at)
+        return at
+
+    return open_page
+
+
+def test_forecasts_page_has_a_selector_per_key_and_the_series_labels(
+    served: tuple[DashboardData, str], page: Callable[[str | None], AppTest]
+) -> None:
+    data, _ = served
+    dataset = data.settings.dataset
+    spec = get_spec(dataset)
+    learned = learned_labels(spec)
+    at = page(None)
+    assert [m.key for m in at.multiselect] == SELECTORS[dataset]
+    assert [m.label for m in at.multiselect] == [k.title.capitalize() for k in spec.keys]
+    for position, (selector, key) in enumerate(zip(at.multiselect, spec.keys, strict=True)):
+        for code in {series[position] for series in data.series}:
+            assert key.label(code, learned.get(key.name)) in selector.options  # e.g. "PR Private households"
+    drawn = [k for k in itertools.product(*(m.value for m in at.multiselect)) if k in data.series]
+    assert drawn and all(label(k, dataset) in trace_names(figures(at)[0]) for k in drawn)
+    # every served code of every key chosen: every served series is drawn, named by its labels
+    for position, selector in enumerate(SELECTORS[dataset]):
+        at.multiselect(key=selector).set_value(sorted({series[position] for series in data.series}))
+    at.run()
+    assert {label(k, dataset) for k in data.series} <= set(trace_names(figures(at)[0]))
+    assert set(at.dataframe[0].value.columns) >= {"series", *spec.key_names}
+    captions = " ".join(c.value for c in at.caption)
+    assert dataset in captions and DATA_CREDIT in captions
+
+
+def test_monitoring_page_tables_and_heat_map_for_any_number_of_keys(
+    served: tuple[DashboardData, str], page: Callable[[str | None], AppTest]
+) -> None:
+    data, _ = served
+    dataset = data.settings.dataset
+    at = page("views/monitoring.py")
+    _runs, _horizon, heat, pairs = figures(at)
+    table = at.dataframe[0].value
+    assert set(table["series"]) == {label(key, dataset) for key in data.series}
+    assert table["wape_pct"].is_monotonic_decreasing
+    columns = len({key[0] for key in data.series}) if len(data.series[0]) > 1 else 1
+    assert len(heat["data"][0]["x"]) == columns
+    assert len(heat["data"][0]["y"]) == len({key[1:] or key for key in data.series})
+    worst = table.iloc[0]["series"]
+    assert trace_names(pairs) == [f"{worst} — observed", f"{worst} — forecast"]
+
+
+def test_quality_page_coverage_per_series(
+    served: tuple[DashboardData, str], page: Callable[[str | None], AppTest]
+) -> None:
+    data, _ = served
+    dataset = data.settings.dataset
+    at = page("views/quality.py")
+    metrics = {m.label: m.value for m in at.metric}
+    assert metrics["Series"] == str(len(data.series))
+    assert metrics["Complete series"] == f"{len(data.series)} / {len(data.series)}"
+    coverage = at.dataframe[-1].value
+    assert set(coverage["series"]) == {label(key, dataset) for key in data.series}
+
+
+def test_quality_page_shows_filled_gaps(
+    gcs_emulator: GcsEmulator, tmp_path: Path, use_api: Callable[[str], None]
+) -> None:
+    """The validate step filled short gaps (the 2019 ElectricityBalanceNonv export has real ones):
+    its report says so in a rule that passed with findings, and the page shows them."""
+    gaps = ["DK1: 2019-09-29T08:00+00:00 (1 h)", "DK2: 2019-10-27T01:00+00:00 (2 h)"]
+    report = {
+        "success": True,
+        "statistics": {"evaluated_rules": 2, "successful_rules": 2, "unsuccessful_rules": 0},
+        "rules": [
+            {"rule": "not_null", "column": None, "success": True, "unexpected_count": 0, "sample_values": []},
+            {
+                "rule": "short_gaps_filled",
+                "column": "energy_consumption",
+                "success": True,
+                "unexpected_count": 3,
+                "sample_values": gaps,
+            },
+        ],
+    }
+    settings = api_settings(unique_bucket("gaps"), tmp_path, BALANCE)
+    store = new_store(settings)
+    write_observations(store, settings, validation=report)
+    write_forecast(store, settings)
+    with serve_api(settings) as url:
+        use_api(url)
+        at = open_app("views/quality.py")
+        no_failure(at)
+        [note] = [i.value for i in at.info if "filled" in i.value]
+        assert "3 missing hourly values were filled (imputed)" in note and gaps[0] in note
+        rules = at.dataframe[0].value
+        filled = rules[rules["rule"] == "short_gaps_filled"].iloc[0]
+        assert bool(filled["passed"]) and int(filled["unexpected"]) == 3 and gaps[1] in filled["samples"]

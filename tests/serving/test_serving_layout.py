@@ -1,0 +1,50 @@
+"""What ``serving`` and ``dashboard`` may import, and how large a serving module may grow.
+
+``serving`` imports only the shared contracts of ``components`` (settings, datasets, schemas,
+contracts, layout, storage; and the package version) and never an ML or pipeline library;
+``dashboard`` imports nothing of ``components`` or ``serving`` (it speaks HTTP to the API).
+Checked in a fresh interpreter, so what other tests imported does not count.
+"""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+REPO = Path(__file__).resolve().parents[2]
+HEAVY = ("lightgbm", "sktime", "mlflow", "great_expectations", "kfp", "optuna", "kubernetes")
+CONTRACTS = ("settings", "datasets", "schemas", "contracts", "layout", "storage", "version")
+MAX_LINES = 500
+
+
+def imported_after(*modules: str) -> set[str]:
+    code = (
+        "import importlib, json, sys\n"
+        f"for name in {list(modules)!r}:\n"
+        "    importlib.import_module(name)\n"
+        "print(json.dumps(sorted(sys.modules)))\n"
+    )
+    out = subprocess.run([sys.executable, "-c", code], cwd=REPO, capture_output=True, text=True, check=True)
+    return set(json.loads(out.stdout.strip().splitlines()[-1]))
+
+
+def test_serving_imports_only_the_shared_contracts() -> None:
+    loaded = imported_after("serving.main", "serving.__main__")
+    heavy = sorted(m for m in loaded if m.split(".")[0] in HEAVY)
+    assert not heavy, heavy
+    components = {m for m in loaded if m.startswith("components.")}
+    assert all(m.split(".")[1] in CONTRACTS for m in components), sorted(components)
+
+
+def test_dashboard_imports_neither_components_nor_serving() -> None:
+    loaded = imported_after("dashboard.client", "dashboard.charts", "dashboard.validation", "dashboard.ui")
+    assert not {m for m in loaded if m.split(".")[0] in ("components", "serving", *HEAVY)}
+
+
+@pytest.mark.parametrize("path", sorted((REPO / "serving").rglob("*.py")), ids=lambda p: p.name)
+def test_no_serving_module_above_500_lines(path: Path) -> None:
+    assert len(path.read_text().splitlines()) <= MAX_LINES

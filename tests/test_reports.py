@@ -1,0 +1,326 @@
+"""The reports of ``components.reports`` on made-up data of a dataset the code has never heard of
+(series keys ``region`` x ``code``, codes with leading zeros): what each page says, that every plot
+is well-formed SVG, that nothing is loaded from elsewhere, and (marked ``browser``) that Chromium draws
+the plots (screenshots under ``test-artifacts/report-synthetic-*.png``).
+
+The same reports made by a real pipeline run are checked in ``tests/test_pipeline_local.py``.
+"""
+
+from __future__ import annotations
+
+import re
+import xml.etree.ElementTree as ET
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from components.contracts import Drift, Freshness, MonitoringSummary
+from components.reports.backtest import backtest_html, read_backtest_folder
+from components.reports.contract import contract_markdown
+from components.reports.monitoring import monitoring_html
+from components.reports.names import MONITOR_METRICS, TRAIN_METRICS, backtest_metric
+from components.reports.svg import PALETTE, Line, line_chart, nice_ticks, time_ticks
+from tests.report_rendering import chromium_or_skip, markdown_page, pixels_of, screenshot
+
+KEYS = ("region", "code")
+SERIES = [("N", "01"), ("N", "02"), ("S", "01"), ("S", "10")]
+START = datetime(2024, 3, 1, tzinfo=UTC)
+
+
+def svgs(page: str) -> list[ET.Element]:
+    """Every inline ``<svg>`` of a page, parsed as XML (a malformed one fails the test)."""
+    return [ET.fromstring(found) for found in re.findall(r"<svg.*?</svg>", page, flags=re.S)]
+
+
+def labels(page: str) -> set[str]:
+    ns = "{http://www.w3.org/2000/svg}"
+    return {line.get("data-label", "") for svg in svgs(page) for line in svg.iter(f"{ns}polyline")}
+
+
+def assert_self_contained(page: str) -> None:
+    assert "<script" not in page and "<link" not in page and "@import" not in page
+    assert not re.search(r"""(src|href)\s*=\s*["']""", page)
+    assert not re.search(r"url\(", page)
+
+
+def scores(frame: pd.DataFrame, by: list[str] | None) -> pd.DataFrame:
+    def one(part: pd.DataFrame) -> pd.Series:
+        err = (part["actual"] - part["forecast"]).abs()
+        return pd.Series(
+            {
+                "mape": float((err / part["actual"].abs()).mean()),
+                "wape": float(err.sum() / part["actual"].abs().sum()),
+                "rmse": float(np.sqrt((err**2).mean())),
+                "n": float(len(part)),
+            }
+        )
+
+    if not by:
+        return pd.DataFrame([one(frame)])
+    return frame.groupby(by, sort=True).apply(one, include_groups=False).reset_index()
+
+
+@pytest.fixture(scope="module")
+def backtest_folder(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """What training logs under ``backtest/``: two origins, 24 h ahead, the model and two naives."""
+    rng = np.random.default_rng(3)
+    rows = []
+    for origin_day in (1, 2):
+        origin = START + timedelta(days=origin_day)
+        for region, code in SERIES:
+            level = 100.0 if region == "N" else 40.0
+            for h in range(1, 25):
+                moment = origin + timedelta(hours=h)
+                actual = level * (1.3 + np.sin(moment.hour / 24 * 2 * np.pi))
+                for method, noise in (("model", 0.04), ("naive_24", 0.12), ("naive_168", 0.2)):
+                    scale = 3 if (region, code) == ("S", "10") else 1  # the worst series
+                    rows.append(
+                        {
+                            "method": method,
+                            "origin": origin,
+                            "region": region,
+                            "code": code,
+                            "datetime_utc": moment,
+                            "horizon": h,
+                            "actual": actual,
+                            "forecast": actual * (1 + rng.normal(0, noise * scale)),
+                            "forecast_lower": np.nan,
+                            "forecast_upper": np.nan,
+                        }
+                    )
+    predictions = pd.DataFrame(rows)
+    predictions["region"] = predictions["region"].astype("string")
+    predictions["code"] = predictions["code"].astype("string")
+    folder = tmp_path_factory.mktemp("backtest")
+    for method, part in predictions.groupby("method"):
+        views = {
+            "overall": scores(part, None),
+            "per_origin": scores(part, ["origin"]),
+            "per_series": scores(part, list(KEYS)),
+            "per_horizon": scores(part, ["horizon"]),
+        }
+        for view, table in views.items():
+            table.to_csv(folder / f"{method}_{view}.csv", index=False)
+    predictions.to_parquet(folder / "backtest_predictions.parquet", index=False)
+    return folder
+
+
+INFO = {
+    "model_name": "energy-forecaster-somewhere",
+    "version": "3",
+    "run_id": "abc123",
+    "tracking_uri": "sqlite:///mlflow.db",
+    "snapshot": "gs://bucket/features/g/v1/snapshots/20240303T0000Z.parquet",
+    "promoted": True,
+    "alias": "champion",
+    "reason": "v3 backtest WAPE 0.04 <= champion v2 re-scored on the same snapshot 0.05",
+    "champion_wape": 0.05,
+    "champion_version": "2",
+    "origins": "2",
+    "horizon": "24",
+}
+
+
+@pytest.fixture(scope="module")
+def backtest_page(backtest_folder: Path) -> str:
+    return backtest_html(read_backtest_folder(backtest_folder), INFO)
+
+
+def test_backtest_report(backtest_page: str, backtest_folder: Path) -> None:
+    backtest = read_backtest_folder(backtest_folder)
+    assert backtest.methods == ["model", "naive_24", "naive_168"]
+    # series codes keep their spelling (read as text, not as numbers)
+    assert list(backtest.tables["model"]["per_series"]["code"]) == ["01", "02", "01", "10"]
+    page = backtest_page
+    assert_self_contained(page)
+    assert "Backtest of energy-forecaster-somewhere v3" in page
+    assert "promoted to champion" in page and "champion v2 WAPE" in page
+    assert {"observed", "model forecast", "naive_24", "naive_168", "model"} <= labels(page)
+    for section in ("Accuracy per hour ahead", "Accuracy per origin", "Worst series"):
+        assert section in page
+    worst = page.split("Worst series")[1]
+    assert worst.index(">10<") < worst.index(">01<"), "the worst series (S/10) comes first"
+    assert "Worst series S / 10: forecast vs observed" in page
+    wape = float(backtest.tables["model"]["overall"]["wape"].iloc[0])
+    assert f"{wape * 100:.3g}%" in page
+    assert len(svgs(page)) == 3
+
+
+def test_backtest_report_of_an_empty_run() -> None:
+    page = backtest_html(read_backtest_folder(Path("/nonexistent")), {"version": "1"})
+    assert "No backtest tables" in page
+    assert_self_contained(page)
+
+
+def monitoring_inputs(with_pairs: bool) -> tuple[dict[str, Any], dict[str, pd.DataFrame]]:
+    runs = [START + timedelta(days=d) for d in range(3)]
+    pairs = []
+    for run in runs if with_pairs else []:
+        for region, code in SERIES:
+            for h in range(1, 25):
+                moment = run + timedelta(hours=h - 1)
+                observed = 50 + 10 * np.sin(h / 4)
+                pairs.append(
+                    {
+                        "run_id": run.strftime("%Y%m%dT%H%MZ"),
+                        "region": region,
+                        "code": code,
+                        "datetime_utc": moment,
+                        "horizon": h,
+                        "forecast": observed * 1.07,
+                        "observed": observed,
+                    }
+                )
+    frame = pd.DataFrame(pairs, columns=["run_id", *KEYS, "datetime_utc", "horizon", "forecast", "observed"])
+    by_run = pd.DataFrame(
+        {
+            "run_id": [r.strftime("%Y%m%dT%H%MZ") for r in runs],
+            "scheduled_time": pd.to_datetime(runs, utc=True),
+            "n": 96,
+            "mape": [0.07, 0.08, 0.2],
+            "wape": [0.07, 0.08, 0.2],
+        }
+    )
+    by_series = pd.DataFrame(
+        {
+            "region": ["N", "N", "S", "S"],
+            "code": ["01", "02", "01", "10"],
+            "n": 72,
+            "mape": 0.1,
+            "wape": [0.05, 0.3, 0.1, 0.2],
+        }
+    )
+    by_horizon = pd.DataFrame(
+        {"horizon": range(1, 25), "n": 12, "mape": 0.07, "wape": np.linspace(0.05, 0.12, 24)}
+    )
+    summary = MonitoringSummary(
+        run_id="20240304T0000Z",
+        generated_at=START + timedelta(days=3),
+        evaluated_forecast_runs=3 if with_pairs else 0,
+        evaluated_pairs=len(frame),
+        overall_mape=0.07 if with_pairs else None,
+        overall_wape=0.07 if with_pairs else None,
+        rolling_wape=0.18 if with_pairs else None,
+        wape_threshold=0.15,
+        needs_attention=with_pairs,
+        reason="rolling WAPE 0.180 over the last 3 forecast runs exceeds the threshold 0.150"
+        if with_pairs
+        else "no stored forecast has observations yet",
+        freshness=Freshness(newest_observation=START + timedelta(days=3), age_hours=1.0),
+        drift=Drift(
+            psi=0.07,
+            reference_start=START,
+            reference_end=START + timedelta(days=2),
+            current_start=START + timedelta(days=2),
+            current_end=START + timedelta(days=3),
+        )
+        if with_pairs
+        else None,
+        tables={},
+    ).model_dump(mode="json")
+    if not with_pairs:
+        return summary, {"pairs": frame}
+    return summary, {
+        "pairs": frame,
+        "by_forecast_run": by_run,
+        "by_series": by_series,
+        "by_horizon": by_horizon,
+    }
+
+
+def test_monitoring_report() -> None:
+    summary, tables = monitoring_inputs(with_pairs=True)
+    page = monitoring_html(summary, tables, {"summary_uri": "gs://b/monitoring/runs/x/summary.json"})
+    assert_self_contained(page)
+    assert "Monitoring 20240304T0000Z" in page
+    assert 'class="status bad"' in page and "exceeds the threshold" in page
+    assert {"observed", "WAPE"} <= labels(page)
+    assert any(label.startswith("forecast 2024030") for label in labels(page))
+    assert 'class="reference"' in page  # the alert threshold line
+    worst = page.split("Worst series")[1]
+    assert worst.index(">02<") < worst.index(">10<")
+    assert "18%" in page and "0.07" in page  # rolling WAPE, PSI
+
+
+def test_monitoring_report_before_any_observation() -> None:
+    summary, tables = monitoring_inputs(with_pairs=False)
+    page = monitoring_html(summary, tables)
+    assert 'class="status ok"' in page and "No stored forecast has observations yet" in page
+    assert "not computed" in page  # no drift yet
+    assert labels(page) == set()
+    assert_self_contained(page)
+
+
+RESULT = {
+    "success": False,
+    "suite": "some_contract",
+    "window": {"start": "2024-03-01T00:00:00+00:00", "end": "2024-03-04T00:00:00+00:00", "hours": 72},
+    "rows": 288,
+    "series": 4,
+    "source": "api:SomeDataset",
+    "statistics": {"evaluated_rules": 3, "successful_rules": 2, "unsuccessful_rules": 1},
+    "failed_rules": ["code_in_set"],
+    "filled_hours": 2,
+    "rules": [
+        {"rule": "not_null", "column": "code", "success": True, "check": "expect_not_null", "engine": "gx",
+         "unexpected_count": 0, "element_count": 288, "sample_values": []},
+        {"rule": "code_in_set", "column": "code", "success": False, "check": "expect_in_set", "engine": "gx",
+         "unexpected_count": 2, "element_count": 288, "sample_values": ["9|9", "X"], "observed": None},
+        {"rule": "complete_hourly_grid", "column": "datetime_utc", "success": True, "check": "grid",
+         "engine": "pandas", "unexpected_count": 0, "element_count": 288, "sample_values": []},
+    ],
+}  # fmt: skip
+
+
+def test_contract_report() -> None:
+    from markdown_it import MarkdownIt
+
+    text = contract_markdown(RESULT)
+    assert text.startswith("# Data contract BROKEN: 1 of 3 rules failed (code_in_set)")
+    tokens = MarkdownIt("commonmark").enable("table").parse(text)
+    rows = [t for t in tokens if t.type == "tr_open"]
+    assert len(rows) == (1 + 7) + (1 + 3)  # the facts table and the rules table, header rows included
+    assert "| 2 | code_in_set | code | **FAIL** | 2 | 288 |" in text
+    assert "### code_in_set on `code`" in text and "`9|9`" in text and "`X`" in text
+    assert "| filled_hours | 2 |" in text  # a fact the report does not know is shown as it is
+    ok = contract_markdown({**RESULT, "success": True, "failed_rules": [], "rules": RESULT["rules"][:1]})
+    assert ok.startswith("# Data contract holds\n") and "No rule failed." in ok
+
+
+def test_metric_names() -> None:
+    assert TRAIN_METRICS[:3] == ("wape", "mape", "rmse")
+    assert backtest_metric("wape", "naive_24") in TRAIN_METRICS and "promoted" in TRAIN_METRICS
+    assert len(set(TRAIN_METRICS)) == len(TRAIN_METRICS) == 11
+    assert "needs_attention" in MONITOR_METRICS and "rolling_wape" in MONITOR_METRICS
+
+
+def test_svg_axes() -> None:
+    assert nice_ticks(0.0, 0.23) == [0.0, 0.05, 0.1, 0.15, 0.2]
+    ticks, fmt = time_ticks(START.timestamp(), (START + timedelta(days=3)).timestamp())
+    assert fmt == "%m-%d %H:%M" and ticks[0] == START.timestamp()
+    empty = line_chart([], title="nothing")
+    assert "no data to plot" in empty and ET.fromstring(empty) is not None
+    one = line_chart([Line("x", [1.0], [2.0], PALETTE[0])], title="a point")
+    assert "<circle" in one and ET.fromstring(one) is not None
+
+
+@pytest.mark.browser
+def test_reports_render_in_chromium(backtest_page: str, tmp_path: Path) -> None:
+    """Chromium opens each page offline and draws its plots (the model's blue line is on screen)."""
+    chromium = chromium_or_skip()
+    summary, tables = monitoring_inputs(with_pairs=True)
+    pages = {
+        "report-synthetic-backtest": backtest_page,
+        "report-synthetic-monitoring": monitoring_html(summary, tables),
+        "report-synthetic-contract": markdown_page(contract_markdown(RESULT)),
+    }
+    for name, page in pages.items():
+        path = tmp_path / f"{name}.html"
+        path.write_text(page, encoding="utf-8")
+        shot = screenshot(chromium, path, name, tmp_path / "profile")
+        if name != "report-synthetic-contract":
+            assert pixels_of(shot, PALETTE[0]) > 500, f"no plotted line in {shot}"
