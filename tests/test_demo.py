@@ -55,7 +55,9 @@ def test_demo_with_no_setting_runs_offline_on_the_shipped_sample(tmp_path: Path)
 def test_a_live_dataset_without_network_fails_at_once_naming_the_setting(tmp_path: Path) -> None:
     # ``.invalid`` never resolves (RFC 2606), so this holds on a machine with network too
     env = bare_environment(
-        tmp_path, EF_DATASET=LIVE_DEFAULT_DATASET, EF_SOURCE_URL="https://api.energidataservice.invalid/dataset"
+        tmp_path,
+        EF_DATASET=LIVE_DEFAULT_DATASET,
+        EF_SOURCE_URL="https://api.energidataservice.invalid/dataset",
     )
     done = subprocess.run(
         ["bash", str(DEMO)], cwd=REPO, env=env, capture_output=True, text=True, timeout=120, check=False

@@ -318,17 +318,7 @@ def forecast_metadata(store: ObjectStore, result: PredictionResult, model: dict[
 
 def monitoring_metrics(summary: MonitoringSummary) -> dict[str, float]:
     """:data:`~components.reports.names.MONITOR_METRICS` of a summary; undefined ones left out."""
-    values: dict[str, Any] = {
-        "rolling_wape": summary.rolling_wape,
-        "overall_wape": summary.overall_wape,
-        "overall_mape": summary.overall_mape,
-        "drift_psi": summary.drift.psi if summary.drift is not None else None,
-        "data_age_hours": summary.freshness.age_hours,
-        "needs_attention": 1.0 if summary.needs_attention else 0.0,
-        "evaluated_forecast_runs": summary.evaluated_forecast_runs,
-        "evaluated_pairs": summary.evaluated_pairs,
-    }
-    return {name: float(value) for name, value in values.items() if _finite(value)}
+    return summary.metrics()
 
 
 def monitoring_tables(store: ObjectStore, summary: MonitoringSummary) -> dict[str, Any]:
