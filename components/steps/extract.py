@@ -22,7 +22,6 @@ def extract(
 
     from components.extract import extract as run_extract
     from components.settings import Settings
-
     from components.steps.artifacts import configure_logging
 
     configure_logging()
