@@ -93,12 +93,14 @@ def load_features(store: ObjectStore, settings: Settings, run: str | None) -> tu
     return frame, manifest.snapshot
 
 
-def load_model(settings: Settings) -> tuple[Any, str]:
-    """The champion pyfunc model and its registry version (LookupError when there is none)."""
-    from components.model.registry import load_champion
+def load_model(settings: Settings, version: str | None = None) -> tuple[Any, str]:
+    """The pyfunc model of registry ``version`` (None: the champion; LookupError when there is none)
+    and that version."""
+    from components.model.registry import load_champion, load_version
 
-    model, version = load_champion(settings)
-    return model, str(version)
+    if version is None:
+        return load_champion(settings)
+    return load_version(settings, version), version
 
 
 def model_input(features: pd.DataFrame, spec: DatasetSpec) -> pd.DataFrame:
@@ -213,12 +215,14 @@ def predict_and_publish(
     settings: Settings,
     snapshot_run: str | None,
     scheduled_time: datetime,
+    model_version: str | None = None,
 ) -> PredictionResult:
     """Forecast the ``settings.horizon`` hours after the snapshot's last hour and publish them.
 
     The forecast run is named after its origin (the snapshot's window end: the hour after the last
     complete hour of data), so an hourly run that finds nothing new published changes nothing;
-    ``scheduled_time`` (when the run was made) goes into the metadata.
+    ``scheduled_time`` (when the run was made) goes into the metadata. ``model_version`` is the
+    registry version to forecast with (the pipeline resolves it in the DAG); None: the champion.
     """
     from components.features import load_manifest
 
@@ -234,7 +238,7 @@ def predict_and_publish(
     features, snapshot_name = load_features(store, settings, run)
     if features.empty:
         raise ValueError(f"feature snapshot {store.uri(snapshot_name)} has no rows")
-    model, model_version = load_model(settings)
+    model, model_version = load_model(settings, model_version)
     started = time.perf_counter()
     raw = model.predict(model_input(features, spec))
     predict_seconds = time.perf_counter() - started

@@ -18,9 +18,6 @@ from __future__ import annotations
 
 import logging
 import math
-import tempfile
-from collections.abc import Iterator
-from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -249,43 +246,6 @@ def model_ref(metadata: dict[str, Any], settings: Settings) -> str:
     if name != settings.model_name:
         raise ValueError(f"the model artifact names {name!r}, the settings' model is {settings.model_name!r}")
     return str(version)
-
-
-def load_model_version(settings: Settings, version: str) -> Any:
-    """The pyfunc model of exactly ``models:/<model_name>/<version>``."""
-    import mlflow
-
-    from components.model.registry import configure, requirement_mismatches
-
-    configure(settings)
-    with tempfile.TemporaryDirectory(prefix="model-") as tmp:
-        model = mlflow.pyfunc.load_model(
-            model_uri(settings.model_name, version), suppress_warnings=True, dst_path=tmp
-        )
-        requirements = Path(tmp) / "requirements.txt"
-        pins = requirements.read_text(encoding="utf-8").splitlines() if requirements.exists() else []
-    for problem in requirement_mismatches(pins):
-        log.warning("model v%s: %s", version, problem)
-    return model
-
-
-@contextmanager
-def pinned_model(settings: Settings, version: str) -> Iterator[None]:
-    """Make the prediction stage load ``version`` instead of whatever alias ``champion`` names when
-    it gets to loading (``components.prediction.load_model`` takes no version today)."""
-    from components import prediction
-
-    original = prediction.load_model
-
-    def load(settings: Settings) -> tuple[Any, str]:
-        log.info("loading %s (the model this step was given)", model_uri(settings.model_name, version))
-        return load_model_version(settings, version), version
-
-    prediction.load_model = load
-    try:
-        yield
-    finally:
-        prediction.load_model = original
 
 
 # --- forecast and monitoring ---------------------------------------------------------------------
