@@ -52,6 +52,7 @@ def registry(settings: Settings) -> Settings:
     return settings
 
 
+@pytest.mark.slow
 def test_resolve_model_under_kfp_local(registry: Settings, tmp_path: Path) -> None:
     from kfp import local
 

@@ -264,6 +264,7 @@ def test_psi_is_near_zero_without_drift_and_large_with_it() -> None:
     assert moved.reference_end == moved.current_start
 
 
+@pytest.mark.slow
 def test_monitor_component_under_kfp_local(
     store: ObjectStore, model_settings: Settings, snapshot_path: Path, tmp_path: Path
 ) -> None:
