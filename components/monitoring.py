@@ -70,17 +70,11 @@ class MonitoringResult:
 
 # --- metrics ------------------------------------------------------------------------------------------
 def error_metrics(observed: pd.Series, forecast: pd.Series) -> tuple[int, float | None, float | None]:
-    """``(n, mape, wape)`` of one group of pairs; see the module docstring for the definitions."""
-    import numpy as np
+    """``(n, mape, wape)`` of one group of pairs (definitions: ``components.accuracy``)."""
+    from components.accuracy import scores
 
-    y = observed.to_numpy(dtype="float64")
-    f = forecast.to_numpy(dtype="float64")
-    err = np.abs(y - f)
-    denominator = float(np.abs(y).sum())
-    wape = float(err.sum() / denominator) if denominator > 0 else None
-    nonzero = y != 0
-    mape = float(np.mean(err[nonzero] / np.abs(y[nonzero]))) if nonzero.any() else None
-    return len(y), mape, wape
+    found = scores(observed.to_numpy(dtype="float64"), forecast.to_numpy(dtype="float64"))
+    return len(observed), found.mape, found.wape
 
 
 def _grouped(pairs: pd.DataFrame, keys: list[str], columns: tuple[str, ...]) -> pd.DataFrame:
