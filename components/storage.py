@@ -22,7 +22,7 @@ from google.cloud.storage.retry import DEFAULT_RETRY
 if TYPE_CHECKING:
     import pandas as pd
 
-    from components.settings import Settings
+    from components.settings import StorageSettings
 
 log = logging.getLogger(__name__)
 
@@ -86,7 +86,7 @@ class ObjectStore:
         self._timeout: float = REQUEST_TIMEOUT_S if timeout is None else timeout
 
     @classmethod
-    def from_settings(cls, settings: Settings, timeout: float | None = None) -> ObjectStore:
+    def from_settings(cls, settings: StorageSettings, timeout: float | None = None) -> ObjectStore:
         """The store of the configured dataset: ``<prefix>/<dataset>/…`` in the bucket, so datasets
         that share a bucket never see each other's objects."""
         prefix = "/".join(p for p in (settings.prefix, settings.dataset) if p)
