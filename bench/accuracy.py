@@ -422,7 +422,8 @@ def print_tables(results: dict[str, Any]) -> None:
 
 
 def print_targets(results: dict[str, Any]) -> None:
-    """The targets of issue 3 (our model against the naive methods and the course's model)."""
+    """The targets: ours within 0.95 x the best other method on MAPE and WAPE for every seed, then
+    the earlier ones against the naive methods and the course's model."""
     if "ours" in results and "seeds" in results["ours"]:
         seeds_res = results["ours"]["seeds"]
         wapes = [v["wape"] for v in seeds_res.values()]
@@ -431,6 +432,18 @@ def print_targets(results: dict[str, Any]) -> None:
             f"ours across seeds {list(seeds_res)}: WAPE {min(wapes):.4f}..{max(wapes):.4f}, "
             f"MAPE {min(mapes):.4f}..{max(mapes):.4f}"
         )
+        others = {m: r for m, r in results.items() if m != "ours" and not r.get("error")}
+        for measure in ("mape", "wape"):
+            if not others:
+                break
+            best_method = min(others, key=lambda m: others[m][measure])
+            best = others[best_method][measure]
+            worst_seed = max(v[measure] for v in seeds_res.values())
+            print(
+                f"target {measure} <= 0.95 x best other ({best_method} {best:.4f}) for every seed: "
+                f"{'MET' if worst_seed <= 0.95 * best else 'NOT MET'} (worst seed {worst_seed:.4f}, "
+                f"ratio {worst_seed / best:.3f})"
+            )
     need = ("ours", "course", "naive_24", "naive_168")
     if not all(m in results and not results[m].get("error") for m in need):
         return
