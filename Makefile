@@ -10,7 +10,7 @@ DATA_DIR ?= $(CURDIR)/.data
 EMULATOR_PORT ?= 4443
 export EF_DATA_DIR ?= $(DATA_DIR)
 
-.PHONY: help setup test lint format demo compile bench clean
+.PHONY: help setup test test-fast lint format demo compile bench clean
 
 help: ## show this help
 	@awk 'BEGIN {FS = ":.*## "} /^[a-zA-Z_-]+:.*## / {printf "  \033[36m%-20s\033[0m %s\n", $$1, $$2}' $(MAKEFILE_LIST)
@@ -30,6 +30,9 @@ setup: $(UV) ## install everything from the lock file into .venv/ (idempotent)
 
 test: setup ## run the whole test suite (offline)
 	$(RUN) pytest
+
+test-fast: setup ## the inner loop: every test not marked slow (no whole pipelines, browsers, benchmarks)
+	$(RUN) pytest -m "not slow"
 
 lint: setup ## ruff + mypy
 	$(RUN) ruff check .

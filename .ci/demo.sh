@@ -60,6 +60,12 @@ if [ "$ready" = yes ]; then
 else
   echo "==> warning: the API is not ready yet; see $EF_DATA_DIR/api.log" >&2
 fi
+for _ in $(seq 1 150); do
+  if curl -fsS "http://127.0.0.1:${DASHBOARD_PORT}/_stcore/health" >/dev/null 2>&1; then
+    echo "==> dashboard ready"; break
+  fi
+  sleep 0.2
+done
 cat <<TXT
 
   API        http://127.0.0.1:${API_PORT}/docs   (logs: $EF_DATA_DIR/api.log)

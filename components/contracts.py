@@ -109,6 +109,30 @@ class MonitoringSummary(_Contract):
     drift: Drift | None = None
     tables: dict[str, str] = Field(description="table name -> object name, see MONITORING_TABLES")
 
+    def metrics(self) -> dict[str, float]:
+        """The summary as :data:`~components.reports.names.MONITOR_METRICS` (the names of the KFP
+        ``Metrics`` artifact and of the API's ``ef_monitoring_*`` gauges); undefined ones left out."""
+        import math
+
+        from components.reports.names import MONITOR_METRICS
+
+        values = {
+            "rolling_wape": self.rolling_wape,
+            "overall_wape": self.overall_wape,
+            "overall_mape": self.overall_mape,
+            "drift_psi": self.drift.psi if self.drift is not None else None,
+            "data_age_hours": self.freshness.age_hours,
+            "needs_attention": 1.0 if self.needs_attention else 0.0,
+            "evaluated_forecast_runs": self.evaluated_forecast_runs,
+            "evaluated_pairs": self.evaluated_pairs,
+        }
+        assert tuple(values) == MONITOR_METRICS
+        return {
+            name: float(value)
+            for name, value in values.items()
+            if value is not None and math.isfinite(float(value))
+        }
+
 
 class MonitoringPointer(_Contract):
     """``monitoring/latest.json``."""

@@ -182,7 +182,10 @@ def extract_api(settings: Settings, reference: datetime, days_delay: int, days_e
 def extract(
     settings: Settings, reference_time: str | datetime | None, days_delay: int, days_export: int
 ) -> ExtractResult:
-    """The raw records of the run's window, from ``settings.snapshot`` if set, else from the API."""
+    """The raw records of the run's window, from ``settings.snapshot`` if set, else from the API.
+
+    ``days_export`` 0 means ``settings.days_export`` (the dataset's default unless set)."""
+    days_export = days_export or settings.days_export
     reference = reference_time if isinstance(reference_time, datetime) else parse_reference(reference_time)
     if reference.tzinfo is None:
         reference = reference.replace(tzinfo=UTC)

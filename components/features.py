@@ -22,7 +22,12 @@ from pydantic import BaseModel, ConfigDict, Field
 from components import layout
 from components.contracts import FeaturePointer
 from components.datasets import DATETIME, DatasetSpec
-from components.storage import ObjectExistsError, ObjectNotFoundError, PointerConflictError, StorageError
+from components.storage import (
+    ObjectExistsError,
+    ObjectNotFoundError,
+    StorageError,
+    advance_pointer,
+)
 from components.version import __version__
 
 if TYPE_CHECKING:
@@ -33,8 +38,6 @@ if TYPE_CHECKING:
     from components.storage import ObjectStore
 
 log = logging.getLogger(__name__)
-
-POINTER_ATTEMPTS = 5
 
 
 class FeatureStoreError(RuntimeError):
@@ -223,39 +226,30 @@ def write_snapshot(
 
 def _move_latest(store: ObjectStore, latest_name: str, manifest: FeatureManifest) -> bool:
     """Point ``latest`` at this snapshot unless it already does or points at a newer window."""
-    for _ in range(POINTER_ATTEMPTS):
-        pointer = store.read_pointer(latest_name)
-        if pointer is not None:
-            current = FeaturePointer.model_validate(pointer.body)
-            if current.run_id == manifest.run_id and current.sha256 == manifest.sha256:
-                return False
-            if current.window_end > manifest.window_end:
-                log.info("%s points at the newer run %s; left as is", store.uri(latest_name), current.run_id)
-                return False
-        body = FeaturePointer(
-            run_id=manifest.run_id,
-            snapshot=manifest.snapshot,
-            manifest=layout.feature_manifest(manifest.group, manifest.version, manifest.run_id),
-            window_start=manifest.window_start,
-            window_end=manifest.window_end,
-            rows=manifest.rows,
-            sha256=manifest.sha256,
-            updated_at=datetime.now(UTC),
-            dataset=manifest.dataset,
-            series_keys=manifest.series_keys,
-        ).model_dump(mode="json")
-        try:
-            generation = store.move_pointer(
-                latest_name, body, None if pointer is None else pointer.generation
-            )
-        except PointerConflictError as err:
-            log.warning("%s; re-reading the pointer", err)
-            continue
-        log.info("moved %s to run %s (generation %d)", store.uri(latest_name), manifest.run_id, generation)
-        return True
-    raise FeatureStoreError(
-        f"{store.uri(latest_name)} kept moving: gave up after {POINTER_ATTEMPTS} attempts"
-    )
+
+    def stays(body: dict[str, Any]) -> str | None:
+        current = FeaturePointer.model_validate(body)
+        if current.run_id == manifest.run_id and current.sha256 == manifest.sha256:
+            return f"{store.uri(latest_name)} already points at run {manifest.run_id}"
+        if current.window_end > manifest.window_end:
+            return f"{store.uri(latest_name)} points at the newer run {current.run_id}; left as is"
+        return None
+
+    body = FeaturePointer(
+        run_id=manifest.run_id,
+        snapshot=manifest.snapshot,
+        manifest=layout.feature_manifest(manifest.group, manifest.version, manifest.run_id),
+        window_start=manifest.window_start,
+        window_end=manifest.window_end,
+        rows=manifest.rows,
+        sha256=manifest.sha256,
+        updated_at=datetime.now(UTC),
+        dataset=manifest.dataset,
+        series_keys=manifest.series_keys,
+    ).model_dump(mode="json")
+    move = advance_pointer(store, latest_name, body, stays)
+    log.info(move.message)
+    return move.moved
 
 
 def load_manifest(store: ObjectStore, settings: Settings, run: str | None = None) -> FeatureManifest:

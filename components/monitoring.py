@@ -44,8 +44,7 @@ from components.contracts import (
     MonitoringSummary,
     monitoring_tables,
 )
-from components.prediction import PointerMove, advance_pointer, load_features
-from components.storage import ObjectExistsError, ObjectStore
+from components.storage import ObjectExistsError, ObjectStore, PointerMove, advance_pointer, forward_only
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -71,17 +70,11 @@ class MonitoringResult:
 
 # --- metrics ------------------------------------------------------------------------------------------
 def error_metrics(observed: pd.Series, forecast: pd.Series) -> tuple[int, float | None, float | None]:
-    """``(n, mape, wape)`` of one group of pairs; see the module docstring for the definitions."""
-    import numpy as np
+    """``(n, mape, wape)`` of one group of pairs (definitions: ``components.accuracy``)."""
+    from components.accuracy import scores
 
-    y = observed.to_numpy(dtype="float64")
-    f = forecast.to_numpy(dtype="float64")
-    err = np.abs(y - f)
-    denominator = float(np.abs(y).sum())
-    wape = float(err.sum() / denominator) if denominator > 0 else None
-    nonzero = y != 0
-    mape = float(np.mean(err[nonzero] / np.abs(y[nonzero]))) if nonzero.any() else None
-    return len(y), mape, wape
+    found = scores(observed.to_numpy(dtype="float64"), forecast.to_numpy(dtype="float64"))
+    return len(observed), found.mape, found.wape
 
 
 def _grouped(pairs: pd.DataFrame, keys: list[str], columns: tuple[str, ...]) -> pd.DataFrame:
@@ -264,7 +257,7 @@ def monitor_and_publish(
     Named like the forecast: after the snapshot's run (its window end), so an hourly run that finds
     nothing new published changes nothing.
     """
-    from components.features import load_manifest
+    from components.features import load_manifest, load_snapshot
 
     run = load_manifest(store, settings, layout.check_run_id(snapshot_run) if snapshot_run else None).run_id
     keys = list(settings.spec.key_names)
@@ -278,7 +271,8 @@ def monitor_and_publish(
         log.info(message)
         return MonitoringResult(run, summary_name, summary, False, move.moved, message)
 
-    observations, snapshot_name = load_features(store, settings, run)
+    observations, manifest = load_snapshot(store, settings, run=run)
+    snapshot_name = manifest.snapshot
     if observations.empty:
         raise ValueError(f"feature snapshot {store.uri(snapshot_name)} has no rows")
     observations = _normalise_keys(observations, keys)
@@ -360,4 +354,7 @@ def _move_pointer(store: ObjectStore, summary: MonitoringSummary, summary_name: 
     pointer = MonitoringPointer(
         run_id=summary.run_id, summary=summary_name, generated_at=summary.generated_at
     )
-    return advance_pointer(store, layout.MONITORING_LATEST, pointer.model_dump(mode="json"), summary.run_id)
+    body = pointer.model_dump(mode="json")
+    return advance_pointer(
+        store, layout.MONITORING_LATEST, body, forward_only(layout.MONITORING_LATEST, summary.run_id)
+    )

@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING, Any
 from components import layout, schemas
 from components.contracts import ForecastMetadata, ForecastPointer
 from components.datasets import DatasetSpec
-from components.storage import ObjectExistsError, ObjectStore, PointerConflictError, parquet_bytes
+from components.storage import ObjectExistsError, ObjectStore, advance_pointer, forward_only, parquet_bytes
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -26,8 +26,6 @@ if TYPE_CHECKING:
     from components.settings import Settings
 
 log = logging.getLogger(__name__)
-
-_POINTER_ATTEMPTS = 5
 
 
 class ForecastValidationError(ValueError):
@@ -47,12 +45,6 @@ class PredictionResult:
     pointer_moved: bool
     model_version: str
     rows: int
-    message: str
-
-
-@dataclass(frozen=True)
-class PointerMove:
-    moved: bool
     message: str
 
 
@@ -93,12 +85,14 @@ def load_features(store: ObjectStore, settings: Settings, run: str | None) -> tu
     return frame, manifest.snapshot
 
 
-def load_model(settings: Settings) -> tuple[Any, str]:
-    """The champion pyfunc model and its registry version (LookupError when there is none)."""
-    from components.model.registry import load_champion
+def load_model(settings: Settings, version: str | None = None) -> tuple[Any, str]:
+    """The pyfunc model of registry ``version`` (None: the champion; LookupError when there is none)
+    and that version."""
+    from components.model.registry import load_champion, load_version
 
-    model, version = load_champion(settings)
-    return model, str(version)
+    if version is None:
+        return load_champion(settings)
+    return load_version(settings, version), version
 
 
 def model_input(features: pd.DataFrame, spec: DatasetSpec) -> pd.DataFrame:
@@ -180,45 +174,20 @@ def validate_forecast(
     return out.sort_values([*keys, "horizon"], ignore_index=True)
 
 
-# --- pointer --------------------------------------------------------------------------------------------
-def advance_pointer(store: ObjectStore, name: str, body: dict[str, Any], run_id: str) -> PointerMove:
-    """Move a ``latest.json`` pointer to ``run_id`` by compare-and-swap, only forward in time.
-
-    Run ids sort in time order (``YYYYMMDDTHHMMZ``). If the pointer already names this run or a later
-    one, nothing is written. A conflicting writer makes us re-read and decide again.
-    """
-    for _ in range(_POINTER_ATTEMPTS):
-        current = store.read_pointer(name)
-        if current is not None:
-            current_run = str(current.body.get("run_id", ""))
-            if current_run == run_id:
-                return PointerMove(False, f"{name} already points to {run_id}; not moved")
-            if current_run > run_id:
-                return PointerMove(
-                    False, f"{name} points to the later run {current_run}; not moved back to {run_id}"
-                )
-        try:
-            store.move_pointer(name, body, None if current is None else current.generation)
-        except PointerConflictError as err:
-            log.info("%s; re-reading", err)
-            continue
-        before = "nothing" if current is None else current.body.get("run_id")
-        return PointerMove(True, f"{name} moved from {before} to {run_id}")
-    raise PointerConflictError(f"{name} kept moving under us after {_POINTER_ATTEMPTS} attempts")
-
-
 # --- the step -----------------------------------------------------------------------------------------
 def predict_and_publish(
     store: ObjectStore,
     settings: Settings,
     snapshot_run: str | None,
     scheduled_time: datetime,
+    model_version: str | None = None,
 ) -> PredictionResult:
     """Forecast the ``settings.horizon`` hours after the snapshot's last hour and publish them.
 
     The forecast run is named after its origin (the snapshot's window end: the hour after the last
     complete hour of data), so an hourly run that finds nothing new published changes nothing;
-    ``scheduled_time`` (when the run was made) goes into the metadata.
+    ``scheduled_time`` (when the run was made) goes into the metadata. ``model_version`` is the
+    registry version to forecast with (the pipeline resolves it in the DAG); None: the champion.
     """
     from components.features import load_manifest
 
@@ -234,7 +203,7 @@ def predict_and_publish(
     features, snapshot_name = load_features(store, settings, run)
     if features.empty:
         raise ValueError(f"feature snapshot {store.uri(snapshot_name)} has no rows")
-    model, model_version = load_model(settings)
+    model, model_version = load_model(settings, model_version)
     started = time.perf_counter()
     raw = model.predict(model_input(features, spec))
     predict_seconds = time.perf_counter() - started
@@ -289,7 +258,12 @@ def predict_and_publish(
         generated_at=generated_at,
         model_version=model_version,
     )
-    move = advance_pointer(store, layout.FORECAST_LATEST, pointer.model_dump(mode="json"), run)
+    move = advance_pointer(
+        store,
+        layout.FORECAST_LATEST,
+        pointer.model_dump(mode="json"),
+        forward_only(layout.FORECAST_LATEST, run),
+    )
     message = (
         f"published forecast {run} (model version {model_version}, {len(forecast)} rows); {move.message}"
     )
@@ -311,7 +285,12 @@ def _already_published(
         generated_at=metadata.generated_at,
         model_version=metadata.model_version,
     )
-    move = advance_pointer(store, layout.FORECAST_LATEST, pointer.model_dump(mode="json"), run)
+    move = advance_pointer(
+        store,
+        layout.FORECAST_LATEST,
+        pointer.model_dump(mode="json"),
+        forward_only(layout.FORECAST_LATEST, run),
+    )
     message = f"forecast {run} already published (model version {metadata.model_version}); nothing written"
     if move.moved:
         message += f"; {move.message} (a previous run stopped before moving it)"

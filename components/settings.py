@@ -19,8 +19,8 @@ from components.version import __version__
 ENV_PREFIX = "EF_"
 
 
-class Settings(BaseSettings):
-    """Configuration shared by the pipeline steps, the API and the dashboard."""
+class StorageSettings(BaseSettings):
+    """Where the data lives: the bucket, the dataset and its feature group (every surface's)."""
 
     model_config = SettingsConfigDict(env_prefix=ENV_PREFIX, extra="ignore", frozen=True)
 
@@ -36,11 +36,43 @@ class Settings(BaseSettings):
     gcp_project: str = Field("local-project", description="GCP project of the storage client.")
     data_dir: Path = Field(Path(".data"), description="Local working folder (emulator files, MLflow SQLite).")
 
-    # source: the Energi Data Service API (or a snapshot file)
+    # the dataset: its objects live under <prefix>/<dataset>/ of the bucket
     dataset: str = Field(
         DEFAULT_DATASET,
         description="Energi Data Service dataset to forecast: " + ", ".join(sorted(SPECS)) + ".",
     )
+    feature_group: str = Field(
+        "", pattern=r"^([a-z0-9_]+)?$", description="Feature group name in the store; default: the dataset's."
+    )
+    feature_group_version: int = Field(1, ge=1, description="Feature group version (v<N> in object names).")
+
+    @field_validator("prefix")
+    @classmethod
+    def _strip_prefix(cls, value: str) -> str:
+        return value.strip("/")
+
+    @field_validator("dataset")
+    @classmethod
+    def _known_dataset(cls, value: str) -> str:
+        get_spec(value)
+        return value
+
+    @property
+    def spec(self) -> DatasetSpec:
+        """The dataset's spec: its series keys, columns, contract rules and defaults."""
+        return get_spec(self.dataset)
+
+    @model_validator(mode="after")
+    def _feature_group_default(self) -> StorageSettings:
+        if not self.feature_group:
+            object.__setattr__(self, "feature_group", self.spec.feature_group)  # frozen: set once, here
+        return self
+
+
+class Settings(StorageSettings):
+    """The pipeline's settings: the data (see above), its source, training, tuning, monitoring, cluster."""
+
+    # source: the Energi Data Service API (or a snapshot file)
     source_url: str = Field(
         "https://api.energidataservice.dk/dataset",
         pattern=r"^https?://",
@@ -74,12 +106,6 @@ class Settings(BaseSettings):
     days_export: int = Field(
         0, ge=0, le=730, description="Window length in days (at least 2); 0: the dataset's own default."
     )
-
-    # feature store
-    feature_group: str = Field(
-        "", pattern=r"^([a-z0-9_]+)?$", description="Feature group name in the store; default: the dataset's."
-    )
-    feature_group_version: int = Field(1, ge=1, description="Feature group version (v<N> in object names).")
 
     # model
     mlflow_tracking_uri: str = Field("", description="Defaults to SQLite in data_dir.")
@@ -160,28 +186,12 @@ class Settings(BaseSettings):
     )
     image_tag: str = Field(__version__, description="Image tag; defaults to the package version.")
 
-    @field_validator("prefix")
-    @classmethod
-    def _strip_prefix(cls, value: str) -> str:
-        return value.strip("/")
-
-    @field_validator("dataset")
-    @classmethod
-    def _known_dataset(cls, value: str) -> str:
-        get_spec(value)
-        return value
-
     @field_validator("days_export")
     @classmethod
     def _window_days(cls, value: int) -> int:
         if value == 1:
             raise ValueError("days_export must be 0 (the dataset's default) or at least 2")
         return value
-
-    @property
-    def spec(self) -> DatasetSpec:
-        """The dataset's spec: its series keys, columns, contract rules and defaults."""
-        return get_spec(self.dataset)
 
     @model_validator(mode="after")
     def _dataset_defaults(self) -> Settings:
@@ -190,7 +200,6 @@ class Settings(BaseSettings):
         spec, slug = self.spec, _slug(self.dataset)
         defaults = {
             "days_export": self.days_export or spec.default_days_export,
-            "feature_group": self.feature_group or spec.feature_group,
             "model_name": self.model_name or f"energy-forecaster-{slug}",
             "mlflow_experiment": self.mlflow_experiment or f"energy-forecasting-{slug}",
         }

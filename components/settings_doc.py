@@ -12,6 +12,7 @@ import importlib
 from pydantic_settings import BaseSettings
 
 DEFAULT_CLASSES = (
+    "components.settings:StorageSettings",
     "components.settings:Settings",
     "serving.settings:ApiSettings",
     "dashboard.settings:DashboardSettings",

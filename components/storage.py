@@ -10,6 +10,7 @@ import io
 import json
 import logging
 import os
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
@@ -21,7 +22,7 @@ from google.cloud.storage.retry import DEFAULT_RETRY
 if TYPE_CHECKING:
     import pandas as pd
 
-    from components.settings import Settings
+    from components.settings import StorageSettings
 
 log = logging.getLogger(__name__)
 
@@ -85,7 +86,7 @@ class ObjectStore:
         self._timeout: float = REQUEST_TIMEOUT_S if timeout is None else timeout
 
     @classmethod
-    def from_settings(cls, settings: Settings, timeout: float | None = None) -> ObjectStore:
+    def from_settings(cls, settings: StorageSettings, timeout: float | None = None) -> ObjectStore:
         """The store of the configured dataset: ``<prefix>/<dataset>/…`` in the bucket, so datasets
         that share a bucket never see each other's objects."""
         prefix = "/".join(p for p in (settings.prefix, settings.dataset) if p)
@@ -229,6 +230,56 @@ class ObjectStore:
                 "another run updated it first"
             ) from err
         return int(blob.generation)
+
+
+POINTER_ATTEMPTS = 5
+"""How often a pointer move re-reads and decides again when another writer moved it first."""
+
+
+@dataclass(frozen=True)
+class PointerMove:
+    moved: bool
+    message: str
+
+
+def advance_pointer(
+    store: ObjectStore,
+    name: str,
+    body: dict[str, Any],
+    stays: Callable[[dict[str, Any]], str | None],
+) -> PointerMove:
+    """Move pointer ``name`` to ``body`` by compare-and-swap, unless ``stays(current body)`` gives a
+    reason to leave it (then nothing is written and the reason is the message). A conflicting
+    writer makes us re-read and decide again, at most :data:`POINTER_ATTEMPTS` times."""
+    for _ in range(POINTER_ATTEMPTS):
+        current = store.read_pointer(name)
+        if current is not None:
+            reason = stays(current.body)
+            if reason is not None:
+                return PointerMove(False, reason)
+        try:
+            store.move_pointer(name, body, None if current is None else current.generation)
+        except PointerConflictError as err:
+            log.info("%s; re-reading", err)
+            continue
+        before = "nothing" if current is None else current.body.get("run_id")
+        return PointerMove(True, f"{name} moved from {before} to {body.get('run_id')}")
+    raise PointerConflictError(f"{store.uri(name)} kept moving under us after {POINTER_ATTEMPTS} attempts")
+
+
+def forward_only(name: str, run_id: str) -> Callable[[dict[str, Any]], str | None]:
+    """The rule of the ``latest.json`` pointers: run ids sort in time order (``YYYYMMDDTHHMMZ``);
+    a pointer moves only forward, never to the run it names already nor back to an earlier one."""
+
+    def stays(current: dict[str, Any]) -> str | None:
+        current_run = str(current.get("run_id", ""))
+        if current_run == run_id:
+            return f"{name} already points to {run_id}; not moved"
+        if current_run > run_id:
+            return f"{name} points to the later run {current_run}; not moved back to {run_id}"
+        return None
+
+    return stays
 
 
 def parquet_bytes(frame: pd.DataFrame) -> bytes:

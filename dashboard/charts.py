@@ -142,7 +142,10 @@ def _now_marker(fig: go.Figure, now: pd.Timestamp, text: str) -> None:
 
 
 def forecast_figure(frame: pd.DataFrame, unit: str, now: pd.Timestamp | None) -> go.Figure:
-    """Observations (solid), forecast (dashed) and its band (shaded) of every series in ``frame``."""
+    """Observations (solid), forecast (dashed) and its band (shaded) of every series in ``frame``.
+
+    ``now`` (when the forecast was made) is marked only inside the plotted hours: for a dataset
+    published with weeks of lag it lies far after the forecast, and the axis would be mostly empty."""
     scale, other = factor(unit), factor(_other(unit))
     fig = go.Figure()
     for index, (name, group) in enumerate(frame.groupby("series", sort=False)):
@@ -189,7 +192,7 @@ def forecast_figure(frame: pd.DataFrame, unit: str, now: pd.Timestamp | None) ->
                 hovertemplate=_hover(unit),
             )
         )
-    if now is not None:
+    if now is not None and not frame.empty and now <= frame["datetime_utc"].max():
         _now_marker(fig, now, "now (forecast made)")
     fig.update_layout(
         height=560,

@@ -49,12 +49,15 @@ def _rule_row(item: dict[str, Any], passed_default: bool | None = None) -> dict[
     )
     observed = _either(_first(item, "observed"), _first(result, "observed_value"))
     success = item.get("success")
+    passed = bool(success) if success is not None else passed_default
+    if passed is False and item.get("severity") == "warning":
+        passed = True  # the validate step's warnings are findings, never failures (e.g. filled gaps)
     rule = _either(_first(item, "rule", "name", "expectation"), check)
     return {
         "rule": "?" if rule is None else str(rule),
         "check": None if check is None else str(check),
         "column": _either(_first(item, "column"), kwargs.get("column")),
-        "passed": bool(success) if success is not None else passed_default,
+        "passed": passed,
         "unexpected": _int(_either(_first(item, "unexpected_count"), _first(result, "unexpected_count"))),
         "checked": _int(_either(_first(item, "element_count"), _first(result, "element_count"))),
         "observed": None if observed is None else str(observed)[:80],

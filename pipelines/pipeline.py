@@ -92,7 +92,7 @@ def build_pipeline(settings: Settings | None = None) -> Any:
     def energy_forecasting(
         reference_time: str = "",
         days_delay: int = cfg.days_delay,
-        days_export: int = cfg.days_export,
+        days_export: int = 0,
         feature_group_version: int = cfg.feature_group_version,
         run_tuning: bool = False,
         tuning_backend: str = "optuna",

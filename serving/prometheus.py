@@ -74,11 +74,12 @@ class StateCollector(Collector):
             value=int(state.storage_reachable),
         )
         age = state.age_hours()
-        yield GaugeMetricFamily(
-            "ef_api_forecast_age_seconds",
-            "seconds since the served forecast was generated (-1 when none)",
-            value=-1 if age is None else age * 3600,
-        )
+        if age is not None:  # no forecast served: left out, like every undefined figure
+            yield GaugeMetricFamily(
+                "ef_api_forecast_age_seconds",
+                "seconds since the served forecast was generated",
+                value=age * 3600,
+            )
         failing = GaugeMetricFamily(
             "ef_api_load_failing",
             "1 when the newest generation of a source could not be loaded (the last good one is served)",
@@ -93,6 +94,12 @@ class StateCollector(Collector):
             generation.add_metric([source], -1 if data is None else data.generation)
         yield failing
         yield generation
+        monitoring = loaded["monitoring"]
+        if monitoring is not None:
+            for name, value in monitoring.summary.metrics().items():
+                yield GaugeMetricFamily(
+                    f"ef_monitoring_{name}", f"{name} of the served monitoring summary", value=value
+                )
 
 
 class MetricsMiddleware:

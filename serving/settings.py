@@ -1,7 +1,8 @@
 """Settings of the API, read from ``EF_*`` variables (same prefix as the pipeline's settings).
 
-``ApiSettings`` extends the shared ``Settings`` (bucket, prefix, feature group...) with the
-server's own values, e.g. ``EF_API_PORT=8000``, ``EF_API_CORS_ORIGINS=http://localhost:8501``.
+``ApiSettings`` extends the storage settings every surface shares (bucket, prefix, dataset,
+feature group) with the server's own values, e.g. ``EF_API_PORT=8000``,
+``EF_API_CORS_ORIGINS=http://localhost:8501``; none of the pipeline's (source, training, tuning).
 """
 
 from __future__ import annotations
@@ -12,11 +13,11 @@ from typing import Annotated
 from pydantic import Field, field_validator
 from pydantic_settings import NoDecode
 
-from components.settings import Settings
+from components.settings import StorageSettings
 
 
-class ApiSettings(Settings):
-    """The shared settings plus those of the forecasts API."""
+class ApiSettings(StorageSettings):
+    """The storage settings plus those of the forecasts API."""
 
     api_host: str = Field("127.0.0.1", min_length=1, description="interface uvicorn binds to")
     api_port: int = Field(8000, ge=1, le=65535, description="port uvicorn listens on")

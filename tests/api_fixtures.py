@@ -36,7 +36,7 @@ from components.contracts import (
 )
 from components.datasets import DATETIME, SPECS, UNIT, DatasetSpec
 from components.emulator import free_port
-from components.settings import Settings
+from components.settings import Settings, StorageSettings
 from components.storage import ObjectStore, parquet_bytes
 
 Key = tuple[str, ...]
@@ -116,7 +116,7 @@ def _typed(frame: pd.DataFrame, spec: DatasetSpec) -> pd.DataFrame:
 
 def write_observations(
     store: ObjectStore,
-    settings: Settings,
+    settings: StorageSettings,
     end: datetime = REFERENCE,
     hours: int = 192,
     series: Sequence[Key] | None = None,
@@ -184,9 +184,16 @@ def forecast_frame(
     return _typed(pd.DataFrame(rows, columns=list(spec.forecast_columns)), spec)
 
 
+def as_pipeline_settings(settings: StorageSettings) -> Settings:
+    """The pipeline's settings on the same data (an API's settings do not carry horizon, model name...)."""
+    if isinstance(settings, Settings):
+        return settings
+    return Settings(**settings.model_dump(include=set(StorageSettings.model_fields)))
+
+
 def write_forecast(
     store: ObjectStore,
-    settings: Settings,
+    settings: StorageSettings,
     scheduled: datetime = REFERENCE,
     series: Sequence[Key] | None = None,
     band: bool = True,
@@ -203,6 +210,7 @@ def write_forecast(
     of its metadata (to write broken objects).
     """
     spec = settings.spec
+    settings = as_pipeline_settings(settings)
     series = SMALL[spec.name] if series is None else series
     run = layout.run_id(scheduled)
     generated = generated_at or datetime.now(UTC)
@@ -274,7 +282,7 @@ def five_percent(_key: Key, _run: int, _horizon: int) -> float:
 
 def write_monitoring(
     store: ObjectStore,
-    settings: Settings,
+    settings: StorageSettings,
     run_time: datetime = REFERENCE,
     series: Sequence[Key] | None = None,
     runs: int = 3,
@@ -315,7 +323,7 @@ def write_monitoring(
         overall_mape=float((abs_err / pairs["observed"]).mean()),
         overall_wape=float(abs_err.sum() / pairs["observed"].sum()),
         rolling_wape=float(tables["by_forecast_run"]["wape"].iloc[-1]),
-        wape_threshold=settings.monitoring_wape_threshold,
+        wape_threshold=as_pipeline_settings(settings).monitoring_wape_threshold,
         needs_attention=needs_attention,
         reason=(reason or "rolling WAPE above threshold") if needs_attention else None,
         freshness=Freshness(newest_observation=run_time, age_hours=1.0),
@@ -347,7 +355,7 @@ class Written:
 
 def write_all(
     store: ObjectStore,
-    settings: Settings,
+    settings: StorageSettings,
     series: Sequence[Key] | None = None,
     monitoring: bool = True,
     end: datetime = REFERENCE,

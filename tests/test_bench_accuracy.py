@@ -19,6 +19,8 @@ import pytest
 from components.datasets import TARGET, get_spec
 from tests.conftest import REPO_ROOT, SHARED_DATA, SNAPSHOT_PATH
 
+pytestmark = pytest.mark.slow
+
 BENCH = REPO_ROOT / "bench" / "accuracy.py"
 EXPORTS = SHARED_DATA / "energidataservice"
 BALANCE_2019 = EXPORTS / "ElectricityBalanceNonv_DK1DK2_2019-01-01T00_2019-10-31T23.csv"

@@ -15,6 +15,8 @@ from typing import Any
 
 import pytest
 
+pytestmark = pytest.mark.slow
+
 REPO = Path(__file__).resolve().parents[1]
 CHART = REPO / "charts" / "energy-forecasting"
 EXPECTED_SKIPS = {

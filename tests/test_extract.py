@@ -105,6 +105,15 @@ def test_snapshot_parquet_window(settings: Settings, snapshot_path: Path, expect
     assert got["HourUTC"].min() == "2023-01-15T00:00:00" and got["HourUTC"].max() == "2023-01-17T23:00:00"
 
 
+def test_zero_days_export_is_the_settings_window(settings: Settings, snapshot_path: Path) -> None:
+    """What the compiled pipeline passes (``days_export`` 0): the running step's settings decide."""
+    default = settings.model_copy(update={"snapshot": snapshot_path})
+    assert default.days_export == default.spec.default_days_export  # EF_DAYS_EXPORT unset
+    for configured in (default, default.model_copy(update={"days_export": 3})):
+        result = extract(configured, "now", 0, 0)
+        assert result.window.end - result.window.start == timedelta(days=configured.days_export)
+
+
 def test_snapshot_window_before_the_data_is_a_clear_error(settings: Settings, snapshot_path: Path) -> None:
     with pytest.raises(ExtractError) as err:
         extract(settings.model_copy(update={"snapshot": snapshot_path}), "2022-12-01T00:00Z", 0, 3)

@@ -58,6 +58,7 @@ def run_dirs(root: Path) -> set[Path]:
     return {p for p in root.iterdir() if p.is_dir()}
 
 
+@pytest.mark.slow
 def test_extract_validate_features_under_kfp_local(
     pipeline_root: Path, env: Settings, store: ObjectStore, snapshot_path: Path
 ) -> None:

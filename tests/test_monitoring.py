@@ -235,6 +235,12 @@ def test_metric_definitions() -> None:
     assert wape == pytest.approx(3.0 / 15.0)  # sum|e| / sum|y|
     assert mape == pytest.approx((0.2 + 0.0) / 2)  # y == 0 skipped
     assert error_metrics(pd.Series([0.0]), pd.Series([1.0]))[1:] == (None, None)
+    # the backtest's tables use the same definition; undefined is NaN there (a pandas table)
+    from components.model.metrics import scores
+
+    table_row = scores(observed.to_numpy(), forecast.to_numpy())
+    assert (table_row["mape"], table_row["wape"]) == pytest.approx((mape, wape))
+    assert np.isnan(scores(np.array([0.0]), np.array([1.0]))["wape"])
 
 
 def test_psi_is_near_zero_without_drift_and_large_with_it() -> None:
@@ -264,6 +270,7 @@ def test_psi_is_near_zero_without_drift_and_large_with_it() -> None:
     assert moved.reference_end == moved.current_start
 
 
+@pytest.mark.slow
 def test_monitor_component_under_kfp_local(
     store: ObjectStore, model_settings: Settings, snapshot_path: Path, tmp_path: Path
 ) -> None:

@@ -201,7 +201,7 @@ def test_parameters_and_defaults(compiled: dict[str, Any]) -> None:
     defaults = Settings()
     assert params["reference_time"]["defaultValue"] == ""
     assert params["days_delay"]["defaultValue"] == defaults.days_delay
-    assert params["days_export"]["defaultValue"] == defaults.days_export
+    assert params["days_export"]["defaultValue"] == 0  # the running step's dataset decides
     assert params["run_tuning"]["defaultValue"] is False
     assert params["tuning_backend"]["defaultValue"] == "optuna"
     assert params["run_tuning"]["parameterType"] == "BOOLEAN"

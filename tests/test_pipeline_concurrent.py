@@ -25,6 +25,8 @@ from components.storage import ObjectStore
 from tests import de35_schema as schemas
 from tests.pipeline_fixtures import CHEAP
 
+pytestmark = pytest.mark.slow
+
 REPO_ROOT = Path(__file__).resolve().parents[1]
 EARLIER = datetime(2023, 1, 16, tzinfo=UTC)
 HOUR = datetime(2023, 1, 17, tzinfo=UTC)

@@ -28,6 +28,8 @@ from pipelines.local import RunResult
 from tests.pipeline_fixtures import FIRST, SECOND, RealPipeline
 from tests.report_rendering import chromium_or_skip, markdown_page, pixels_of, screenshot
 
+pytestmark = pytest.mark.slow
+
 STEPS = {"extract", "validate", "features", "resolve-model", "predict", "monitor"}
 
 

@@ -341,6 +341,7 @@ def kfp_local(tmp_path: Path) -> Iterator[None]:
     yield
 
 
+@pytest.mark.slow
 def test_predict_component_under_kfp_local(
     store: ObjectStore,
     model_settings: Settings,

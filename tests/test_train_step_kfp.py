@@ -59,6 +59,7 @@ def test_config_json_empty_means_best_config(train_settings: Settings) -> None:
         parse_config_json('{"num_leafs": 31}', train_settings)
 
 
+@pytest.mark.slow
 def test_train_component_under_kfp_local(
     train_settings: Settings, store: ObjectStore, snapshot_run: str, tmp_path: Path
 ) -> None:

@@ -257,6 +257,7 @@ def test_backends_are_picked_by_name_and_load_only_their_own_client() -> None:
     }
 
 
+@pytest.mark.slow
 def test_tune_component_under_kfp_local(stored: Stored, tune_settings: Settings, tmp_path: Path) -> None:
     from kfp import local
 

@@ -1,31 +1,25 @@
-"""Forecast accuracy: MAPE, WAPE and RMSE overall, per origin, per series and per horizon hour."""
+"""Backtest tables: MAPE, WAPE and RMSE (defined in ``components.accuracy``) overall, per origin,
+per series and per horizon hour."""
 
 from __future__ import annotations
 
 import numpy as np
 import pandas as pd
 
-from components import schemas
+from components import accuracy, schemas
 
 METRICS = ("mape", "wape", "rmse")
 
 
 def scores(actual: np.ndarray, forecast: np.ndarray) -> dict[str, float]:
-    """MAPE (mean of |e|/|y| over y != 0), WAPE (sum|e| / sum|y|) and RMSE of the finite pairs."""
-    a = np.asarray(actual, dtype="float64").reshape(-1)
-    f = np.asarray(forecast, dtype="float64").reshape(-1)
-    ok = np.isfinite(a) & np.isfinite(f)
-    a, f = a[ok], f[ok]
-    if a.size == 0:
-        return {"mape": float("nan"), "wape": float("nan"), "rmse": float("nan"), "n": 0.0}
-    err = np.abs(a - f)
-    nz = a != 0
-    denom = np.abs(a).sum()
+    """:func:`components.accuracy.scores` as a table row: an undefined figure is NaN, and ``n``."""
+    found = accuracy.scores(actual, forecast)
+    nan = float("nan")
     return {
-        "mape": float(np.mean(err[nz] / np.abs(a[nz]))) if nz.any() else float("nan"),
-        "wape": float(err.sum() / denom) if denom > 0 else float("nan"),
-        "rmse": float(np.sqrt(np.mean(err**2))),
-        "n": float(a.size),
+        "mape": nan if found.mape is None else found.mape,
+        "wape": nan if found.wape is None else found.wape,
+        "rmse": nan if found.rmse is None else found.rmse,
+        "n": float(found.n),
     }
 
 

@@ -159,17 +159,23 @@ def load_champion(settings: Settings) -> tuple[Any, str]:
         raise LookupError(
             f"no champion model: {champion_uri(settings)} not found at {settings.tracking_uri}"
         ) from err
-    with tempfile.TemporaryDirectory(prefix="champion-") as tmp:
+    return load_version(settings, str(mv.version)), str(mv.version)
+
+
+def load_version(settings: Settings, version: str) -> Any:
+    """The pyfunc model of exactly ``models:/<model_name>/<version>``."""
+    configure(settings)
+    with tempfile.TemporaryDirectory(prefix="model-") as tmp:
         # MLflow's own requirement check scans every installed distribution (~1.2 s per load);
         # the model pins exact versions, so comparing those pins is the same check, only faster.
         model = mlflow.pyfunc.load_model(
-            f"models:/{settings.model_name}/{mv.version}", suppress_warnings=True, dst_path=tmp
+            f"models:/{settings.model_name}/{version}", suppress_warnings=True, dst_path=tmp
         )
         requirements = Path(tmp) / "requirements.txt"
         pins = requirements.read_text(encoding="utf-8").splitlines() if requirements.exists() else []
     for problem in requirement_mismatches(pins):
-        log.warning("champion v%s: %s", mv.version, problem)
-    return model, str(mv.version)
+        log.warning("model v%s: %s", version, problem)
+    return model
 
 
 def requirement_mismatches(pins: list[str]) -> list[str]:

@@ -18,9 +18,6 @@ from __future__ import annotations
 
 import logging
 import math
-import tempfile
-from collections.abc import Iterator
-from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -251,43 +248,6 @@ def model_ref(metadata: dict[str, Any], settings: Settings) -> str:
     return str(version)
 
 
-def load_model_version(settings: Settings, version: str) -> Any:
-    """The pyfunc model of exactly ``models:/<model_name>/<version>``."""
-    import mlflow
-
-    from components.model.registry import configure, requirement_mismatches
-
-    configure(settings)
-    with tempfile.TemporaryDirectory(prefix="model-") as tmp:
-        model = mlflow.pyfunc.load_model(
-            model_uri(settings.model_name, version), suppress_warnings=True, dst_path=tmp
-        )
-        requirements = Path(tmp) / "requirements.txt"
-        pins = requirements.read_text(encoding="utf-8").splitlines() if requirements.exists() else []
-    for problem in requirement_mismatches(pins):
-        log.warning("model v%s: %s", version, problem)
-    return model
-
-
-@contextmanager
-def pinned_model(settings: Settings, version: str) -> Iterator[None]:
-    """Make the prediction stage load ``version`` instead of whatever alias ``champion`` names when
-    it gets to loading (``components.prediction.load_model`` takes no version today)."""
-    from components import prediction
-
-    original = prediction.load_model
-
-    def load(settings: Settings) -> tuple[Any, str]:
-        log.info("loading %s (the model this step was given)", model_uri(settings.model_name, version))
-        return load_model_version(settings, version), version
-
-    prediction.load_model = load
-    try:
-        yield
-    finally:
-        prediction.load_model = original
-
-
 # --- forecast and monitoring ---------------------------------------------------------------------
 def forecast_metadata(store: ObjectStore, result: PredictionResult, model: dict[str, Any]) -> dict[str, Any]:
     """Metadata of the forecast ``Dataset``, from the forecast's own ``metadata.json``."""
@@ -318,17 +278,7 @@ def forecast_metadata(store: ObjectStore, result: PredictionResult, model: dict[
 
 def monitoring_metrics(summary: MonitoringSummary) -> dict[str, float]:
     """:data:`~components.reports.names.MONITOR_METRICS` of a summary; undefined ones left out."""
-    values: dict[str, Any] = {
-        "rolling_wape": summary.rolling_wape,
-        "overall_wape": summary.overall_wape,
-        "overall_mape": summary.overall_mape,
-        "drift_psi": summary.drift.psi if summary.drift is not None else None,
-        "data_age_hours": summary.freshness.age_hours,
-        "needs_attention": 1.0 if summary.needs_attention else 0.0,
-        "evaluated_forecast_runs": summary.evaluated_forecast_runs,
-        "evaluated_pairs": summary.evaluated_pairs,
-    }
-    return {name: float(value) for name, value in values.items() if _finite(value)}
+    return summary.metrics()
 
 
 def monitoring_tables(store: ObjectStore, summary: MonitoringSummary) -> dict[str, Any]:

@@ -15,14 +15,16 @@ def extract(
     raw: Output[Dataset],
 ) -> NamedTuple("Outputs", [("window_start", str), ("window_end", str)]):  # type: ignore[valid-type]
     """Window ``[start, end)`` from ``reference_time`` ("" or "now" = now, UTC), ``days_delay`` and
-    ``days_export``; writes the raw records (raw API column names) as Parquet to ``raw``."""
-    import logging
+    ``days_export`` (0: the step's ``EF_DAYS_EXPORT``, else the dataset's default, so one compiled
+    pipeline serves whichever ``EF_DATASET`` the settings ConfigMap names); writes the raw records
+    (raw API column names) as Parquet to ``raw``."""
     from collections import namedtuple
 
     from components.extract import extract as run_extract
     from components.settings import Settings
+    from components.steps.artifacts import configure_logging
 
-    logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
+    configure_logging()
     result = run_extract(Settings(), reference_time, days_delay, days_export)
     result.frame.to_parquet(raw.path, index=False)
     raw.metadata.update(result.metadata)

@@ -26,7 +26,6 @@ def predict(
         configure_logging,
         forecast_metadata,
         model_ref,
-        pinned_model,
         snapshot_context,
     )
 
@@ -36,8 +35,7 @@ def predict(
     version = model_ref(model.metadata, settings)
     when = parse_scheduled_time(scheduled_time)
     log.info("scheduled time %s, snapshot %s, model %s", when.isoformat(), run, model.uri)
-    with pinned_model(settings, version):
-        result = predict_and_publish(store, settings, run, when)
+    result = predict_and_publish(store, settings, run, when, model_version=version)
     if result.model_version != version:
         log.warning(
             "forecast %s was already published with model v%s (given v%s); left as it is",

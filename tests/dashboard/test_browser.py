@@ -54,7 +54,7 @@ from tests.api_fixtures import serve_api
 from tests.dashboard.conftest import REPO_ROOT
 from tests.pipeline_fixtures import FIRST, SECOND, RealPipeline
 
-pytestmark = pytest.mark.browser
+pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
 ARTIFACTS = REPO_ROOT / "test-artifacts"
 SETUP_STEP = REPO_ROOT / ".ci" / "setup.d" / "chromium.sh"

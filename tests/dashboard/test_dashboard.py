@@ -339,6 +339,25 @@ def test_accuracy_chart_of_one_run_spans_a_day() -> None:
     assert charts.accuracy_figure(two, 0.15).layout.xaxis.range is None
 
 
+def test_forecast_chart_marks_now_only_inside_its_hours() -> None:
+    """A lagged dataset (DK36: weeks) is forecast long before "now": no marker stretches the axis."""
+    hours = pd.date_range("2026-11-10", periods=48, freq="h", tz="UTC")
+    frame = pd.DataFrame(
+        {
+            "datetime_utc": hours,
+            "value": 1.0,
+            "kind": ["observed"] * 24 + ["forecast"] * 24,
+            "lower": None,
+            "upper": None,
+            "series": "PR Private households",
+        }
+    )
+    inside = charts.forecast_figure(frame, "MWh", hours[24])
+    assert [a.text for a in inside.layout.annotations] == ["now (forecast made)"]
+    later = charts.forecast_figure(frame, "MWh", hours[-1] + pd.Timedelta(days=17))
+    assert later.layout.annotations == () and later.layout.shapes == ()
+
+
 # --- the API down, not ready, or changing underneath --------------------------------------------------
 @pytest.mark.parametrize("page", list(PAGES))
 def test_api_down_gives_a_friendly_message_on_every_page(page: str, use_api: Callable[[str], None]) -> None:

@@ -14,7 +14,9 @@ import pytest
 from fastapi.testclient import TestClient
 
 from components import layout
+from components.contracts import MonitoringSummary
 from components.datasets import get_spec
+from components.reports.names import MONITOR_METRICS
 from components.settings import Settings
 from components.storage import ObjectStore
 from serving.main import create_app
@@ -310,7 +312,7 @@ def test_meta_and_quality(client: TestClient, written: Written, settings: Settin
     assert [(q.hours, q.expected_hours) for q in quality.coverage] == [(168, 168)] * len(SMALL_SERIES)
 
 
-def test_prometheus_metrics(client: TestClient) -> None:
+def test_prometheus_metrics(client: TestClient, written: Written, store: ObjectStore) -> None:
     client.get(f"{V1}/forecasts/DK1/111")
     client.get(f"{V1}/forecasts/DK3/111")
     text = client.get(f"{V1}/metrics").text
@@ -322,6 +324,12 @@ def test_prometheus_metrics(client: TestClient) -> None:
     assert "ef_api_ready 1.0" in text and "ef_api_storage_reachable 1.0" in text
     assert 'ef_api_load_failing{source="forecast"} 0.0' in text
     assert 'ef_api_loads_total{ok="true",source="forecast"} 1.0' in text
+    # the monitoring figures under the names of the monitor step's KFP Metrics (and MLflow's)
+    served = {match[1]: float(match[2]) for match in re.finditer(r"^ef_monitoring_(\w+) (\S+)$", text, re.M)}
+    assert written.monitoring is not None
+    summary = MonitoringSummary.model_validate(store.read_json(written.monitoring.summary))
+    assert served == pytest.approx(summary.metrics()) and set(served) <= set(MONITOR_METRICS)
+    assert {"rolling_wape", "needs_attention", "data_age_hours"} <= set(served)
 
 
 def test_unchanged_generations_are_checked_but_not_reloaded(client: TestClient) -> None:

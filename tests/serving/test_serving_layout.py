@@ -48,3 +48,15 @@ def test_dashboard_imports_neither_components_nor_serving() -> None:
 @pytest.mark.parametrize("path", sorted((REPO / "serving").rglob("*.py")), ids=lambda p: p.name)
 def test_no_serving_module_above_500_lines(path: Path) -> None:
     assert len(path.read_text().splitlines()) <= MAX_LINES
+
+
+def test_api_settings_carry_storage_and_api_values_only() -> None:
+    """The API reads the data where the pipeline wrote it, and none of the pipeline's own settings."""
+    from components.settings import Settings, StorageSettings
+    from serving.settings import ApiSettings
+
+    pipeline_only = set(Settings.model_fields) - set(StorageSettings.model_fields)
+    assert {"source_url", "horizon", "model_name", "tune_fixed"} <= pipeline_only
+    assert not set(ApiSettings.model_fields) & pipeline_only
+    own = set(ApiSettings.model_fields) - set(StorageSettings.model_fields)
+    assert own and all(name.startswith("api_") for name in own)
