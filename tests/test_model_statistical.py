@@ -158,6 +158,7 @@ def test_mlflow_roundtrip_of_the_whole_model(keys: int, snapshot_path: Path, tmp
     assert inputs == [schemas.DATETIME, *key_names, schemas.TARGET]
 
 
+@pytest.mark.slow
 def test_train_and_register_a_one_key_dataset(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     """The train step's logic on ElectricityBalanceNonv: backtest, log, register, gate, load back."""
     monkeypatch.setenv("EF_DATASET", "ElectricityBalanceNonv")

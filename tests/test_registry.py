@@ -56,6 +56,7 @@ def registry_settings(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Settin
     return Settings()
 
 
+@pytest.mark.slow
 def test_champion_then_challenger_and_pyfunc_roundtrip(
     snapshot_path: Path, registry_settings: Settings, caplog: pytest.LogCaptureFixture
 ) -> None:
@@ -145,6 +146,7 @@ def test_no_champion_is_a_lookup_error(registry_settings: Settings) -> None:
         load_champion(registry_settings)
 
 
+@pytest.mark.slow
 def test_a_champion_of_an_older_model_format_is_replaced_not_compared(
     snapshot_path: Path, registry_settings: Settings, caplog: pytest.LogCaptureFixture
 ) -> None:

@@ -88,6 +88,7 @@ def test_origin_frames_split_the_last_days() -> None:
         list(origin_frames(frame, origins=0, horizon=24))
 
 
+@pytest.mark.slow
 def test_tiny_budget_returns_a_config_inside_the_space(frame: pd.DataFrame) -> None:
     from components.model.backtest import backtest_wape
 
