@@ -33,7 +33,7 @@ from components.tuning.space import SearchSpaceError, is_inside, parse_space
 from components.validation import check_contract, enforce
 from tests import de35_schema as schemas
 
-REPO = Path(__file__).resolve().parents[1]
+REPO = Path(__file__).resolve().parents[2]
 DAYS = 10
 FIXED: dict[str, Any] = {"n_estimators": 30, "n_jobs": 1}
 """Few trees (a pin may leave the space's range) and one thread (the machine is shared): short trials."""
