@@ -24,7 +24,7 @@ IMAGE_TAG       = $$($(RUN) python -c 'from components.settings import Settings;
         pipeline-deploy deploy helm-test rollback model-rollback
 
 check-deploy: setup ## offline checks of every deploy artifact (hadolint, helm, kubernetes-validate, kustomize, checkov, actionlint)
-	$(RUN) pytest -q $(wildcard tests/test_deploy_*.py)
+	$(RUN) pytest -q tests/deploy
 
 image: ## build the project image (needs a Docker engine), tagged Settings().image_uri
 	docker build --file Dockerfile.base \

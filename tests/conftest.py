@@ -18,6 +18,8 @@ pytest_plugins = ["tests.pipeline_fixtures"]
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 SHARED_DATA = Path(os.environ.get("EF_SHARED_DATA", REPO_ROOT.parent / "shared" / "data"))
+EBN_2019 = SHARED_DATA / "energidataservice" / "ElectricityBalanceNonv_DK1DK2_2019-01-01T00_2019-10-31T23.csv"
+"""The ElectricityBalanceNonv export of 2019 with its real gaps (see ../shared/data/README.md)."""
 SNAPSHOT_PATH = SHARED_DATA / "energidataservice" / "ConsumptionDE35Hour_2022-12-21T16_2023-01-17T23.parquet"
 API_PAGE_SAMPLE = SHARED_DATA / "energidataservice" / "api_page_sample.json"
 

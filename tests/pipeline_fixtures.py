@@ -9,7 +9,7 @@ emulator and its own MLflow SQLite:
 * ``SECOND`` (2023-01-17 00:00 UTC) without tuning: the same steps, and monitoring now evaluates the
   first run's forecast against what was observed (monitoring history, WAPE per series).
 
-``tests/test_pipeline_local.py`` checks these runs and the dashboard's browser test shows them, so
+``tests/pipeline/test_pipeline_local.py`` checks these runs and the dashboard's browser test shows them, so
 the real output costs one pair of runs per session whichever of them runs first. Nobody writes into
 this bucket except the pipeline: a test that wants to publish more takes a copy
 (:meth:`RealPipeline.copy_bucket`).
@@ -41,6 +41,8 @@ from serving.settings import ApiSettings
 FIRST = datetime(2023, 1, 16, tzinfo=UTC)
 SECOND = datetime(2023, 1, 17, tzinfo=UTC)
 BUCKET = "real-pipeline"
+STEPS = {"extract", "validate", "features", "resolve-model", "predict", "monitor"}
+"""The tasks of a run without tuning (``train`` runs inside a condition branch)."""
 
 CHEAP = {
     "EF_DAYS_EXPORT": "14",

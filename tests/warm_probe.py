@@ -1,6 +1,6 @@
 """Run as ``python -m tests.warm_probe CODE [ARGS]``: prints what a task sees, exits with CODE.
 
-Used by tests/test_warm.py to compare a task run through the warm-interpreter launcher with the
+Used by tests/pipeline/test_warm.py to compare a task run through the warm-interpreter launcher with the
 same task run cold. ``CODE`` ``raise`` raises an exception instead, ``kill`` kills itself,
 ``sleep`` sleeps 60 s, ``pool`` leaves a ``ThreadPoolExecutor`` with idle workers behind (as
 MLflow and LightGBM helpers do) and exits 0.

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Setup step: install Debian's chromium for the headless browser test (tests/test_browser.py).
+# Setup step: install Debian's chromium for the headless browser test (tests/dashboard/test_browser.py).
 # Idempotent and quiet when chromium is already there; a clear message (and exit 0, so `make setup`
 # goes on) when it cannot be installed — the browser test then skips with that reason.
 set -uo pipefail

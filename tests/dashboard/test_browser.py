@@ -3,7 +3,7 @@ the API serving REAL PIPELINE OUTPUT from the GCS emulator.
 
 What is shown: the session's ``real_pipeline`` (``tests/pipeline_fixtures.py``), the whole DAG run
 under KFP's local runner on two weeks of the shared snapshot for the scheduled hours 2023-01-16 and
-2023-01-17 00:00 UTC (the same runs ``tests/test_pipeline_local.py`` checks), copied byte for byte
+2023-01-17 00:00 UTC (the same runs ``tests/pipeline/test_pipeline_local.py`` checks), copied byte for byte
 into a bucket of this module's own (so the test of a new forecast can publish into a copy without
 changing what other tests check). The API (``serving``'s app, uvicorn in a thread) serves that bucket;
 with ``EF_BROWSER_API_URL`` the test uses an API that is already running instead (e.g. the one

@@ -27,24 +27,10 @@ from components.model.registry import (
 from components.model.training import train_and_register
 from components.settings import Settings
 from tests import de35_schema as schemas
+from tests.de35_schema import short_frame
 
 GOOD = {"n_estimators": 100, "learning_rate": 0.1, "origin_stride": 6, "quantile_n_estimators": 20}
 WORSE = {**GOOD, "learning_rate": 0.01, "num_leaves": 15}
-
-
-def short_frame(snapshot_path: Path, days: int = 10) -> pd.DataFrame:
-    raw = pd.read_parquet(snapshot_path)
-    frame = pd.DataFrame(
-        {
-            schemas.DATETIME: pd.to_datetime(raw["HourUTC"]).dt.tz_localize("UTC"),
-            "area": raw["PriceArea"].astype("string"),
-            "consumer_type": raw["ConsumerType_DE35"].astype("string"),
-            schemas.TARGET: raw["TotalCon"].astype("float64") / 1000.0,  # kWh -> MWh, as validated
-        }
-    )
-    end = frame[schemas.DATETIME].max()
-    frame = frame[frame[schemas.DATETIME] > end - pd.Timedelta(days=days)]
-    return frame.sort_values(["area", "consumer_type", schemas.DATETIME]).reset_index(drop=True)
 
 
 @pytest.fixture()
@@ -56,6 +42,7 @@ def registry_settings(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Settin
     return Settings()
 
 
+@pytest.mark.slow
 def test_champion_then_challenger_and_pyfunc_roundtrip(
     snapshot_path: Path, registry_settings: Settings, caplog: pytest.LogCaptureFixture
 ) -> None:
@@ -145,6 +132,7 @@ def test_no_champion_is_a_lookup_error(registry_settings: Settings) -> None:
         load_champion(registry_settings)
 
 
+@pytest.mark.slow
 def test_a_champion_of_an_older_model_format_is_replaced_not_compared(
     snapshot_path: Path, registry_settings: Settings, caplog: pytest.LogCaptureFixture
 ) -> None:

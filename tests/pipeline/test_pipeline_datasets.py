@@ -56,17 +56,15 @@ from pipelines.local import RunResult, run_pipeline_locally
 from pipelines.warm import warm_interpreter
 from serving.main import create_app
 from tests.api_fixtures import BALANCE, DE35, INDUSTRY, INDUSTRY_TITLES, Key, serve_api
-from tests.conftest import SNAPSHOT_PATH
+from tests.conftest import EBN_2019, SNAPSHOT_PATH
 from tests.dashboard import test_dashboard_specs as dashboard_specs
 from tests.dashboard.conftest import figures, no_failure, open_app, trace_names
 from tests.dashboard.test_browser import Browser, render, run_dashboard
-from tests.pipeline_fixtures import CHEAP, RealPipeline
+from tests.pipeline_fixtures import CHEAP, STEPS, RealPipeline
 from tests.replay_api import Replay, load_records, records_of, serve
 from tests.report_rendering import chromium_or_skip
 from tests.serving import test_api_specs as api_specs
 from tests.serving.conftest import V1
-from tests.test_pipeline_local import STEPS
-from tests.test_source_live import EBN_2019
 
 pytestmark = pytest.mark.slow
 

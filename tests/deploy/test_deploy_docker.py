@@ -20,7 +20,7 @@ import yaml
 from components.settings import Settings
 from components.version import __version__
 
-REPO = Path(__file__).resolve().parents[1]
+REPO = Path(__file__).resolve().parents[2]
 DOCKERFILE = REPO / "Dockerfile.base"
 DOCKERIGNORE = REPO / ".dockerignore"
 

@@ -33,7 +33,7 @@ from components.tuning.space import SearchSpaceError, is_inside, parse_space
 from components.validation import check_contract, enforce
 from tests import de35_schema as schemas
 
-REPO = Path(__file__).resolve().parents[1]
+REPO = Path(__file__).resolve().parents[2]
 DAYS = 10
 FIXED: dict[str, Any] = {"n_estimators": 30, "n_jobs": 1}
 """Few trees (a pin may leave the space's range) and one thread (the machine is shared): short trials."""
@@ -88,6 +88,7 @@ def test_origin_frames_split_the_last_days() -> None:
         list(origin_frames(frame, origins=0, horizon=24))
 
 
+@pytest.mark.slow
 def test_tiny_budget_returns_a_config_inside_the_space(frame: pd.DataFrame) -> None:
     from components.model.backtest import backtest_wape
 

@@ -3,7 +3,7 @@
 is well-formed SVG, that nothing is loaded from elsewhere, and (marked ``browser``) that Chromium draws
 the plots (screenshots under ``test-artifacts/report-synthetic-*.png``).
 
-The same reports made by a real pipeline run are checked in ``tests/test_pipeline_local.py``.
+The same reports made by a real pipeline run are checked in ``tests/pipeline/test_pipeline_local.py``.
 """
 
 from __future__ import annotations

@@ -7,7 +7,7 @@ from pathlib import Path
 
 from components.settings_doc import markdown
 
-README = Path(__file__).resolve().parents[1] / "README.md"
+README = Path(__file__).resolve().parents[2] / "README.md"
 
 
 def test_settings_table_matches_the_code() -> None:

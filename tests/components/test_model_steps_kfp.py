@@ -2,7 +2,7 @@
 champion as a ``Model`` artifact, and ``predict`` loads exactly the version a ``Model`` names.
 
 A registry of two tiny pyfunc versions stands in for trained forecasters (training itself is tested
-in ``tests/test_train_step_kfp.py``): v1 holds alias ``champion``, v2 alias ``challenger``.
+in ``tests/components/test_train_step_kfp.py``): v1 holds alias ``champion``, v2 alias ``challenger``.
 """
 
 from __future__ import annotations

@@ -25,12 +25,10 @@ from components.settings import Settings
 from components.steps.artifacts import monitoring_metrics
 from components.storage import ObjectStore
 from pipelines.local import RunResult
-from tests.pipeline_fixtures import FIRST, SECOND, RealPipeline
+from tests.pipeline_fixtures import FIRST, SECOND, STEPS, RealPipeline
 from tests.report_rendering import chromium_or_skip, markdown_page, pixels_of, screenshot
 
 pytestmark = pytest.mark.slow
-
-STEPS = {"extract", "validate", "features", "resolve-model", "predict", "monitor"}
 
 
 @pytest.fixture(scope="module")

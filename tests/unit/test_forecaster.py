@@ -60,6 +60,7 @@ def panel(snapshot_path: Path) -> Panel:
     return panel_from_long(real_frame(snapshot_path, 11))
 
 
+@pytest.mark.slow
 def test_sktime_estimator_checks() -> None:
     from sktime.utils.estimator_checks import check_estimator
 

@@ -16,7 +16,7 @@ from components.storage import ObjectStore
 from components.version import __version__
 from pipelines.pipeline import IO_STEPS, build_pipeline, settings_env_names
 
-REPO_ROOT = Path(__file__).resolve().parents[1]
+REPO_ROOT = Path(__file__).resolve().parents[2]
 
 DATASET, MODEL, METRICS = "system.Dataset", "system.Model", "system.Metrics"
 HTML, MARKDOWN, ARTIFACT = "system.HTML", "system.Markdown", "system.Artifact"

@@ -15,7 +15,7 @@ from typing import Any
 import pytest
 import yaml
 
-REPO = Path(__file__).resolve().parents[1]
+REPO = Path(__file__).resolve().parents[2]
 WORKFLOWS = REPO / ".github" / "workflows"
 NAMES = ("ci.yml", "cd.yml", "e2e.yml")
 
@@ -177,7 +177,7 @@ def test_make_targets_for_the_lead_parse_and_expand() -> None:
         capture_output=True, text=True, cwd=REPO, timeout=60,
     )  # fmt: skip
     assert result.returncode == 0, result.stderr
-    assert "pytest -q tests/test_deploy_" in result.stdout
+    assert "pytest -q tests/deploy" in result.stdout
     assert "apply -k infra/kubeflow/kfp/cluster-scoped" in result.stdout
     assert "helm upgrade --install energy-forecasting charts/energy-forecasting" in result.stdout
     assert "set_registered_model_alias" in result.stdout

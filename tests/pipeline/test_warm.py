@@ -20,7 +20,7 @@ import pytest
 from pipelines.warm import python_executable, warm_interpreter
 from tests.warm_probe import PRELOAD_MARKER
 
-REPO_ROOT = Path(__file__).resolve().parents[1]
+REPO_ROOT = Path(__file__).resolve().parents[2]
 
 
 @pytest.fixture(scope="module")

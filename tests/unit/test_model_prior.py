@@ -16,7 +16,7 @@ from components.model.features import (
     prior_weeks,
 )
 
-# the LightGBM part alone (the statistical member's share is tested in tests/test_model_statistical.py)
+# the LightGBM part alone (the statistical member's share is tested in tests/unit/test_model_statistical.py)
 SMALL = {
     "n_estimators": 30,
     "origin_stride": 6,

@@ -27,7 +27,7 @@ from tests.pipeline_fixtures import CHEAP
 
 pytestmark = pytest.mark.slow
 
-REPO_ROOT = Path(__file__).resolve().parents[1]
+REPO_ROOT = Path(__file__).resolve().parents[2]
 EARLIER = datetime(2023, 1, 16, tzinfo=UTC)
 HOUR = datetime(2023, 1, 17, tzinfo=UTC)
 

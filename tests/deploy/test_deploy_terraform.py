@@ -16,7 +16,7 @@ import yaml
 
 from components.settings import Settings
 
-REPO = Path(__file__).resolve().parents[1]
+REPO = Path(__file__).resolve().parents[2]
 TERRAFORM = REPO / "infra" / "terraform"
 EXAMPLE_TFVARS = TERRAFORM / "environments" / "prod.example.tfvars"
 

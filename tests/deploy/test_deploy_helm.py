@@ -22,7 +22,7 @@ import yaml
 from components.datasets import LIVE_DEFAULT_DATASET, SPECS
 from components.settings import Settings
 
-REPO = Path(__file__).resolve().parents[1]
+REPO = Path(__file__).resolve().parents[2]
 CHART = REPO / "charts" / "energy-forecasting"
 RENDERED = REPO / "test-artifacts" / "rendered"
 RELEASE = "energy-forecasting"

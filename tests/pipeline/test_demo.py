@@ -15,7 +15,7 @@ import pytest
 from components.datasets import DEFAULT_DATASET, LIVE_DEFAULT_DATASET
 from components.emulator import free_port
 
-REPO = Path(__file__).resolve().parents[1]
+REPO = Path(__file__).resolve().parents[2]
 DEMO = REPO / ".ci" / "demo.sh"
 
 

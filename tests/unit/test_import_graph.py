@@ -16,7 +16,7 @@ from pathlib import Path
 
 import pytest
 
-REPO = Path(__file__).resolve().parents[1]
+REPO = Path(__file__).resolve().parents[2]
 PACKAGES = ("components", "pipelines", "serving", "dashboard")
 LAYERED = {"components": ("pipelines", "serving", "dashboard")}
 """package -> packages it must never import."""

@@ -16,11 +16,10 @@ from components.extract import extract, source_data_end
 from components.settings import Settings
 from components.source.client import ApiClient, RequestBudgetSpent, SourceUnreachable, check_resolvable
 from components.storage import ObjectStore
-from tests.conftest import SHARED_DATA
+from tests.conftest import EBN_2019, SHARED_DATA
 from tests.replay_api import load_records, serve
 
 EBN = get_spec("ElectricityBalanceNonv")
-EBN_2019 = SHARED_DATA / "energidataservice" / "ElectricityBalanceNonv_DK1DK2_2019-01-01T00_2019-10-31T23.csv"
 
 
 @pytest.fixture(scope="module")

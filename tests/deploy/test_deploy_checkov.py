@@ -17,7 +17,7 @@ import pytest
 
 pytestmark = pytest.mark.slow
 
-REPO = Path(__file__).resolve().parents[1]
+REPO = Path(__file__).resolve().parents[2]
 CHART = REPO / "charts" / "energy-forecasting"
 EXPECTED_SKIPS = {
     "terraform": {"CKV_GCP_62", "CKV_GCP_65", "CKV_GCP_84"},

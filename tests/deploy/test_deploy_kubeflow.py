@@ -20,7 +20,7 @@ import yaml
 from components.datasets import LIVE_DEFAULT_DATASET
 from components.settings import Settings
 
-REPO = Path(__file__).resolve().parents[1]
+REPO = Path(__file__).resolve().parents[2]
 KUBEFLOW = REPO / "infra" / "kubeflow"
 RENDERED = REPO / "test-artifacts" / "rendered"
 LOCAL_KUSTOMIZATIONS = {"platform": KUBEFLOW / "platform", "kind": KUBEFLOW / "overlays" / "kind"}

@@ -24,7 +24,7 @@ from components.settings import Settings
 from components.storage import ObjectStore
 from tests import de35_schema as schemas
 from tests.de35_schema import MONITORING_TABLES
-from tests.test_prediction import champion_registry, clean_frame, model_settings, write_snapshot
+from tests.prediction_fixtures import champion_registry, clean_frame, model_settings, store_cut_snapshot
 
 __all__ = ["champion_registry", "model_settings"]  # fixtures shared with the prediction tests
 
@@ -38,9 +38,9 @@ def publish_history(store: ObjectStore, settings: Settings, snapshot_path: Path,
     snapshot whose observations cover them all. Returns the newest snapshot's run id."""
     for day in range(days):
         scheduled = FIRST + day * DAY
-        run = write_snapshot(store, settings, clean_frame(snapshot_path, scheduled, HISTORY_HOURS))
+        run = store_cut_snapshot(store, settings, clean_frame(snapshot_path, scheduled, HISTORY_HOURS))
         predict_and_publish(store, settings, run, scheduled)
-    return write_snapshot(store, settings, clean_frame(snapshot_path, FIRST + days * DAY, HISTORY_HOURS))
+    return store_cut_snapshot(store, settings, clean_frame(snapshot_path, FIRST + days * DAY, HISTORY_HOURS))
 
 
 def direct_figures(store: ObjectStore, snapshot_path: Path, runs: list[str]) -> dict[str, float]:
@@ -202,7 +202,7 @@ def test_forecasts_after_the_snapshot_are_not_evaluated(
 def test_no_forecasts_yet_is_a_valid_empty_summary(
     store: ObjectStore, settings: Settings, snapshot_path: Path
 ) -> None:
-    run = write_snapshot(store, settings, clean_frame(snapshot_path, FIRST, 72))
+    run = store_cut_snapshot(store, settings, clean_frame(snapshot_path, FIRST, 72))
     result = monitor_and_publish(store, settings, run, FIRST)
 
     summary = result.summary
@@ -218,7 +218,7 @@ def test_no_forecasts_yet_is_a_valid_empty_summary(
 
 
 def test_stale_data_needs_attention(store: ObjectStore, settings: Settings, snapshot_path: Path) -> None:
-    run = write_snapshot(store, settings, clean_frame(snapshot_path, FIRST, 72))
+    run = store_cut_snapshot(store, settings, clean_frame(snapshot_path, FIRST, 72))
     late = FIRST + timedelta(hours=settings.monitoring_age_limit_hours + 5)
     result = monitor_and_publish(store, settings, run, late)
 

@@ -22,7 +22,7 @@ from components.model.statistical import StatParams
 from components.model.training import train_and_register
 from components.settings import Settings
 from tests.conftest import SHARED_DATA
-from tests.test_registry import short_frame
+from tests.de35_schema import short_frame
 
 EB_2019 = SHARED_DATA / "energidataservice" / "ElectricityBalanceNonv_DK1DK2_2019-01-01T00_2019-10-31T23.csv"
 SMALL = {"n_estimators": 30, "origin_stride": 6, "quantile_n_estimators": 10}
@@ -158,6 +158,7 @@ def test_mlflow_roundtrip_of_the_whole_model(keys: int, snapshot_path: Path, tmp
     assert inputs == [schemas.DATETIME, *key_names, schemas.TARGET]
 
 
+@pytest.mark.slow
 def test_train_and_register_a_one_key_dataset(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     """The train step's logic on ElectricityBalanceNonv: backtest, log, register, gate, load back."""
     monkeypatch.setenv("EF_DATASET", "ElectricityBalanceNonv")
