@@ -230,9 +230,9 @@ def _move_latest(store: ObjectStore, latest_name: str, manifest: FeatureManifest
     def stays(body: dict[str, Any]) -> str | None:
         current = FeaturePointer.model_validate(body)
         if current.run_id == manifest.run_id and current.sha256 == manifest.sha256:
-            return f"{store.uri(latest_name)} already points at run {manifest.run_id}"
+            return f"already points at run {manifest.run_id}"
         if current.window_end > manifest.window_end:
-            return f"{store.uri(latest_name)} points at the newer run {current.run_id}; left as is"
+            return f"points at the newer run {current.run_id}; left as is"
         return None
 
     body = FeaturePointer(

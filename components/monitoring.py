@@ -355,6 +355,4 @@ def _move_pointer(store: ObjectStore, summary: MonitoringSummary, summary_name: 
         run_id=summary.run_id, summary=summary_name, generated_at=summary.generated_at
     )
     body = pointer.model_dump(mode="json")
-    return advance_pointer(
-        store, layout.MONITORING_LATEST, body, forward_only(layout.MONITORING_LATEST, summary.run_id)
-    )
+    return advance_pointer(store, layout.MONITORING_LATEST, body, forward_only(summary.run_id))

@@ -262,7 +262,7 @@ def predict_and_publish(
         store,
         layout.FORECAST_LATEST,
         pointer.model_dump(mode="json"),
-        forward_only(layout.FORECAST_LATEST, run),
+        forward_only(run),
     )
     message = (
         f"published forecast {run} (model version {model_version}, {len(forecast)} rows); {move.message}"
@@ -289,7 +289,7 @@ def _already_published(
         store,
         layout.FORECAST_LATEST,
         pointer.model_dump(mode="json"),
-        forward_only(layout.FORECAST_LATEST, run),
+        forward_only(run),
     )
     message = f"forecast {run} already published (model version {metadata.model_version}); nothing written"
     if move.moved:

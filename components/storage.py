@@ -249,14 +249,14 @@ def advance_pointer(
     stays: Callable[[dict[str, Any]], str | None],
 ) -> PointerMove:
     """Move pointer ``name`` to ``body`` by compare-and-swap, unless ``stays(current body)`` gives a
-    reason to leave it (then nothing is written and the reason is the message). A conflicting
-    writer makes us re-read and decide again, at most :data:`POINTER_ATTEMPTS` times."""
+    reason to leave it (then nothing is written and the message is ``"<name> <reason>"``). A
+    conflicting writer makes us re-read and decide again, at most :data:`POINTER_ATTEMPTS` times."""
     for _ in range(POINTER_ATTEMPTS):
         current = store.read_pointer(name)
         if current is not None:
             reason = stays(current.body)
             if reason is not None:
-                return PointerMove(False, reason)
+                return PointerMove(False, f"{name} {reason}")
         try:
             store.move_pointer(name, body, None if current is None else current.generation)
         except PointerConflictError as err:
@@ -267,16 +267,16 @@ def advance_pointer(
     raise PointerConflictError(f"{store.uri(name)} kept moving under us after {POINTER_ATTEMPTS} attempts")
 
 
-def forward_only(name: str, run_id: str) -> Callable[[dict[str, Any]], str | None]:
+def forward_only(run_id: str) -> Callable[[dict[str, Any]], str | None]:
     """The rule of the ``latest.json`` pointers: run ids sort in time order (``YYYYMMDDTHHMMZ``);
     a pointer moves only forward, never to the run it names already nor back to an earlier one."""
 
     def stays(current: dict[str, Any]) -> str | None:
         current_run = str(current.get("run_id", ""))
         if current_run == run_id:
-            return f"{name} already points to {run_id}; not moved"
+            return f"already points to {run_id}; not moved"
         if current_run > run_id:
-            return f"{name} points to the later run {current_run}; not moved back to {run_id}"
+            return f"points to the later run {current_run}; not moved back to {run_id}"
         return None
 
     return stays

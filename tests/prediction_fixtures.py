@@ -8,9 +8,11 @@ snapshots are cuts of the shared DE35 weeks stored with the feature store's own 
 from __future__ import annotations
 
 import sys
+import threading
+from collections.abc import Callable
 from datetime import datetime, timedelta
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import cloudpickle
 import mlflow
@@ -127,3 +129,29 @@ def model_settings(
 ) -> Settings:
     monkeypatch.setenv("EF_MLFLOW_TRACKING_URI", champion_registry[0])
     return settings.model_copy(update={"mlflow_tracking_uri": champion_registry[0]})
+
+
+T = TypeVar("T")
+
+
+def run_at_once(task: Callable[[], T], writers: int = 2) -> list[T]:
+    """``task`` in ``writers`` threads released together (a barrier); their results, in finishing
+    order. An exception in any thread fails the caller with every error."""
+    barrier = threading.Barrier(writers)
+    results: list[T] = []
+    errors: list[BaseException] = []
+
+    def run() -> None:
+        barrier.wait()
+        try:
+            results.append(task())
+        except BaseException as err:
+            errors.append(err)
+
+    threads = [threading.Thread(target=run) for _ in range(writers)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert not errors, errors
+    return results

@@ -276,11 +276,6 @@ def forecast_metadata(store: ObjectStore, result: PredictionResult, model: dict[
     }
 
 
-def monitoring_metrics(summary: MonitoringSummary) -> dict[str, float]:
-    """:data:`~components.reports.names.MONITOR_METRICS` of a summary; undefined ones left out."""
-    return summary.metrics()
-
-
 def monitoring_tables(store: ObjectStore, summary: MonitoringSummary) -> dict[str, Any]:
     """The summary's tables (``name -> frame``) read from the bucket; a missing one is skipped."""
     from components.storage import ObjectNotFoundError

@@ -25,7 +25,6 @@ def monitor(
     from components.reports.monitoring import monitoring_html
     from components.steps.artifacts import (
         configure_logging,
-        monitoring_metrics,
         monitoring_tables,
         snapshot_context,
         write_text,
@@ -36,7 +35,7 @@ def monitor(
     when = parse_scheduled_time(scheduled_time)
     logging.getLogger("monitor").info("scheduled time %s, snapshot %s", when.isoformat(), run)
     result = monitor_and_publish(store, settings, run, when)
-    for name, value in monitoring_metrics(result.summary).items():
+    for name, value in result.summary.metrics().items():
         metrics.log_metric(name, value)
     info = {"summary_uri": store.uri(result.summary_name), "snapshot": snapshot.uri}
     page = monitoring_html(

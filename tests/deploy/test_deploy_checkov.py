@@ -9,31 +9,20 @@ from __future__ import annotations
 import json
 import shutil
 import subprocess
-import sys
-from pathlib import Path
 from typing import Any
 
 import pytest
 
+from tests.deploy.tools import REPO, tool
+
 pytestmark = pytest.mark.slow
 
-REPO = Path(__file__).resolve().parents[2]
 CHART = REPO / "charts" / "energy-forecasting"
 EXPECTED_SKIPS = {
     "terraform": {"CKV_GCP_62", "CKV_GCP_65", "CKV_GCP_84"},
     "dockerfile": {"CKV_DOCKER_2"},
     "kubernetes": {"CKV_K8S_8", "CKV_K8S_9", "CKV2_K8S_6", "CKV_K8S_43"},
 }
-
-
-def _tool(name: str) -> str:
-    for candidate in (REPO / ".tools" / "bin" / name, Path(sys.executable).parent / name):
-        if candidate.exists():
-            return str(candidate)
-    found = shutil.which(name)
-    if found is None:
-        pytest.fail(f"{name} is not installed: run `make setup` (.ci/setup.d/deploy-tools.sh, uv sync)")
-    return found
 
 
 def _json_documents(text: str) -> list[Any]:
@@ -54,18 +43,18 @@ def reports(tmp_path_factory: pytest.TempPathFactory) -> dict[str, dict[str, Any
     scan = tmp_path_factory.mktemp("checkov")
     shutil.copy(REPO / "Dockerfile.base", scan / "Dockerfile.base")
     helm = subprocess.run(
-        [_tool("helm"), "template", "energy-forecasting", str(CHART), "--namespace", "energy-forecasting",
+        [tool("helm"), "template", "energy-forecasting", str(CHART), "--namespace", "energy-forecasting",
          "--values", str(CHART / "ci" / "production-values.yaml")],
         capture_output=True, text=True, check=True,
     )  # fmt: skip
     (scan / "chart-production.yaml").write_text(helm.stdout)
     platform = subprocess.run(
-        [_tool("kubectl"), "kustomize", str(REPO / "infra" / "kubeflow" / "platform")],
+        [tool("kubectl"), "kustomize", str(REPO / "infra" / "kubeflow" / "platform")],
         capture_output=True, text=True, check=True,
     )  # fmt: skip
     (scan / "kubeflow-platform.yaml").write_text(platform.stdout)
     result = subprocess.run(
-        [_tool("checkov"), "--directory", str(REPO / "infra" / "terraform"), "--directory", str(scan),
+        [tool("checkov"), "--directory", str(REPO / "infra" / "terraform"), "--directory", str(scan),
          "--framework", "terraform", "dockerfile", "kubernetes", "--skip-download", "--output", "json"],
         capture_output=True, text=True, timeout=600, cwd=REPO,
     )  # fmt: skip

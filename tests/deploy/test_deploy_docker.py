@@ -8,9 +8,7 @@ from __future__ import annotations
 
 import json
 import re
-import shutil
 import subprocess
-import sys
 import tomllib
 from pathlib import Path
 
@@ -19,21 +17,10 @@ import yaml
 
 from components.settings import Settings
 from components.version import __version__
+from tests.deploy.tools import REPO, tool
 
-REPO = Path(__file__).resolve().parents[2]
 DOCKERFILE = REPO / "Dockerfile.base"
 DOCKERIGNORE = REPO / ".dockerignore"
-
-
-def _tool(name: str) -> str:
-    """A checker installed by `make setup` (.tools/bin, the project venv, or PATH); fail if missing."""
-    for candidate in (REPO / ".tools" / "bin" / name, Path(sys.executable).parent / name):
-        if candidate.exists():
-            return str(candidate)
-    found = shutil.which(name)
-    if found is None:
-        pytest.fail(f"{name} is not installed: run `make setup` (.ci/setup.d/deploy-tools.sh, uv sync)")
-    return found
 
 
 def _instructions() -> list[tuple[str, str]]:
@@ -63,7 +50,7 @@ def _stages() -> dict[str, list[tuple[str, str]]]:
 
 
 def test_hadolint_finds_nothing() -> None:
-    hadolint = _tool("hadolint")
+    hadolint = tool("hadolint")
     version = subprocess.run([hadolint, "--version"], capture_output=True, text=True, check=True).stdout
     result = subprocess.run(
         [hadolint, "--format", "json", "--failure-threshold", "info", str(DOCKERFILE)],
@@ -80,7 +67,7 @@ def test_hadolint_catches_a_bad_dockerfile(tmp_path: Path) -> None:
     """The checker really checks: an unpinned base, root user and apt without cleanup are reported."""
     bad = tmp_path / "Dockerfile"
     bad.write_text("FROM python:latest\nRUN apt-get update && apt-get install -y curl\nCMD python\n")
-    result = subprocess.run([_tool("hadolint"), "--format", "json", str(bad)], capture_output=True, text=True)
+    result = subprocess.run([tool("hadolint"), "--format", "json", str(bad)], capture_output=True, text=True)
     codes = {finding["code"] for finding in json.loads(result.stdout)}
     assert result.returncode != 0
     assert {"DL3007", "DL3008"} <= codes, codes

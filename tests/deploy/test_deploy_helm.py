@@ -8,11 +8,8 @@ The rendered default manifests are kept at test-artifacts/rendered/energy-foreca
 from __future__ import annotations
 
 import json
-import shutil
 import subprocess
-import sys
 from collections import Counter
-from pathlib import Path
 from typing import Any
 
 import kubernetes_validate
@@ -21,8 +18,8 @@ import yaml
 
 from components.datasets import LIVE_DEFAULT_DATASET, SPECS
 from components.settings import Settings
+from tests.deploy.tools import REPO, tool
 
-REPO = Path(__file__).resolve().parents[2]
 CHART = REPO / "charts" / "energy-forecasting"
 RENDERED = REPO / "test-artifacts" / "rendered"
 RELEASE = "energy-forecasting"
@@ -37,22 +34,12 @@ VARIANTS = [
 Manifest = dict[str, Any]
 
 
-def _tool(name: str) -> str:
-    for candidate in (REPO / ".tools" / "bin" / name, Path(sys.executable).parent / name):
-        if candidate.exists():
-            return str(candidate)
-    found = shutil.which(name)
-    if found is None:
-        pytest.fail(f"{name} is not installed: run `make setup` (.ci/setup.d/deploy-tools.sh, uv sync)")
-    return found
-
-
 def _values_args(variant: str) -> list[str]:
     return [] if variant == "default" else ["--values", str(CHART / "ci" / f"{variant}-values.yaml")]
 
 
 def _helm(*args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([_tool("helm"), *args], capture_output=True, text=True, timeout=120)
+    return subprocess.run([tool("helm"), *args], capture_output=True, text=True, timeout=120)
 
 
 def _template(*args: str) -> list[Manifest]:
@@ -111,7 +98,7 @@ def test_default_manifests_pass_the_kubernetes_validate_cli(rendered: dict[str, 
     """The acceptance line, literally: the saved default render through `kubernetes-validate --strict`."""
     path = RENDERED / "energy-forecasting-default.yaml"
     assert path.exists() and rendered["default"]
-    cli = _tool("kubernetes-validate")
+    cli = tool("kubernetes-validate")
     for version in KUBERNETES_VERSIONS:
         result = subprocess.run(
             [cli, "--strict", "--kubernetes-version", version, str(path)], capture_output=True, text=True

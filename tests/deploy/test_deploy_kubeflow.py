@@ -6,9 +6,7 @@ remote bases are pinned to the releases matching uv.lock (they are fetched at in
 from __future__ import annotations
 
 import re
-import shutil
 import subprocess
-import sys
 import tomllib
 from pathlib import Path
 from typing import Any
@@ -19,8 +17,8 @@ import yaml
 
 from components.datasets import LIVE_DEFAULT_DATASET
 from components.settings import Settings
+from tests.deploy.tools import REPO, tool
 
-REPO = Path(__file__).resolve().parents[2]
 KUBEFLOW = REPO / "infra" / "kubeflow"
 RENDERED = REPO / "test-artifacts" / "rendered"
 LOCAL_KUSTOMIZATIONS = {"platform": KUBEFLOW / "platform", "kind": KUBEFLOW / "overlays" / "kind"}
@@ -35,23 +33,13 @@ CHART_VALUES = REPO / "charts" / "energy-forecasting" / "values.yaml"
 Manifest = dict[str, Any]
 
 
-def _tool(name: str) -> str:
-    for candidate in (REPO / ".tools" / "bin" / name, Path(sys.executable).parent / name):
-        if candidate.exists():
-            return str(candidate)
-    found = shutil.which(name)
-    if found is None:
-        pytest.fail(f"{name} is not installed: run `make setup` (.ci/setup.d/deploy-tools.sh, uv sync)")
-    return found
-
-
 @pytest.fixture(scope="module")
 def rendered() -> dict[str, list[Manifest]]:
     RENDERED.mkdir(parents=True, exist_ok=True)
     out = {}
     for name, path in LOCAL_KUSTOMIZATIONS.items():
         result = subprocess.run(
-            [_tool("kubectl"), "kustomize", str(path)], capture_output=True, text=True, timeout=120
+            [tool("kubectl"), "kustomize", str(path)], capture_output=True, text=True, timeout=120
         )
         assert result.returncode == 0, f"{path}: {result.stderr}"
         (RENDERED / f"kubeflow-{name}.yaml").write_text(result.stdout)
@@ -225,13 +213,13 @@ OVERLAY_SCRIPT = REPO / "infra" / "scripts" / "gke-overlay.sh"
 
 def test_gke_overlay_script_writes_a_valid_environment(tmp_path: Path) -> None:
     """`make cluster-up` turns Terraform outputs into an overlay of the platform with this script."""
-    shellcheck = subprocess.run([_tool("shellcheck"), str(OVERLAY_SCRIPT)], capture_output=True, text=True)
+    shellcheck = subprocess.run([tool("shellcheck"), str(OVERLAY_SCRIPT)], capture_output=True, text=True)
     assert shellcheck.returncode == 0, shellcheck.stdout
     out = tmp_path / "gke"
     args = [item for pair in GKE_ARGS.items() for item in pair]
     subprocess.run(["bash", str(OVERLAY_SCRIPT), "--out", str(out), *args], check=True, capture_output=True)
     result = subprocess.run(
-        [_tool("kubectl"), "kustomize", str(out)], capture_output=True, text=True, timeout=120
+        [tool("kubectl"), "kustomize", str(out)], capture_output=True, text=True, timeout=120
     )
     assert result.returncode == 0, result.stderr
     docs = [doc for doc in yaml.safe_load_all(result.stdout) if doc]

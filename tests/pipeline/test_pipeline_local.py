@@ -22,7 +22,6 @@ from components.contracts import ForecastMetadata, MonitoringSummary, monitoring
 from components.reports.names import MONITOR_METRICS, TRAIN_METRICS
 from components.reports.svg import PALETTE
 from components.settings import Settings
-from components.steps.artifacts import monitoring_metrics
 from components.storage import ObjectStore
 from pipelines.local import RunResult
 from tests.pipeline_fixtures import FIRST, SECOND, STEPS, RealPipeline
@@ -210,7 +209,7 @@ def test_monitor_metrics_equal_the_summary(pipeline_env: Any, two_runs: tuple[Ru
             store.read_json(layout.monitoring_summary(layout.run_id(scheduled)))
         )
         metrics = result.artifact("monitor", "metrics").metadata
-        assert metrics == monitoring_metrics(summary)
+        assert metrics == summary.metrics()
         assert set(metrics) <= set(MONITOR_METRICS)
         assert metrics["needs_attention"] == float(summary.needs_attention)
         assert metrics["data_age_hours"] == pytest.approx(summary.freshness.age_hours)

@@ -3,7 +3,6 @@ observations from feature snapshots of the shared data, figures checked against 
 
 from __future__ import annotations
 
-import threading
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -24,7 +23,13 @@ from components.settings import Settings
 from components.storage import ObjectStore
 from tests import de35_schema as schemas
 from tests.de35_schema import MONITORING_TABLES
-from tests.prediction_fixtures import champion_registry, clean_frame, model_settings, store_cut_snapshot
+from tests.prediction_fixtures import (
+    champion_registry,
+    clean_frame,
+    model_settings,
+    run_at_once,
+    store_cut_snapshot,
+)
 
 __all__ = ["champion_registry", "model_settings"]  # fixtures shared with the prediction tests
 
@@ -154,25 +159,12 @@ def test_concurrent_runs_of_the_same_hour_one_wins(
     store: ObjectStore, model_settings: Settings, snapshot_path: Path
 ) -> None:
     newest = publish_history(store, model_settings, snapshot_path, days=1)
-    barrier = threading.Barrier(2)
-    results: list[MonitoringResult] = []
-    errors: list[BaseException] = []
 
-    def run() -> None:
-        barrier.wait()
-        try:
-            own = ObjectStore.from_settings(model_settings)
-            results.append(monitor_and_publish(own, model_settings, newest, FIRST + DAY))
-        except BaseException as err:
-            errors.append(err)
+    def run() -> MonitoringResult:
+        own = ObjectStore.from_settings(model_settings)
+        return monitor_and_publish(own, model_settings, newest, FIRST + DAY)
 
-    threads = [threading.Thread(target=run) for _ in range(2)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
-
-    assert not errors, errors
+    results = run_at_once(run)
     assert sorted(r.created for r in results) == [False, True]
     winner = next(r for r in results if r.created)
     stored = MonitoringSummary.model_validate(store.read_json(winner.summary_name))

@@ -6,11 +6,9 @@ SQLite registry: a real MLflow model with the forecaster's predict contract.
 
 from __future__ import annotations
 
-import threading
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -20,6 +18,7 @@ from components import layout
 from components.contracts import ForecastMetadata, ForecastPointer
 from components.prediction import (
     ForecastValidationError,
+    PredictionResult,
     ScheduledTimeError,
     parse_scheduled_time,
     predict_and_publish,
@@ -33,6 +32,7 @@ from tests.prediction_fixtures import (
     champion_registry,
     clean_frame,
     model_settings,
+    run_at_once,
     store_cut_snapshot,
 )
 
@@ -109,25 +109,11 @@ def test_repeated_run_changes_nothing(
 def test_concurrent_runs_of_the_same_hour_one_wins(
     store: ObjectStore, model_settings: Settings, snapshot_run: str
 ) -> None:
-    results: list[Any] = []
-    errors: list[BaseException] = []
-    barrier = threading.Barrier(2)
+    def run() -> PredictionResult:
+        own_store = ObjectStore.from_settings(model_settings)
+        return predict_and_publish(own_store, model_settings, snapshot_run, SNAPSHOT_END)
 
-    def run() -> None:
-        barrier.wait()
-        try:
-            own_store = ObjectStore.from_settings(model_settings)
-            results.append(predict_and_publish(own_store, model_settings, snapshot_run, SNAPSHOT_END))
-        except BaseException as err:
-            errors.append(err)
-
-    threads = [threading.Thread(target=run) for _ in range(2)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
-
-    assert not errors, errors
+    results = run_at_once(run)
     assert sorted(r.created for r in results) == [False, True]
     winner = next(r for r in results if r.created)
     assert sum(r.pointer_moved for r in results) == 1  # whichever got there first moved it, once
