@@ -1,4 +1,4 @@
-"""The JSON objects that stages write and the API reads: pointers, metadata and summaries.
+"""The JSON objects that stages write and the API and dashboard read: pointers, manifests, reports.
 
 Writers build them with these models and readers validate with them, so a schema-breaking object
 is caught at the boundary. Imports no ML library. Frame columns live in ``components.schemas``.
@@ -7,12 +7,165 @@ is caught at the boundary. Imports no ML library. Frame columns live in ``compon
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, model_validator
+
+Severity = Literal["error", "warning"]
 
 
 class _Contract(BaseModel):
     model_config = ConfigDict(extra="allow", frozen=True)
+
+
+# --- the data contract's report (validate step → features manifest → API → dashboard) ----------
+class RuleResult(_Contract):
+    """One rule of the data contract as the validate step evaluated it (Great Expectations or pandas).
+
+    A failed ``error`` rule blocks the run; a ``warning`` rule never does, its ``unexpected_count``
+    is a finding (e.g. ``short_gaps_filled``: the missing hours that were filled).
+    """
+
+    rule: str
+    column: str | None = None
+    success: bool
+    severity: Severity = "error"
+    check: str = Field(description="the expectation or pandas check that was run")
+    engine: str = Field(description="what evaluated it: great_expectations or pandas")
+    unexpected_count: int = Field(0, ge=0)
+    element_count: int | None = Field(None, ge=0)
+    sample_values: list[Any] = Field(default_factory=list)
+    observed: Any = None
+    error: str | None = None
+
+    @property
+    def blocking(self) -> bool:
+        """Failed, and of severity ``error``: the run stops."""
+        return not self.success and self.severity == "error"
+
+    @property
+    def is_note(self) -> bool:
+        """Not blocking, yet with findings (a warning, or a rule that passed with unexpected values)."""
+        return not self.blocking and self.unexpected_count > 0
+
+
+class ValidationStatistics(_Contract):
+    evaluated_rules: int = Field(ge=0)
+    successful_rules: int = Field(ge=0, description="rules that passed outright")
+    unsuccessful_rules: int = Field(ge=0, description="blocking (error) rules that failed")
+    warnings: int = Field(0, ge=0, description="warning rules with findings")
+
+
+class ValidationWindow(_Contract):
+    start: datetime
+    end: datetime
+    hours: int | None = Field(None, ge=1)
+
+
+class FilledGap(_Contract):
+    series: list[str]
+    start: datetime
+    hours: int = Field(ge=1)
+
+
+class ValidationReport(_Contract):
+    """The validate step's ``report`` artifact, kept whole in the feature manifest
+    (``validation_result``) and served by the API's quality route.
+
+    Its counts are checked against its rules, so a report that contradicts itself is refused where
+    it is read.
+    """
+
+    success: bool
+    suite: str
+    dataset: str | None = None
+    unit: str = "MWh"
+    window: ValidationWindow
+    rows: int = Field(ge=0)
+    series: int = Field(ge=0)
+    source: str | None = Field(None, description="where the raw records came from")
+    statistics: ValidationStatistics
+    failed_rules: list[str] = Field(default_factory=list, description="names of the blocking rules")
+    warnings: list[str] = Field(default_factory=list, description="names of the warning rules with findings")
+    filled_gaps: list[FilledGap] = Field(default_factory=list)
+    labels: dict[str, dict[str, str]] = Field(default_factory=dict)
+    rules: list[RuleResult]
+    great_expectations: dict[str, Any] = Field(
+        default_factory=dict, description="Great Expectations' own version and suite result, as GX wrote it"
+    )
+
+    @model_validator(mode="after")
+    def _counts_agree(self) -> ValidationReport:
+        blocking = sum(r.blocking for r in self.rules)
+        stats = self.statistics
+        problems = []
+        if stats.evaluated_rules != len(self.rules):
+            problems.append(
+                f"statistics.evaluated_rules is {stats.evaluated_rules}, rules has {len(self.rules)}"
+            )
+        if stats.unsuccessful_rules != blocking:
+            problems.append(
+                f"statistics.unsuccessful_rules is {stats.unsuccessful_rules}, {blocking} rules block"
+            )
+        if self.success != (blocking == 0):
+            problems.append(f"success is {self.success} with {blocking} blocking rules")
+        if problems:
+            raise ValueError("inconsistent validation report: " + "; ".join(problems))
+        return self
+
+    @classmethod
+    def from_rules(cls, rules: list[RuleResult], **facts: Any) -> ValidationReport:
+        """The report of ``rules``: success, statistics and the names of the blocking and warning
+        rules follow from them; ``facts`` are the other fields (suite, window, rows, series…)."""
+        blocking = [r for r in rules if r.blocking]
+        warned = [r for r in rules if not r.success and not r.blocking]
+        return cls(
+            success=not blocking,
+            statistics=ValidationStatistics(
+                evaluated_rules=len(rules),
+                successful_rules=len(rules) - len(blocking) - len(warned),
+                unsuccessful_rules=len(blocking),
+                warnings=len(warned),
+            ),
+            failed_rules=sorted({r.rule for r in blocking}),
+            warnings=sorted({r.rule for r in warned}),
+            rules=rules,
+            **facts,
+        )
+
+    @property
+    def blocking(self) -> list[RuleResult]:
+        return [r for r in self.rules if r.blocking]
+
+    @property
+    def notes(self) -> list[RuleResult]:
+        """Rules that do not block but have findings, most findings first."""
+        return sorted((r for r in self.rules if r.is_note), key=lambda r: -r.unexpected_count)
+
+
+class FeatureManifest(_Contract):
+    """``features/<group>/v<N>/snapshots/<run>.manifest.json``: what the snapshot holds and its report."""
+
+    group: str
+    version: int = Field(ge=1)
+    run_id: str
+    snapshot: str
+    window_start: datetime
+    window_end: datetime
+    hours: int = Field(ge=1)
+    rows: int = Field(ge=0)
+    series: int = Field(ge=0)
+    columns: dict[str, str]
+    sha256: str = Field(pattern=r"^[0-9a-f]{64}$")
+    source: str
+    validation_result: ValidationReport
+    created_at: datetime
+    package_version: str
+    dataset: str | None = None
+    series_keys: list[str] = Field(default_factory=list)
+    labels: dict[str, dict[str, str]] = Field(
+        default_factory=dict, description="series key -> code -> label learned from the records"
+    )
 
 
 class FeaturePointer(_Contract):

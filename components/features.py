@@ -17,10 +17,10 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import ValidationError
 
 from components import layout
-from components.contracts import FeaturePointer
+from components.contracts import FeatureManifest, FeaturePointer, ValidationReport
 from components.datasets import DATETIME, DatasetSpec
 from components.storage import (
     ObjectExistsError,
@@ -46,34 +46,6 @@ class FeatureStoreError(RuntimeError):
 
 class SnapshotConflictError(FeatureStoreError):
     """The run already has a snapshot with different bytes; nothing was changed."""
-
-
-class FeatureManifest(BaseModel):
-    """``features/<group>/v<N>/snapshots/<run>.manifest.json``."""
-
-    model_config = ConfigDict(extra="allow", frozen=True)
-
-    group: str
-    version: int = Field(ge=1)
-    run_id: str
-    snapshot: str
-    window_start: datetime
-    window_end: datetime
-    hours: int = Field(ge=1)
-    rows: int = Field(ge=0)
-    series: int = Field(ge=0)
-    columns: dict[str, str]
-    sha256: str = Field(pattern=r"^[0-9a-f]{64}$")
-    source: str
-    validation_summary: dict[str, Any]
-    validation_result: dict[str, Any]
-    created_at: datetime
-    package_version: str
-    dataset: str | None = None
-    series_keys: list[str] = Field(default_factory=list)
-    labels: dict[str, dict[str, str]] = Field(
-        default_factory=dict, description="series key -> code -> label learned from the records"
-    )
 
 
 @dataclass(frozen=True)
@@ -130,7 +102,7 @@ def write_snapshot(
     settings: Settings,
     frame: pd.DataFrame,
     window: Window,
-    validation: dict[str, Any],
+    validation: ValidationReport,
     source: str,
     version: int | None = None,
     now: datetime | None = None,
@@ -139,9 +111,7 @@ def write_snapshot(
 
     Refuses a frame whose validation did not succeed. Idempotent for the same window and bytes.
     """
-    from components.validation import summary
-
-    if not validation.get("success"):
+    if not validation.success:
         raise FeatureStoreError("refusing to store a frame whose validation failed")
     group = settings.feature_group
     version = version or settings.feature_group_version
@@ -190,19 +160,18 @@ def write_snapshot(
         columns={c: str(stored[c].dtype) for c in stored.columns},
         sha256=digest,
         source=source,
-        validation_summary=summary(validation),
         validation_result=validation,
         created_at=now or datetime.now(UTC),
         package_version=__version__,
         dataset=spec.name,
         series_keys=list(spec.key_names),
-        labels=validation.get("labels") or {},
+        labels=validation.labels,
     )
     try:
         store.create_json(manifest_name, manifest.model_dump(mode="json"))
         created = True
     except ObjectExistsError:
-        other = FeatureManifest.model_validate(store.read_json(manifest_name))
+        other = _manifest(store, manifest_name)
         if other.sha256 != digest:
             raise SnapshotConflictError(
                 f"{store.uri(manifest_name)} names sha256 {other.sha256}, the snapshot has {digest}"
@@ -262,9 +231,16 @@ def load_manifest(store: ObjectStore, settings: Settings, run: str | None = None
         run = FeaturePointer.model_validate(pointer.body).run_id
     manifest_name = layout.feature_manifest(group, version, layout.check_run_id(run))
     try:
-        return FeatureManifest.model_validate(store.read_json(manifest_name))
+        return _manifest(store, manifest_name)
     except ObjectNotFoundError as err:
         raise FeatureStoreError(f"no feature snapshot {run}: {err}") from err
+
+
+def _manifest(store: ObjectStore, name: str) -> FeatureManifest:
+    try:
+        return FeatureManifest.model_validate(store.read_json(name))
+    except ValidationError as err:
+        raise FeatureStoreError(f"{store.uri(name)} is not a feature manifest: {err}") from err
 
 
 def load_snapshot(

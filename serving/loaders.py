@@ -13,7 +13,6 @@ All of this is blocking code (the refresher runs it in a worker thread).
 from __future__ import annotations
 
 import io
-import json
 import logging
 import math
 import re
@@ -27,6 +26,7 @@ from pydantic import BaseModel, ValidationError
 
 from components import layout
 from components.contracts import (
+    FeatureManifest,
     FeaturePointer,
     ForecastMetadata,
     ForecastPointer,
@@ -66,7 +66,7 @@ class ForecastData:
 class ObservationData:
     generation: int
     pointer: FeaturePointer
-    manifest: dict[str, Any]
+    manifest: FeatureManifest
     points: dict[Key, list[ObservationPoint]]
 
 
@@ -116,15 +116,6 @@ class Loader:
             raise BadObjectError(
                 f"{self.store.uri(name)} is not a valid {model.__name__}: {short(err)}"
             ) from err
-
-    def read_object(self, name: str) -> dict[str, Any]:
-        try:
-            body = json.loads(self.read(name))
-        except ValueError as err:
-            raise BadObjectError(f"{self.store.uri(name)} is not valid JSON: {err}") from err
-        if not isinstance(body, dict):
-            raise BadObjectError(f"{self.store.uri(name)} is not a JSON object")
-        return body
 
     def read_frame(self, name: str, columns: Iterable[str]) -> pd.DataFrame:
         raw = self.read(name)
@@ -215,7 +206,7 @@ class Loader:
     def observations(self, generation: int) -> ObservationData:
         pointer = self.read_model(self.feature_latest, FeaturePointer, generation)
         self.check_dataset(self.store.uri(self.feature_latest), pointer.dataset, pointer.series_keys)
-        manifest = self.read_object(pointer.manifest)
+        manifest = self.read_model(pointer.manifest, FeatureManifest)
         where = self.store.uri(pointer.snapshot)
         frame = self.codes(self.read_frame(pointer.snapshot, self.spec.feature_columns), where)
         frame[DATETIME] = utc_column(frame, DATETIME, where)

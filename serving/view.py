@@ -271,7 +271,6 @@ class ViewBuilder:
 
     def quality(self, observations: ObservationData, labels: Labels) -> bytes:
         manifest = observations.manifest
-        count = manifest.get("series")
         expected = self.observation_hours
         coverage = sorted(
             (
@@ -287,9 +286,9 @@ class ViewBuilder:
             window_start=pointer.window_start,
             window_end=pointer.window_end,
             rows=pointer.rows,
-            series=count if isinstance(count, int) else None,
+            series=manifest.series,
             sha256=pointer.sha256,
-            validation=manifest.get("validation", manifest.get("validation_summary")),
+            validation=manifest.validation_result,
             manifest=manifest,
             coverage=[
                 self.models.series_quality(

@@ -26,15 +26,19 @@ import pandas as pd
 from components import layout
 from components.contracts import (
     Drift,
+    FeatureManifest,
     FeaturePointer,
     ForecastMetadata,
     ForecastPointer,
     Freshness,
     MonitoringPointer,
     MonitoringSummary,
+    RuleResult,
+    ValidationReport,
+    ValidationWindow,
     monitoring_tables,
 )
-from components.datasets import DATETIME, SPECS, UNIT, DatasetSpec
+from components.datasets import DATETIME, SPECS, TARGET, UNIT, DatasetSpec
 from components.emulator import free_port
 from components.settings import Settings, StorageSettings
 from components.storage import ObjectStore, parquet_bytes
@@ -120,9 +124,10 @@ def write_observations(
     end: datetime = REFERENCE,
     hours: int = 192,
     series: Sequence[Key] | None = None,
-    validation: Any = None,
+    rules: Sequence[RuleResult] | None = None,
 ) -> FeaturePointer:
-    """A feature snapshot of ``hours`` hours ending at ``end`` (inclusive), its manifest, the pointer."""
+    """A feature snapshot of ``hours`` hours ending at ``end`` (inclusive), its manifest (with a
+    validation report of ``rules``, by default two that pass), the pointer."""
     spec = settings.spec
     series = SMALL[spec.name] if series is None else series
     times = _hours(end, hours)
@@ -136,20 +141,28 @@ def write_observations(
     manifest_name = layout.feature_manifest(group, version, run)
     data = parquet_bytes(frame)
     sha = hashlib.sha256(data).hexdigest()
-    window_start, window_end = times[0], end + timedelta(hours=1)
     store.create(snapshot, data, "application/vnd.apache.parquet")
-    manifest = {
-        "run_id": run,
-        "dataset": spec.name,
-        "window_start": window_start.isoformat(),
-        "window_end": window_end.isoformat(),
-        "rows": len(frame),
-        "series": len(series),
-        "sha256": sha,
-        "validation": validation
-        if validation is not None
-        else {"success": True, "statistics": {"evaluated_expectations": 7, "successful_expectations": 7}},
-    }
+    window_start, window_end = times[0], end + timedelta(hours=1)
+    report = validation_report(spec, window_start, window_end, len(frame), len(series), rules)
+    manifest = FeatureManifest(
+        group=group,
+        version=version,
+        run_id=run,
+        snapshot=snapshot,
+        window_start=window_start,
+        window_end=window_end,
+        hours=hours,
+        rows=len(frame),
+        series=len(series),
+        columns={c: str(frame[c].dtype) for c in frame.columns},
+        sha256=sha,
+        source="synthetic",
+        validation_result=report,
+        created_at=datetime.now(UTC),
+        package_version="test",
+        dataset=spec.name,
+        series_keys=list(spec.key_names),
+    ).model_dump(mode="json")
     store.create_json(manifest_name, manifest)
     pointer = FeaturePointer(
         run_id=run,
@@ -165,6 +178,44 @@ def write_observations(
     )
     move(store, layout.feature_latest(group, version), pointer.model_dump(mode="json"))
     return pointer
+
+
+def passing_rules() -> list[RuleResult]:
+    return [
+        RuleResult(
+            rule="not_null",
+            column=TARGET,
+            success=True,
+            check="expect_column_values_to_not_be_null",
+            engine="great_expectations",
+            element_count=10,
+        ),
+        RuleResult(
+            rule="unique_key",
+            success=True,
+            check="expect_compound_columns_to_be_unique",
+            engine="great_expectations",
+        ),
+    ]
+
+
+def validation_report(
+    spec: DatasetSpec,
+    start: datetime,
+    end: datetime,
+    rows: int,
+    series: int,
+    rules: Sequence[RuleResult] | None = None,
+) -> ValidationReport:
+    """A report as the validate step writes it, its counts derived from ``rules``."""
+    return ValidationReport.from_rules(
+        list(passing_rules() if rules is None else rules),
+        suite=f"{spec.name} data contract",
+        dataset=spec.name,
+        window=ValidationWindow(start=start, end=end),
+        rows=rows,
+        series=series,
+    )
 
 
 def forecast_frame(

@@ -138,12 +138,11 @@ def run_feature_stages(
     from components.validation import check_contract, enforce
 
     raw = extract(settings, reference, settings.days_delay, settings.days_export)
-    outcome = check_contract(raw.frame, raw.window, settings.spec)
+    outcome = check_contract(raw.frame, raw.window, settings.spec, source=raw.source)
     clean = enforce(outcome)
     target = store or ObjectStore.from_settings(settings)
     target.ensure_bucket()
-    validation = {**outcome.result, "source": raw.source}
-    return write_snapshot(target, settings, clean, raw.window, validation, source=raw.source)
+    return write_snapshot(target, settings, clean, raw.window, outcome.report, source=raw.source)
 
 
 @pytest.fixture(scope="session")

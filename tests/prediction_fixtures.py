@@ -71,11 +71,13 @@ def store_cut_snapshot(store: ObjectStore, settings: Settings, frame: pd.DataFra
     """Store a feature snapshot with the feature store's own writer; returns its run id."""
     from components.extract import Window
     from components.features import write_snapshot as store_snapshot
+    from tests.api_fixtures import validation_report
 
     start = frame[schemas.DATETIME].min().to_pydatetime()
     end = frame[schemas.DATETIME].max().to_pydatetime() + timedelta(hours=1)
-    validation = {"success": True, "rules": [], "note": "test fixture: a cut of the shared snapshot"}
-    return store_snapshot(store, settings, frame, Window(start, end), validation, source="test").run_id
+    series = int(frame[list(settings.spec.key_names)].drop_duplicates().shape[0])
+    report = validation_report(settings.spec, start, end, len(frame), series)
+    return store_snapshot(store, settings, frame, Window(start, end), report, source="test").run_id
 
 
 SIGNATURE = ModelSignature(

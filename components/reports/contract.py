@@ -1,29 +1,18 @@
-"""The data contract result (``components.validation``'s JSON) as a Markdown report.
+"""The data contract's report (:class:`~components.contracts.ValidationReport`) as Markdown.
 
-Every rule with its outcome and counts, then each failed rule with its sample values. Only the
-result's generic shape is read (``rules`` entries with ``rule``, ``column``, ``success``,
-``unexpected_count``, ``element_count``, ``sample_values``, ``check``, ``engine``, ``error``): the
-report does not know which dataset or which rules it shows. Top-level facts it does not know (e.g.
-counts of filled gaps) are listed as they are.
+Every rule with its outcome and counts, then each blocking rule and each note (a warning or a rule
+with findings, e.g. filled gaps) with its sample values. The rules are rendered generically: the
+report does not know which dataset or which rules it shows.
 """
 
 from __future__ import annotations
 
 import json
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-_KNOWN = {
-    "success",
-    "suite",
-    "window",
-    "rows",
-    "series",
-    "statistics",
-    "failed_rules",
-    "rules",
-    "great_expectations",
-    "source",
-}
+if TYPE_CHECKING:
+    from components.contracts import RuleResult, ValidationReport
+
 MAX_SAMPLE_CHARS = 300
 
 
@@ -45,47 +34,35 @@ def _code(value: Any) -> str:
     return f"{fence}{text.replace(chr(10), ' ')}{fence}"
 
 
-def contract_markdown(result: dict[str, Any]) -> str:
-    """The report: headline, facts, the table of every rule, the failed rules with samples."""
-    rules: list[dict[str, Any]] = list(result.get("rules") or [])
-    failed = [r for r in rules if not r.get("success")]
-    success = bool(result.get("success")) and not failed
-    if success:
+def contract_markdown(report: ValidationReport) -> str:
+    """The report: headline, facts, the table of every rule, the blocking rules and the notes."""
+    rules, blocking = report.rules, report.blocking
+    if report.success:
         headline = "# Data contract holds"
     else:
-        names = ", ".join(result.get("failed_rules") or sorted({str(r.get("rule")) for r in failed}))
-        headline = f"# Data contract BROKEN: {len(failed)} of {len(rules)} rules failed ({names})"
-    lines = [headline, ""]
-
-    window = result.get("window") or {}
-    facts: list[tuple[str, Any]] = [("suite", result.get("suite"))]
-    if window:
-        hours = f" ({window['hours']} h)" if window.get("hours") else ""
-        facts.append(("window", f"[{window.get('start')}, {window.get('end')}){hours}"))
-    facts += [
-        ("rows", result.get("rows")),
-        ("series", result.get("series")),
-        ("source", result.get("source")),
-    ]
-    stats = result.get("statistics") or {}
-    if stats:
-        facts.append(
-            (
-                "rules",
-                f"{stats.get('evaluated_rules', len(rules))} evaluated, "
-                f"{stats.get('successful_rules', len(rules) - len(failed))} passed, "
-                f"{stats.get('unsuccessful_rules', len(failed))} failed",
-            )
+        headline = (
+            f"# Data contract BROKEN: {len(blocking)} of {len(rules)} rules failed "
+            f"({', '.join(report.failed_rules)})"
         )
-    gx = result.get("great_expectations") or {}
-    if isinstance(gx, dict) and gx.get("version"):
-        facts.append(("Great Expectations", gx["version"]))
-    for key in sorted(k for k in result if k not in _KNOWN):
-        value = result[key]
-        if isinstance(value, str | int | float | bool) or value is None:
-            facts.append((key, value))
-        else:
-            facts.append((key, _code(value)))
+    lines = [headline, ""]
+    stats = report.statistics
+    window = report.window
+    hours = f" ({window.hours} h)" if window.hours else ""
+    facts: list[tuple[str, Any]] = [
+        ("suite", report.suite),
+        ("dataset", report.dataset),
+        ("window", f"[{window.start.isoformat()}, {window.end.isoformat()}){hours}"),
+        ("rows", report.rows),
+        ("series", report.series),
+        ("source", report.source),
+        (
+            "rules",
+            f"{stats.evaluated_rules} evaluated, {stats.successful_rules} passed, "
+            f"{stats.unsuccessful_rules} failed, {stats.warnings} warnings",
+        ),
+        ("filled gaps", len(report.filled_gaps) or None),
+        ("Great Expectations", report.great_expectations.get("version")),
+    ]
     lines += ["| fact | value |", "|---|---|"]
     lines += [f"| {_md(name)} | {_md(value)} |" for name, value in facts if value is not None]
 
@@ -95,30 +72,41 @@ def contract_markdown(result: dict[str, Any]) -> str:
         "|---:|---|---|---|---:|---:|---|---|",
     ]
     for index, rule in enumerate(rules, start=1):
-        outcome = "pass" if rule.get("success") else "**FAIL**"
+        outcome = "**FAIL**" if rule.blocking else ("warning" if not rule.success else "pass")
         lines.append(
-            f"| {index} | {_md(rule.get('rule'))} | {_md(rule.get('column'))} | {outcome} | "
-            f"{_md(rule.get('unexpected_count'))} | {_md(rule.get('element_count'))} | "
-            f"{_md(rule.get('check'))} | {_md(rule.get('engine'))} |"
+            f"| {index} | {_md(rule.rule)} | {_md(rule.column)} | {outcome} | "
+            f"{_md(rule.unexpected_count)} | {_md(rule.element_count)} | "
+            f"{_md(rule.check)} | {_md(rule.engine)} |"
         )
     if not rules:
         lines.append("| - | no rule was evaluated | | | | | | |")
 
     lines += ["", "## Failed rules", ""]
-    if not failed:
+    if not blocking:
         lines.append("No rule failed.")
-    for rule in failed:
-        column = f" on `{rule.get('column')}`" if rule.get("column") else ""
-        lines += [f"### {rule.get('rule')}{column}", ""]
-        of = f" of {rule['element_count']:,}" if isinstance(rule.get("element_count"), int) else ""
-        lines.append(f"- check: {_md(rule.get('check'))} ({_md(rule.get('engine'))})")
-        lines.append(f"- unexpected: {_md(rule.get('unexpected_count'))}{of}")
-        samples = rule.get("sample_values") or []
-        if samples:
-            lines.append("- samples: " + ", ".join(_code(s) for s in samples))
-        if rule.get("observed") not in (None, "", [], {}):
-            lines.append(f"- observed: {_code(rule['observed'])}")
-        if rule.get("error"):
-            lines.append(f"- error: {_md(rule['error'])}")
-        lines.append("")
+    for rule in blocking:
+        lines += _details(rule)
+    if report.notes:
+        lines += ["", "## Notes (reported, not blocking)", ""]
+        for rule in report.notes:
+            lines += _details(rule)
     return "\n".join(lines).rstrip() + "\n"
+
+
+def _details(rule: RuleResult) -> list[str]:
+    column = f" on `{rule.column}`" if rule.column else ""
+    of = f" of {rule.element_count:,}" if rule.element_count is not None else ""
+    lines = [
+        f"### {rule.rule}{column}",
+        "",
+        f"- check: {_md(rule.check)} ({_md(rule.engine)})",
+        f"- unexpected: {_md(rule.unexpected_count)}{of}",
+    ]
+    if rule.sample_values:
+        lines.append("- samples: " + ", ".join(_code(s) for s in rule.sample_values))
+    if rule.observed not in (None, "", [], {}):
+        lines.append(f"- observed: {_code(rule.observed)}")
+    if rule.error:
+        lines.append(f"- error: {_md(rule.error)}")
+    lines.append("")
+    return lines

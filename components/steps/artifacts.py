@@ -26,8 +26,7 @@ from urllib.parse import urlsplit, urlunsplit
 from components.reports.names import CHAMPION_WAPE, PROMOTED, TRAIN_METRICS
 
 if TYPE_CHECKING:
-    from components.contracts import MonitoringSummary
-    from components.features import FeatureManifest
+    from components.contracts import FeatureManifest, MonitoringSummary
     from components.model.training import TrainOutcome
     from components.prediction import PredictionResult
     from components.settings import Settings
@@ -71,13 +70,13 @@ def snapshot_metadata(
     """Metadata of the snapshot ``Dataset``: what the manifest says, and how to read the snapshot."""
     from components import layout
 
-    summary = manifest.validation_summary or {}
-    stats = summary.get("statistics") or {}
+    report = manifest.validation_result
     contract = {
-        "success": bool(summary.get("success")),
-        "suite": summary.get("suite"),
-        "evaluated_rules": stats.get("evaluated_rules"),
-        "failed_rules": sorted({str(f.get("rule")) for f in summary.get("failed") or []}),
+        "success": report.success,
+        "suite": report.suite,
+        "evaluated_rules": report.statistics.evaluated_rules,
+        "failed_rules": report.failed_rules,
+        "warnings": report.warnings,
     }
     return {
         SNAPSHOT_RUN: manifest.run_id,
@@ -93,7 +92,7 @@ def snapshot_metadata(
         "source": manifest.source,
         "manifest": store.uri(layout.feature_manifest(manifest.group, manifest.version, manifest.run_id)),
         "created": created,
-        "contract": {k: v for k, v in contract.items() if v is not None},
+        "contract": contract,
     }
 
 

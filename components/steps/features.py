@@ -21,11 +21,12 @@ def features(
     is the manifest's (window, rows, series, sha256, contract summary) plus the run id and feature
     group version every later step reads the snapshot by.
     """
-    import json
     import logging
+    from pathlib import Path
 
     import pandas as pd
 
+    from components.contracts import ValidationReport
     from components.extract import Window
     from components.features import load_manifest, write_snapshot
     from components.settings import Settings
@@ -36,8 +37,7 @@ def features(
     if feature_group_version < 1:
         raise ValueError(f"feature_group_version must be >= 1, got {feature_group_version}")
     window = Window.parse(window_start, window_end)
-    with open(report.path, encoding="utf-8") as handle:
-        result = json.load(handle)
+    result = ValidationReport.model_validate_json(Path(report.path).read_bytes())
     frame = pd.read_parquet(clean.path)
     settings = Settings().model_copy(update={"feature_group_version": feature_group_version})
     store = ObjectStore.from_settings(settings)
@@ -48,7 +48,7 @@ def features(
         frame,
         window,
         result,
-        source=str(result.get("source", "unknown")),
+        source=result.source or "unknown",
         version=feature_group_version,
     )
     if written.created:

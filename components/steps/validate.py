@@ -14,11 +14,11 @@ def validate(
     report: Output[Artifact],
     contract: Output[Markdown],
 ) -> None:
-    """Clean the raw records and check the contract. The full validation result (JSON) goes to
+    """Clean the raw records and check the contract. The validation report (JSON, a
+    ``components.contracts.ValidationReport``) goes to
     ``report`` and the same result as a readable Markdown page (every rule, its counts, the failed
     rules' samples) to ``contract`` first; then the step raises ``DataContractError`` if the contract
     is broken, else it writes the clean frame (Parquet) to ``clean``."""
-    import json
     import logging
 
     import pandas as pd
@@ -35,27 +35,28 @@ def validate(
         frame = pd.read_parquet(raw.path)
     except Exception as err:
         raise RuntimeError(f"raw records at {raw.path} are not readable Parquet: {err}") from err
-    outcome = check_contract(frame, window, Settings().spec)
-    result = dict(outcome.result)
-    result["source"] = str(raw.metadata.get("source", "unknown"))
-    write_text(report.path, json.dumps(result, indent=2, sort_keys=True))
+    source = str(raw.metadata.get("source", "unknown"))
+    outcome = check_contract(frame, window, Settings().spec, source=source)
+    result = outcome.report
+    write_text(report.path, result.model_dump_json(indent=2))
     write_text(contract.path, contract_markdown(result))
     summary = {
-        "success": bool(result["success"]),
-        "failed_rules": ", ".join(result["failed_rules"]),
+        "success": result.success,
+        "failed_rules": ", ".join(result.failed_rules),
+        "warnings": ", ".join(result.warnings),
         "window_start": window.start.isoformat(),
         "window_end": window.end.isoformat(),
     }
     report.metadata.update(summary)
-    contract.metadata.update({**summary, "rules": len(result.get("rules") or [])})
+    contract.metadata.update({**summary, "rules": len(result.rules)})
     logging.getLogger(__name__).info("contract report written to %s", contract.path)
     if not outcome.success:
         raise DataContractError(result)
     outcome.clean.to_parquet(clean.path, index=False)
     clean.metadata.update(
         {
-            "rows": int(result["rows"]),
-            "series": int(result["series"]),
+            "rows": result.rows,
+            "series": result.series,
             "window_start": window.start.isoformat(),
             "window_end": window.end.isoformat(),
             "hours": window.hours,

@@ -3,17 +3,18 @@
 ``check_contract(raw, window, spec)`` cleans the raw frame (``cleaning``), checks it against the
 contract built from the spec (``contract``), applies the gap policy (``gaps``: short gaps filled and
 flagged, long gaps a failure) and returns the clean frame on the complete hourly grid with a
-JSON-serialisable result. Hard failures (schema, duplicates, impossible values, unknown keys, long
-gaps) are rules of severity ``error`` and block the run (``enforce`` raises
-``DataContractError``); bounded faults (filled gaps) are ``warning`` rules and are reported only.
+:class:`~components.contracts.ValidationReport`. Hard failures (schema, duplicates, impossible
+values, unknown keys, long gaps) are rules of severity ``error`` and block the run (``enforce``
+raises ``DataContractError``); bounded faults (filled gaps) are ``warning`` rules, reported only.
 """
 
 from __future__ import annotations
 
 import logging
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
+from components.contracts import FilledGap, ValidationReport, ValidationWindow
 from components.datasets import UNIT, DatasetSpec
 from components.validation.cleaning import clean_frame, learned_labels, parse_number
 from components.validation.contract import code_count_rules, dtype_rules, gx_rules
@@ -32,7 +33,6 @@ __all__ = [
     "clean_frame",
     "enforce",
     "parse_number",
-    "summary",
     "summary_text",
 ]
 
@@ -40,24 +40,26 @@ log = logging.getLogger(__name__)
 
 
 class DataContractError(RuntimeError):
-    """The data broke the contract; ``result`` is the full JSON-serialisable validation result."""
+    """The data broke the contract; ``report`` is the whole validation report."""
 
-    def __init__(self, result: dict[str, Any]) -> None:
-        self.result = result
-        super().__init__(summary_text(result))
+    def __init__(self, report: ValidationReport) -> None:
+        self.report = report
+        super().__init__(summary_text(report))
 
 
 @dataclass(frozen=True)
 class ContractOutcome:
     clean: pd.DataFrame
-    result: dict[str, Any]
+    report: ValidationReport
 
     @property
     def success(self) -> bool:
-        return bool(self.result["success"])
+        return self.report.success
 
 
-def check_contract(raw: pd.DataFrame, window: Window, spec: DatasetSpec) -> ContractOutcome:
+def check_contract(
+    raw: pd.DataFrame, window: Window, spec: DatasetSpec, source: str | None = None
+) -> ContractOutcome:
     """Clean ``raw`` and check it against ``spec``'s contract; never raises for bad data."""
     import great_expectations as gx
 
@@ -69,90 +71,61 @@ def check_contract(raw: pd.DataFrame, window: Window, spec: DatasetSpec) -> Cont
     series = int(filled[list(spec.key_names)].drop_duplicates().shape[0]) if keyed and len(filled) else 0
     if keyed:
         rules += gap_rules(short, long, series, window, spec)
-    failed = [r for r in rules if not r["success"] and r["severity"] == "error"]
-    warnings = [r for r in rules if not r["success"] and r["severity"] == "warning"]
-    result = jsonable(
-        {
-            "success": not failed,
-            "suite": f"{spec.name} data contract",
-            "dataset": spec.name,
-            "unit": UNIT,
-            "window": window.as_dict(),
-            "rows": len(filled),
-            "series": series,
-            "statistics": {
-                "evaluated_rules": len(rules),
-                "successful_rules": len(rules) - len(failed) - len(warnings),
-                "unsuccessful_rules": len(failed),
-                "warnings": len(warnings),
-            },
-            "failed_rules": sorted({r["rule"] for r in failed}),
-            "warnings": sorted({r["rule"] for r in warnings}),
-            "filled_gaps": [g.as_dict() for g in short],
-            "labels": learned_labels(raw, spec),
-            "rules": rules,
-            "great_expectations": {"version": gx.__version__, "result": gx_result},
-        }
+    report = ValidationReport.from_rules(
+        rules,
+        suite=f"{spec.name} data contract",
+        dataset=spec.name,
+        unit=UNIT,
+        window=ValidationWindow(start=window.start, end=window.end, hours=window.hours),
+        rows=len(filled),
+        series=series,
+        source=source,
+        filled_gaps=[FilledGap.model_validate(g.as_dict()) for g in short],
+        labels=learned_labels(raw, spec),
+        great_expectations={"version": gx.__version__, "result": jsonable(gx_result)},
     )
-    if result["success"]:
+    if report.success:
         log.info(
             "data contract holds: %d rows, %d series, %s; %d short gaps filled",
-            result["rows"],
+            report.rows,
             series,
             window,
             len(short),
         )
     else:
-        log.error("%s", summary_text(result))
-    return ContractOutcome(filled if not failed else clean, result)
+        log.error("%s", summary_text(report))
+    return ContractOutcome(filled if report.success else clean, report)
 
 
 def enforce(outcome: ContractOutcome) -> pd.DataFrame:
     """The clean frame, or ``DataContractError`` when the contract is broken."""
     if not outcome.success:
-        raise DataContractError(outcome.result)
+        raise DataContractError(outcome.report)
     return outcome.clean
 
 
-def summary(result: dict[str, Any]) -> dict[str, Any]:
-    """The short form kept next to the full result (e.g. in a snapshot manifest)."""
-    return {
-        "success": result["success"],
-        "suite": result.get("suite"),
-        "rows": result.get("rows"),
-        "series": result.get("series"),
-        "statistics": result.get("statistics"),
-        "filled_gaps": result.get("filled_gaps", []),
-        "failed": [
-            {k: r.get(k) for k in ("rule", "column", "severity", "unexpected_count", "sample_values")}
-            for r in result.get("rules", [])
-            if not r["success"]
-        ],
-    }
-
-
-def summary_text(result: dict[str, Any]) -> str:
+def summary_text(report: ValidationReport) -> str:
     """A readable summary: one line per failed rule with column, count and sample values."""
-    window = result.get("window") or {}
-    failed = [r for r in result.get("rules", []) if not r["success"]]
-    blocking = [r for r in failed if r.get("severity", "error") == "error"]
+    window = f"[{report.window.start.isoformat()}, {report.window.end.isoformat()})"
+    failed = [r for r in report.rules if not r.success]
+    blocking = report.blocking
     if not blocking:
-        filled = sum(r["unexpected_count"] for r in failed)
+        filled = sum(r.unexpected_count for r in failed)
         note = f"; {filled} missing hours filled" if filled else ""
-        return f"data contract holds for [{window.get('start')}, {window.get('end')}){note}"
+        return f"data contract holds for {window}{note}"
     lines = [
-        f"data contract broken for window [{window.get('start')}, {window.get('end')}): "
-        f"{len(blocking)} of {len(result.get('rules', []))} rules failed "
-        f"({', '.join(result.get('failed_rules', []))})"
+        f"data contract broken for window {window}: {len(blocking)} of {len(report.rules)} rules failed "
+        f"({', '.join(report.failed_rules)})"
     ]
     for r in failed:
-        count = r["unexpected_count"]
-        of = f" of {r['element_count']}" if r.get("element_count") else ""
-        kind = "" if r.get("severity", "error") == "error" else " [warning]"
-        line = f"  - rule {r['rule']}{kind} on column {r['column']!r} ({r['check']}): {count} unexpected{of}"
-        if r.get("sample_values"):
-            line += f", sample values {r['sample_values']}"
-        if r.get("error"):
-            line += f"; error: {r['error']}"
+        of = f" of {r.element_count}" if r.element_count else ""
+        kind = "" if r.blocking else " [warning]"
+        line = (
+            f"  - rule {r.rule}{kind} on column {r.column!r} ({r.check}): {r.unexpected_count} unexpected{of}"
+        )
+        if r.sample_values:
+            line += f", sample values {r.sample_values}"
+        if r.error:
+            line += f"; error: {r.error}"
         lines.append(line)
     return "\n".join(lines)

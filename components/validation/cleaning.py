@@ -11,6 +11,7 @@ from __future__ import annotations
 import logging
 from typing import TYPE_CHECKING, Any
 
+from components.contracts import RuleResult
 from components.datasets import DATETIME, TARGET, DatasetSpec
 from components.validation.results import SAMPLE_SIZE, rule
 
@@ -67,12 +68,12 @@ def learned_labels(raw: pd.DataFrame, spec: DatasetSpec) -> dict[str, dict[str, 
     return out
 
 
-def clean_frame(raw: pd.DataFrame, spec: DatasetSpec) -> tuple[pd.DataFrame, list[dict[str, Any]]]:
+def clean_frame(raw: pd.DataFrame, spec: DatasetSpec) -> tuple[pd.DataFrame, list[RuleResult]]:
     """The raw records as a clean feature frame, and the cleaning problems as rule results."""
     import pandas as pd
 
     mapping = {spec.time_column: DATETIME, **{k.source: k.name for k in spec.keys}, spec.value_column: TARGET}
-    problems: list[dict[str, Any]] = []
+    problems: list[RuleResult] = []
     missing = [raw_name for raw_name in mapping if raw_name not in raw]
     if missing:
         problems.append(

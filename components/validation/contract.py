@@ -23,6 +23,7 @@ import uuid
 from functools import lru_cache
 from typing import TYPE_CHECKING, Any
 
+from components.contracts import RuleResult
 from components.datasets import DATETIME, TARGET, DatasetSpec
 from components.validation.results import SAMPLE_SIZE, jsonable, rule
 
@@ -98,7 +99,7 @@ def _expectations(clean: pd.DataFrame, window: Window, spec: DatasetSpec) -> lis
 
 def gx_rules(
     clean: pd.DataFrame, window: Window, spec: DatasetSpec
-) -> tuple[list[dict[str, Any]], dict[str, Any]]:
+) -> tuple[list[RuleResult], dict[str, Any]]:
     """The suite's rule results and the full GX result."""
     context = _gx_context()
     name = f"{spec.feature_group}-{uuid.uuid4().hex[:12]}"
@@ -118,7 +119,7 @@ def gx_rules(
 
 def _run_suite(
     context: Any, name: str, clean: pd.DataFrame, window: Window, spec: DatasetSpec
-) -> tuple[list[dict[str, Any]], dict[str, Any]]:
+) -> tuple[list[RuleResult], dict[str, Any]]:
     import great_expectations as gx
 
     batch = (
@@ -171,7 +172,7 @@ def _run_suite(
     return rules, full
 
 
-def dtype_rules(clean: pd.DataFrame, spec: DatasetSpec) -> list[dict[str, Any]]:
+def dtype_rules(clean: pd.DataFrame, spec: DatasetSpec) -> list[RuleResult]:
     out = []
     for column, expected in spec.feature_dtypes.items():
         if column not in clean:
@@ -193,7 +194,7 @@ def dtype_rules(clean: pd.DataFrame, spec: DatasetSpec) -> list[dict[str, Any]]:
     return out
 
 
-def code_count_rules(clean: pd.DataFrame, spec: DatasetSpec) -> list[dict[str, Any]]:
+def code_count_rules(clean: pd.DataFrame, spec: DatasetSpec) -> list[RuleResult]:
     out = []
     for key in spec.keys:
         if key.closed or key.name not in clean:

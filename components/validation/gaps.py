@@ -13,6 +13,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
+from components.contracts import RuleResult
 from components.datasets import DATETIME, TARGET, DatasetSpec
 from components.validation.results import SAMPLE_SIZE, rule
 
@@ -111,7 +112,7 @@ def _fill(row: Any, first: int, length: int) -> None:
 
 def gap_rules(
     short: list[Gap], long: list[Gap], series: int, window: Window, spec: DatasetSpec
-) -> list[dict[str, Any]]:
+) -> list[RuleResult]:
     cells = series * window.hours
     limit = spec.max_gap_hours
     return [

@@ -1,12 +1,14 @@
-"""One format for every rule result, whether Great Expectations or pandas evaluated it."""
+"""One format for every rule result, whether Great Expectations or pandas evaluated it
+(:class:`components.contracts.RuleResult`)."""
 
 from __future__ import annotations
 
 import json
-from typing import Any, Literal
+from typing import Any
+
+from components.contracts import RuleResult, Severity
 
 SAMPLE_SIZE = 5
-Severity = Literal["error", "warning"]
 
 
 def jsonable(value: Any) -> Any:
@@ -26,20 +28,18 @@ def rule(
     sample_values: list[Any] | None = None,
     observed: Any = None,
     error: str | None = None,
-) -> dict[str, Any]:
+) -> RuleResult:
     """A rule result; a failed ``error`` rule blocks the run, a failed ``warning`` is reported only."""
-    return jsonable(
-        {
-            "rule": name,
-            "column": column,
-            "success": success,
-            "severity": severity,
-            "check": check,
-            "engine": engine,
-            "unexpected_count": unexpected_count,
-            "element_count": element_count,
-            "sample_values": sample_values or [],
-            "observed": observed,
-            "error": error,
-        }
+    return RuleResult(
+        rule=name,
+        column=column,
+        success=success,
+        severity=severity,
+        check=check,
+        engine=engine,
+        unexpected_count=unexpected_count,
+        element_count=element_count,
+        sample_values=jsonable(sample_values or []),
+        observed=jsonable(observed),
+        error=error,
     )

@@ -24,37 +24,34 @@ def render() -> None:
         ui.show_error(err)
         return
 
-    raw_manifest = quality.get("manifest")
-    manifest: dict[str, Any] = raw_manifest if isinstance(raw_manifest, dict) else {}
-    # the manifest's full result lists every rule; the served `validation` may be its short form
-    candidates = (
-        manifest.get("validation_result"),
-        quality.get("validation"),
-        manifest.get("validation_summary"),
-    )
-    report = next((c for c in candidates if c is not None), None)
-    success, counts, table = validation.validation_table(report)
+    manifest: dict[str, Any] = quality["manifest"]
+    try:
+        report = validation.parse_report(quality["validation"])
+    except validation.ReportError as err:
+        ui.show_error(err)
+        return
+    stats = report.statistics
     st.subheader("Latest validation")
-    if success is True:
+    if report.success:
         st.success(
-            f"The data contract passed: {counts['passed'] if counts['passed'] is not None else 'all'} of "
-            f"{counts['evaluated'] if counts['evaluated'] is not None else '?'} expectations met.",
+            f"The data contract passed: {stats.successful_rules} of {stats.evaluated_rules} rules met"
+            + (f", {stats.warnings} with warnings." if stats.warnings else "."),
             icon=":material/check_circle:",
         )
-    elif success is False:
+    else:
         st.warning(
-            f"The data contract failed: {counts['failed'] if counts['failed'] is not None else 'some'} "
-            f"of {counts['evaluated'] if counts['evaluated'] is not None else '?'} expectations not met.",
+            f"The data contract failed: {stats.unsuccessful_rules} of {stats.evaluated_rules} rules not met "
+            f"({', '.join(report.failed_rules)}).",
             icon=":material/report:",
         )
-    else:
-        st.info("The snapshot's manifest records no validation result.")
-    cols = list(st.columns(3))
-    cols[0].metric("Expectations run", "—" if counts["evaluated"] is None else counts["evaluated"])
-    cols[1].metric("Passed", "—" if counts["passed"] is None else counts["passed"])
-    cols[2].metric("Failed", "—" if counts["failed"] is None else counts["failed"])
-    for _, note in validation.notes(table).iterrows():
+    cols = list(st.columns(4))
+    cols[0].metric("Rules run", stats.evaluated_rules)
+    cols[1].metric("Passed", stats.successful_rules)
+    cols[2].metric("Failed", stats.unsuccessful_rules)
+    cols[3].metric("Warnings", stats.warnings)
+    for note in report.notes:
         st.info(validation.note_text(note), icon=":material/healing:")
+    table = validation.validation_table(report)
     if not table.empty:
         st.dataframe(
             table.sort_values("passed", kind="stable"),

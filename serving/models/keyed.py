@@ -15,6 +15,7 @@ from typing import Any
 
 from pydantic import BaseModel, Field, create_model
 
+from components.contracts import FeatureManifest, ValidationReport
 from components.datasets import DatasetSpec, SeriesKey
 from serving.models.common import (
     API_PREFIX,
@@ -65,23 +66,19 @@ class MonitoringHead(Model):
 
 
 class QualityHead(Model):
-    """Facts of the latest feature snapshot and its validation result (opaque JSON from the manifest)."""
+    """Facts of the latest feature snapshot and the data contract's report on it."""
 
     run_id: str
     snapshot: str
     window_start: datetime
     window_end: datetime
     rows: int
-    series: int | None = Field(None, description="series count from the manifest, if it states one")
+    series: int = Field(ge=0, description="series in the snapshot")
     sha256: str
-    validation: Any = Field(
-        None,
-        description=(
-            "the manifest's `validation` value as written, or its `validation_summary` (the feature "
-            "step's short form; the full `validation_result` is in `manifest`)"
-        ),
+    validation: ValidationReport = Field(
+        description="the validate step's report: every rule with its severity, counts and samples"
     )
-    manifest: dict[str, Any] = Field(description="the whole manifest, as written")
+    manifest: FeatureManifest = Field(description="the snapshot's manifest, as the feature step wrote it")
 
 
 def list_of(model: type[Model]) -> Any:

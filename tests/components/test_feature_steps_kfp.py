@@ -98,7 +98,7 @@ def test_extract_validate_features_under_kfp_local(
     for rule in result["rules"]:
         assert f"| {rule['rule']} |" in contract
 
-    assert manifest["rows"] == 5472 and manifest["validation_summary"]["success"] is True
+    assert manifest["rows"] == 5472 and manifest["validation_result"]["success"] is True
     assert manifest["source"] == result["source"]
     pointer = store.read_pointer(layout.feature_latest(group, 1))
     assert pointer is not None and pointer.body["run_id"] == run

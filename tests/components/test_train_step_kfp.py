@@ -33,7 +33,7 @@ def train_settings(settings: Settings, monkeypatch: pytest.MonkeyPatch) -> Setti
 def snapshot_run(train_settings: Settings, store: ObjectStore, snapshot_path: Path) -> str:
     raw = extract_snapshot(snapshot_path, train_settings.spec, REFERENCE, 0, DAYS)
     outcome = check_contract(raw.frame, raw.window, train_settings.spec)
-    written = write_snapshot(store, train_settings, enforce(outcome), raw.window, outcome.result, raw.source)
+    written = write_snapshot(store, train_settings, enforce(outcome), raw.window, outcome.report, raw.source)
     return written.run_id
 
 

@@ -359,8 +359,7 @@ def expected(api_url: str) -> dict[str, tuple[str, ...]]:
     ranked = sorted(metrics["by_series"], key=lambda s: -(s.get("wape") or 0.0))
     banner = "Needs attention" if metrics["needs_attention"] else "within the alert threshold"
     quality = api.quality()
-    validation = quality.get("validation") or (quality.get("manifest") or {}).get("validation_result") or {}
-    verdict = "The data contract passed" if validation.get("success") else "The data contract failed"
+    verdict = "The data contract passed" if quality["validation"]["success"] else "The data contract failed"
     return {
         "forecasts": (
             *(dataset.series(codes) for codes in itertools.product(*defaults)),

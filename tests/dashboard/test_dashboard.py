@@ -21,6 +21,7 @@ import pandas as pd
 import pytest
 from streamlit.testing.v1 import AppTest
 
+from components.contracts import RuleResult
 from components.emulator import GcsEmulator, free_port
 from dashboard import charts, validation
 from dashboard.__main__ import main as dashboard_main
@@ -241,14 +242,14 @@ def test_quality_page(api_url: str, use_api: Callable[[str], None], dashboard_da
     use_api(api_url)
     at = open_page("quality")
     no_failure(at)
-    assert any("passed: 7 of 7" in s.value for s in at.success)
+    assert any("passed: 2 of 2 rules met." in s.value for s in at.success)
     metrics = {m.label: m.value for m in at.metric}
-    assert metrics["Expectations run"] == "7" and metrics["Failed"] == "0"
+    assert metrics["Rules run"] == "2" and metrics["Failed"] == "0" and metrics["Warnings"] == "0"
     assert metrics["Series"] == "76" and metrics["Complete series"] == "76 / 76"
     assert metrics["Window"] == "192 h"
     [coverage] = figures(at)
     assert len(coverage["data"][0]["y"]) == 38
-    assert len(at.dataframe[0].value) == 76
+    assert len(at.dataframe[0].value) == 2 and len(at.dataframe[-1].value) == 76  # rules, then coverage
 
 
 def test_quality_page_lists_failed_rules(
@@ -256,71 +257,88 @@ def test_quality_page_lists_failed_rules(
 ) -> None:
     from tests.api_fixtures import write_observations
 
-    validation = {
-        "success": False,
-        "statistics": {"evaluated_rules": 3, "successful_rules": 2, "unsuccessful_rules": 1},
-        "rules": [
-            {
-                "rule": "not_null",
-                "column": "area",
-                "check": "expect_column_values_to_not_be_null",
-                "success": True,
-            },
-            {
-                "rule": "in_set",
-                "column": "area",
-                "check": "expect_column_values_to_be_in_set",
-                "success": True,
-            },
-            {
-                "rule": "non_negative",
-                "column": "energy_consumption",
-                "check": "expect_column_values_to_be_between",
-                "success": False,
-                "unexpected_count": 12,
-                "element_count": 768,
-            },
-        ],
-    }
+    rules = [
+        RuleResult(
+            rule="not_null",
+            column="area",
+            success=True,
+            check="expect_column_values_to_not_be_null",
+            engine="great_expectations",
+        ),
+        RuleResult(
+            rule="in_set",
+            column="area",
+            success=True,
+            check="expect_column_values_to_be_in_set",
+            engine="great_expectations",
+        ),
+        RuleResult(
+            rule="non_negative",
+            column="energy_consumption",
+            success=False,
+            unexpected_count=12,
+            element_count=768,
+            check="expect_column_values_to_be_between",
+            engine="great_expectations",
+        ),
+    ]
     settings = api_settings(unique_bucket("dq"), tmp_path)
     store = new_store(settings)
-    write_observations(store, settings, series=SMALL_SERIES, validation=validation)
+    write_observations(store, settings, series=SMALL_SERIES, rules=rules)
     write_forecast(store, settings, series=SMALL_SERIES)
     with serve_api(settings) as url:
         use_api(url)
         at = open_page("quality")
         assert not at.exception
         [warning] = at.warning
-        assert "failed: 1 of 3" in warning.value
-        rules = at.dataframe[0].value
-        failed = rules[rules["passed"] == False]  # noqa: E712
+        assert "failed: 1 of 3 rules not met (non_negative)" in warning.value
+        rules_shown = at.dataframe[0].value
+        failed = rules_shown[rules_shown["passed"] == False]  # noqa: E712
         assert list(failed["rule"]) == ["non_negative"] and int(failed["unexpected"].iloc[0]) == 12
 
 
-def test_validation_table_reads_every_shape() -> None:
-    gx = {
-        "success": True,
-        "statistics": {"evaluated_expectations": 2, "successful_expectations": 2},
-        "results": [
-            {"success": True, "expectation_config": {"type": "expect_x", "kwargs": {"column": "a"}}},
-            {"success": True, "expectation_config": {"type": "expect_y", "kwargs": {}}, "result": {}},
-        ],
-    }
-    assert validation.validation_table(gx)[:2] == (True, {"evaluated": 2, "passed": 2, "failed": 0})
-    assert list(validation.validation_table(gx)[2]["check"]) == ["expect_x", "expect_y"]
-    short = {
-        "success": False,
-        "statistics": {"evaluated_rules": 5, "unsuccessful_rules": 1},
-        "failed": [{"rule": "r"}],
-    }
-    success, counts, table = validation.validation_table(short)
-    assert (success, counts["passed"], list(table["rule"])) == (False, 4, ["r"])
-    assert validation.validation_table(None)[:2] == (
-        None,
-        {"evaluated": None, "passed": None, "failed": None},
-    )
-    rules = {"success": True, "rules": [{"rule": "not_null", "success": True, "unexpected_count": 0}]}
-    assert validation.validation_table(rules)[2]["unexpected"].tolist() == [0]  # 0 is a count, not missing
+def test_a_report_off_the_contract_is_refused_with_the_fields_named() -> None:
+    with pytest.raises(validation.ReportError, match=r"statistics: Field required"):
+        validation.parse_report({"success": True, "suite": "s", "rules": []})
+    with pytest.raises(validation.ReportError, match="unsuccessful_rules is 0, 1 rules block"):
+        validation.parse_report(
+            {
+                "success": True,
+                "suite": "s",
+                "window": {"start": "2026-01-01T00:00Z", "end": "2026-01-02T00:00Z"},
+                "rows": 1,
+                "series": 1,
+                "statistics": {"evaluated_rules": 1, "successful_rules": 0, "unsuccessful_rules": 0},
+                "rules": [{"rule": "r", "success": False, "check": "c", "engine": "pandas"}],
+            }
+        )
+
+
+def test_validation_table_marks_only_blocking_rules_as_failed() -> None:
+    from components.datasets import get_spec
+    from tests.api_fixtures import validation_report
+
+    spec = get_spec("ConsumptionDE35Hour")
+    rules = [
+        RuleResult(rule="not_null", success=True, check="c", engine="pandas", unexpected_count=0),
+        RuleResult(
+            rule="short_gaps_filled",
+            success=False,
+            severity="warning",
+            unexpected_count=3,
+            sample_values=["a", "b", "c", "d", "e", "f"],
+            check="gaps",
+            engine="pandas",
+        ),
+        RuleResult(rule="gap_limit", success=False, unexpected_count=1, check="gaps", engine="pandas"),
+    ]
+    report = validation_report(spec, REFERENCE, REFERENCE + timedelta(hours=1), 1, 1, rules)
+    table = validation.validation_table(report)
+    assert table["passed"].tolist() == [True, True, False]
+    assert table["unexpected"].tolist() == [0, 3, 1]  # 0 is a count, not missing
+    [note] = report.notes
+    assert validation.note_text(note).startswith("**3 missing hourly values were filled (imputed)** (a; b")
+    assert "(1 more)" in validation.note_text(note)
 
 
 def test_accuracy_chart_of_one_run_spans_a_day() -> None:

@@ -12,6 +12,7 @@ from pathlib import Path
 import pytest
 from streamlit.testing.v1 import AppTest
 
+from components.contracts import RuleResult
 from components.datasets import get_spec
 from components.emulator import GcsEmulator
 from dashboard.settings import DATA_CREDIT
@@ -129,23 +130,27 @@ def test_quality_page_shows_filled_gaps(
     """The validate step filled short gaps (the 2019 ElectricityBalanceNonv export has real ones):
     its report says so in a rule that passed with findings, and the page shows them."""
     gaps = ["DK1: 2019-09-29T08:00+00:00 (1 h)", "DK2: 2019-10-27T01:00+00:00 (2 h)"]
-    report = {
-        "success": True,
-        "statistics": {"evaluated_rules": 2, "successful_rules": 2, "unsuccessful_rules": 0},
-        "rules": [
-            {"rule": "not_null", "column": None, "success": True, "unexpected_count": 0, "sample_values": []},
-            {
-                "rule": "short_gaps_filled",
-                "column": "energy_consumption",
-                "success": True,
-                "unexpected_count": 3,
-                "sample_values": gaps,
-            },
-        ],
-    }
+    rules = [
+        RuleResult(
+            rule="not_null",
+            success=True,
+            check="expect_column_values_to_not_be_null",
+            engine="great_expectations",
+        ),
+        RuleResult(
+            rule="short_gaps_filled",
+            column="energy_consumption",
+            success=False,
+            severity="warning",
+            unexpected_count=3,
+            sample_values=gaps,
+            check="fill_short_gaps",
+            engine="pandas",
+        ),
+    ]
     settings = api_settings(unique_bucket("gaps"), tmp_path, BALANCE)
     store = new_store(settings)
-    write_observations(store, settings, validation=report)
+    write_observations(store, settings, rules=rules)
     write_forecast(store, settings)
     with serve_api(settings) as url:
         use_api(url)

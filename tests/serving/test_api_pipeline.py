@@ -32,7 +32,7 @@ def test_serves_the_real_feature_store_and_monitoring_outputs(
     real = settings.model_copy(update={"snapshot": snapshot_path})
     raw = extract(real, REFERENCE.isoformat(), 0, 9)
     outcome = check_contract(raw.frame, raw.window, real.spec)
-    write_snapshot(store, real, enforce(outcome), raw.window, outcome.result, raw.source)
+    write_snapshot(store, real, enforce(outcome), raw.window, outcome.report, raw.source)
     # two past forecasts inside the window (evaluated by monitoring) and the current one
     for days in (2, 1, 0):
         write_forecast(store, real, scheduled=REFERENCE - timedelta(days=days), series=ALL_SERIES)
@@ -51,8 +51,8 @@ def test_serves_the_real_feature_store_and_monitoring_outputs(
 
         quality = MODELS.quality.model_validate(client.get(f"{V1}/quality").json())
         assert quality.series == 76 and quality.rows == 76 * 9 * 24
-        assert quality.validation["success"] is True
-        assert quality.manifest["validation_result"]["success"] is True
+        assert quality.validation.success and quality.validation.rows == quality.rows
+        assert quality.manifest.validation_result == quality.validation
         assert {q.hours for q in quality.coverage} == {168}
 
         metrics = MODELS.monitoring_metrics.model_validate(client.get(f"{V1}/monitoring/metrics").json())

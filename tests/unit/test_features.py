@@ -12,6 +12,7 @@ import pandas as pd
 import pytest
 
 from components import layout
+from components.contracts import ValidationReport
 from components.datasets import get_spec
 from components.extract import Window, extract, extract_snapshot
 from components.features import (
@@ -38,7 +39,7 @@ def run_stages(settings: Settings, store: ObjectStore, days_delay: int) -> Snaps
     raw = extract(settings, "2023-01-18T00:00Z", days_delay, 3)
     outcome = check_contract(raw.frame, raw.window, settings.spec)
     clean = enforce(outcome)
-    return write_snapshot(store, settings, clean, raw.window, outcome.result, raw.source)
+    return write_snapshot(store, settings, clean, raw.window, outcome.report, raw.source)
 
 
 def generations(store: ObjectStore) -> dict[str, int | None]:
@@ -51,10 +52,10 @@ def snap_settings(settings: Settings, snapshot_path: Path) -> Settings:
 
 
 @pytest.fixture(scope="module")
-def good_w2(snapshot_path: Path) -> tuple[pd.DataFrame, dict[str, object]]:
+def good_w2(snapshot_path: Path) -> tuple[pd.DataFrame, ValidationReport]:
     raw = extract_snapshot(snapshot_path, DE35, W2.end, 0, 3)
     outcome = check_contract(raw.frame, raw.window, DE35)
-    return outcome.clean, outcome.result
+    return outcome.clean, outcome.report
 
 
 def test_write_snapshot_manifest_and_pointer(
@@ -76,7 +77,7 @@ def test_write_snapshot_manifest_and_pointer(
     assert (manifest["rows"], manifest["series"], manifest["hours"]) == (5472, 76, 72)
     assert manifest["sha256"] == written.sha256
     assert manifest["source"] == f"snapshot:{snapshot_path.name}"
-    assert manifest["validation_summary"]["success"] is True
+    assert manifest["validation_result"]["success"] is True and "validation_summary" not in manifest
     assert manifest["validation_result"]["great_expectations"]["result"]["success"] is True
     assert manifest["columns"] == FEATURE_DTYPES
     assert manifest["package_version"]
@@ -109,7 +110,7 @@ def test_second_identical_run_writes_nothing(
 
 
 def test_different_bytes_for_an_existing_run_change_nothing(
-    settings: Settings, store: ObjectStore, good_w2: tuple[pd.DataFrame, dict[str, object]]
+    settings: Settings, store: ObjectStore, good_w2: tuple[pd.DataFrame, ValidationReport]
 ) -> None:
     clean, result = good_w2
     write_snapshot(store, settings, clean, W2, result, "test")
@@ -121,7 +122,7 @@ def test_different_bytes_for_an_existing_run_change_nothing(
 
 
 def test_same_rows_in_another_encoding_is_a_no_op(
-    settings: Settings, store: ObjectStore, good_w2: tuple[pd.DataFrame, dict[str, object]]
+    settings: Settings, store: ObjectStore, good_w2: tuple[pd.DataFrame, ValidationReport]
 ) -> None:
     """An older pyarrow/pandas may have written the same rows with other bytes: not a conflict."""
     clean, result = good_w2
@@ -135,7 +136,7 @@ def test_same_rows_in_another_encoding_is_a_no_op(
     assert manifest.sha256 == stored_sha and len(frame) == len(clean)
 
 
-def test_parquet_bytes_are_deterministic(good_w2: tuple[pd.DataFrame, dict[str, object]]) -> None:
+def test_parquet_bytes_are_deterministic(good_w2: tuple[pd.DataFrame, ValidationReport]) -> None:
     clean, _ = good_w2
     shuffled = clean.sample(frac=1.0, random_state=7)
     assert snapshot_bytes(shuffled, DE35) == snapshot_bytes(clean, DE35)
@@ -162,11 +163,11 @@ def test_reader_errors_are_clear(settings: Settings, store: ObjectStore) -> None
 
 
 def test_failed_validation_is_refused(
-    settings: Settings, store: ObjectStore, good_w2: tuple[pd.DataFrame, dict[str, object]]
+    settings: Settings, store: ObjectStore, good_w2: tuple[pd.DataFrame, ValidationReport]
 ) -> None:
     clean, result = good_w2
     with pytest.raises(FeatureStoreError, match="validation failed"):
-        write_snapshot(store, settings, clean, W2, {**result, "success": False}, "test")
+        write_snapshot(store, settings, clean, W2, result.model_copy(update={"success": False}), "test")
     assert store.list("features/") == []
 
 
@@ -222,7 +223,7 @@ def test_bad_input_stops_at_validate(
     store: ObjectStore,
     snapshot_path: Path,
     tmp_path: Path,
-    good_w2: tuple[pd.DataFrame, dict[str, object]],
+    good_w2: tuple[pd.DataFrame, ValidationReport],
 ) -> None:
     mutate, rule, detail = BAD_INPUTS[case]
     good = run_stages(settings.model_copy(update={"snapshot": snapshot_path}), store, 1)  # W1
@@ -242,7 +243,7 @@ def test_bad_input_stops_at_validate(
     message = str(err.value)
     assert f"rule {rule}" in message
     assert detail in message
-    assert rule in err.value.result["failed_rules"]
+    assert rule in err.value.report.failed_rules
 
     after = store.read_pointer(LATEST)
     assert after is not None

@@ -18,7 +18,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from components.contracts import Drift, Freshness, MonitoringSummary
+from components.contracts import Drift, Freshness, MonitoringSummary, ValidationReport
 from components.reports.backtest import backtest_html, read_backtest_folder
 from components.reports.contract import contract_markdown
 from components.reports.monitoring import monitoring_html
@@ -255,16 +255,17 @@ def test_monitoring_report_before_any_observation() -> None:
     assert_self_contained(page)
 
 
-RESULT = {
+RESULT = ValidationReport.model_validate({
     "success": False,
     "suite": "some_contract",
     "window": {"start": "2024-03-01T00:00:00+00:00", "end": "2024-03-04T00:00:00+00:00", "hours": 72},
     "rows": 288,
     "series": 4,
     "source": "api:SomeDataset",
-    "statistics": {"evaluated_rules": 3, "successful_rules": 2, "unsuccessful_rules": 1},
+    "statistics": {"evaluated_rules": 4, "successful_rules": 2, "unsuccessful_rules": 1, "warnings": 1},
     "failed_rules": ["code_in_set"],
-    "filled_hours": 2,
+    "warnings": ["short_gaps_filled"],
+    "filled_gaps": [{"series": ["A"], "start": "2024-03-02T05:00:00+00:00", "hours": 2}],
     "rules": [
         {"rule": "not_null", "column": "code", "success": True, "check": "expect_not_null", "engine": "gx",
          "unexpected_count": 0, "element_count": 288, "sample_values": []},
@@ -272,23 +273,39 @@ RESULT = {
          "unexpected_count": 2, "element_count": 288, "sample_values": ["9|9", "X"], "observed": None},
         {"rule": "complete_hourly_grid", "column": "datetime_utc", "success": True, "check": "grid",
          "engine": "pandas", "unexpected_count": 0, "element_count": 288, "sample_values": []},
+        {"rule": "short_gaps_filled", "column": "energy_consumption", "success": False, "severity": "warning",
+         "check": "fill_short_gaps", "engine": "pandas", "unexpected_count": 2,
+         "sample_values": ["A: 2024-03-02T05:00:00+00:00 (2 h)"]},
     ],
-}  # fmt: skip
+})  # fmt: skip
 
 
 def test_contract_report() -> None:
     from markdown_it import MarkdownIt
 
     text = contract_markdown(RESULT)
-    assert text.startswith("# Data contract BROKEN: 1 of 3 rules failed (code_in_set)")
+    assert text.startswith("# Data contract BROKEN: 1 of 4 rules failed (code_in_set)")
     tokens = MarkdownIt("commonmark").enable("table").parse(text)
     rows = [t for t in tokens if t.type == "tr_open"]
-    assert len(rows) == (1 + 7) + (1 + 3)  # the facts table and the rules table, header rows included
+    assert len(rows) == (1 + 7) + (1 + 4)  # the facts table and the rules table, header rows included
     assert "| 2 | code_in_set | code | **FAIL** | 2 | 288 |" in text
+    assert "| 4 | short_gaps_filled | energy_consumption | warning | 2 |" in text
     assert "### code_in_set on `code`" in text and "`9|9`" in text and "`X`" in text
-    assert "| filled_hours | 2 |" in text  # a fact the report does not know is shown as it is
-    ok = contract_markdown({**RESULT, "success": True, "failed_rules": [], "rules": RESULT["rules"][:1]})
+    assert "| filled gaps | 1 |" in text
+    notes = text.split("## Notes (reported, not blocking)")[1]
+    assert "### short_gaps_filled" in notes and "code_in_set" not in notes
+
+
+def test_a_warning_alone_does_not_break_the_contract_report() -> None:
+    """Filled gaps are a warning: the report says the contract holds and lists them as a note."""
+    rules = [RESULT.rules[0], RESULT.rules[3]]
+    stats = {"evaluated_rules": 2, "successful_rules": 1, "unsuccessful_rules": 0, "warnings": 1}
+    ok = contract_markdown(
+        RESULT.model_validate({**RESULT.model_dump(), "success": True, "failed_rules": [], "rules": rules,
+                               "statistics": stats})
+    )  # fmt: skip
     assert ok.startswith("# Data contract holds\n") and "No rule failed." in ok
+    assert "## Notes (reported, not blocking)" in ok and "**FAIL**" not in ok
 
 
 def test_metric_names() -> None:

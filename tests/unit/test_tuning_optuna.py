@@ -58,7 +58,7 @@ def stored(
     extracted = extract_snapshot(snapshot_path, settings.spec, datetime.now(UTC), 0, DAYS)
     outcome = check_contract(extracted.frame, extracted.window, settings.spec)
     clean = enforce(outcome)
-    written = write_snapshot(store, settings, clean, extracted.window, outcome.result, extracted.source)
+    written = write_snapshot(store, settings, clean, extracted.window, outcome.report, extracted.source)
     return Stored(settings.bucket, written.run_id, clean)
 
 

@@ -10,11 +10,12 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
+from components.contracts import ValidationReport
 from components.datasets import get_spec
 from components.extract import Window, extract_snapshot
 from components.settings import Settings
 from components.storage import ObjectStore
-from components.validation import DataContractError, check_contract, clean_frame, enforce, summary
+from components.validation import DataContractError, check_contract, clean_frame, enforce
 from tests.conftest import SHARED_DATA
 from tests.pipeline_fixtures import run_feature_stages
 
@@ -59,7 +60,8 @@ def test_cleaning_tolerates_source_variants(raw: pd.DataFrame) -> None:
 def test_good_window_holds_and_result_is_json(raw: pd.DataFrame) -> None:
     outcome = check_contract(raw, WINDOW, DE35)
     assert outcome.success
-    result = json.loads(json.dumps(outcome.result))  # JSON-serialisable as is
+    result = json.loads(outcome.report.model_dump_json())
+    assert ValidationReport.model_validate(result) == outcome.report  # the JSON is the contract, both ways
     assert result["rows"] == 5472 and result["series"] == 76 and result["dataset"] == DE35.name
     assert result["failed_rules"] == [] and result["warnings"] == []
     assert {r["rule"] for r in result["rules"]} == {
@@ -75,7 +77,7 @@ def test_good_window_holds_and_result_is_json(raw: pd.DataFrame) -> None:
         "short_gaps_filled",
     }
     assert result["great_expectations"]["result"]["success"] is True
-    assert summary(result)["failed"] == []
+    assert outcome.report.blocking == [] and outcome.report.notes == []
     assert enforce(outcome) is outcome.clean
 
 
@@ -95,7 +97,7 @@ def test_good_window_holds_and_result_is_json(raw: pd.DataFrame) -> None:
 def test_hard_failures_block(raw: pd.DataFrame, change: object, rule: str) -> None:
     outcome = check_contract(change(raw.copy()), WINDOW, DE35)  # type: ignore[operator]
     assert not outcome.success
-    assert rule in outcome.result["failed_rules"]
+    assert rule in outcome.report.failed_rules
     with pytest.raises(DataContractError, match=f"rule {rule}"):
         enforce(outcome)
 
@@ -106,17 +108,15 @@ def test_unparseable_values_are_contract_failures_not_crashes(raw: pd.DataFrame)
     bad.loc[1, "TotalCon"] = "12 kWh?"
     outcome = check_contract(bad, WINDOW, DE35)
     assert not outcome.success
-    failures = {
-        r["column"]: r for r in outcome.result["rules"] if r["rule"] == "column_dtype" and not r["success"]
-    }
-    assert failures["datetime_utc"]["sample_values"] == ["yesterday"]
-    assert failures["energy_consumption"]["sample_values"] == ["12 kWh?"]
+    failures = {r.column: r for r in outcome.report.rules if r.rule == "column_dtype" and not r.success}
+    assert failures["datetime_utc"].sample_values == ["yesterday"]
+    assert failures["energy_consumption"].sample_values == ["12 kWh?"]
 
 
 def test_missing_column_is_reported_not_a_key_error(raw: pd.DataFrame) -> None:
     outcome = check_contract(raw.drop(columns=["HourUTC", "TotalCon"]), WINDOW, DE35)
-    assert "exact_columns" in outcome.result["failed_rules"]
-    message = str(DataContractError(outcome.result))
+    assert "exact_columns" in outcome.report.failed_rules
+    message = str(DataContractError(outcome.report))
     assert "missing datetime_utc" in message and "missing energy_consumption" in message
 
 
@@ -126,9 +126,9 @@ def test_short_real_gaps_are_filled_and_reported() -> None:
     2019-10-27 00:00 null (2 h) — for both areas."""
     raw, window = ebn_raw("2019-11-01T00:00+00:00", 35)
     outcome = check_contract(raw, window, EBN)
-    assert outcome.success, outcome.result["failed_rules"]
-    assert outcome.result["warnings"] == ["short_gaps_filled"]
-    filled = {(tuple(g["series"]), g["start"], g["hours"]) for g in outcome.result["filled_gaps"]}
+    assert outcome.success, outcome.report.failed_rules
+    assert outcome.report.warnings == ["short_gaps_filled"]
+    filled = {(tuple(g.series), g.start.isoformat(), g.hours) for g in outcome.report.filled_gaps}
     assert filled == {
         (("DK1",), "2019-09-29T07:00:00+00:00", 2),
         (("DK2",), "2019-09-29T07:00:00+00:00", 2),
@@ -140,16 +140,17 @@ def test_short_real_gaps_are_filled_and_reported() -> None:
     dk1 = clean[clean["area"] == "DK1"].set_index("datetime_utc")["energy_consumption"]
     before, after = dk1[pd.Timestamp("2019-09-29T06:00Z")], dk1[pd.Timestamp("2019-09-29T09:00Z")]
     assert min(before, after) <= dk1[pd.Timestamp("2019-09-29T07:00Z")] <= max(before, after)
-    rule = next(r for r in outcome.result["rules"] if r["rule"] == "short_gaps_filled")
-    assert rule["severity"] == "warning" and rule["unexpected_count"] == 8
-    assert "DK1: 2019-09-29T07:00:00+00:00 .. 2019-09-29T08:00:00+00:00 (2 h)" in rule["sample_values"]
+    rule = next(r for r in outcome.report.rules if r.rule == "short_gaps_filled")
+    assert rule.severity == "warning" and rule.unexpected_count == 8 and not rule.blocking
+    assert outcome.report.notes == [rule]
+    assert "DK1: 2019-09-29T07:00:00+00:00 .. 2019-09-29T08:00:00+00:00 (2 h)" in rule.sample_values
 
 
 def test_the_long_real_gap_fails_naming_it() -> None:
     raw, window = ebn_raw("2019-06-10T00:00+00:00", 21)
     outcome = check_contract(raw, window, EBN)
-    assert not outcome.success and outcome.result["failed_rules"] == ["gap_limit"]
-    message = str(DataContractError(outcome.result))
+    assert not outcome.success and outcome.report.failed_rules == ["gap_limit"]
+    message = str(DataContractError(outcome.report))
     assert "DK1: 2019-05-29T06:00:00+00:00 .. 2019-05-29T19:00:00+00:00 (14 h)" in message
     assert "DK2: 2019-05-29T21:00:00+00:00 .. 2019-05-30T15:00:00+00:00 (19 h)" in message
 
