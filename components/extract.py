@@ -26,7 +26,7 @@ from components.source.window import HOUR, Window, floor_hour, parse_reference, 
 if TYPE_CHECKING:
     import pandas as pd
 
-    from components.settings import Settings
+    from components.settings import SourceSettings
 
 __all__ = ["ExtractError", "ExtractResult", "Window", "extract", "parse_reference", "parse_time"]
 
@@ -129,7 +129,9 @@ def extract_snapshot(
     return ExtractResult(cut, window, f"snapshot:{path.name}", newest, data_end)
 
 
-def extract_api(settings: Settings, reference: datetime, days_delay: int, days_export: int) -> ExtractResult:
+def extract_api(
+    settings: SourceSettings, reference: datetime, days_delay: int, days_export: int
+) -> ExtractResult:
     import pandas as pd
 
     from components.source.client import ApiClient
@@ -180,7 +182,7 @@ def extract_api(settings: Settings, reference: datetime, days_delay: int, days_e
 
 
 def extract(
-    settings: Settings, reference_time: str | datetime | None, days_delay: int, days_export: int
+    settings: SourceSettings, reference_time: str | datetime | None, days_delay: int, days_export: int
 ) -> ExtractResult:
     """The raw records of the run's window, from ``settings.snapshot`` if set, else from the API.
 
@@ -194,7 +196,7 @@ def extract(
     return extract_api(settings, reference, days_delay, days_export)
 
 
-def source_data_end(settings: Settings) -> datetime:
+def source_data_end(settings: SourceSettings) -> datetime:
     """The hour after the source's newest hour of data: the snapshot file's last complete hour, or
     the API's newest published record (one request)."""
     from components.source.client import ApiClient, check_resolvable

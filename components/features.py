@@ -33,7 +33,7 @@ from components.version import __version__
 if TYPE_CHECKING:
     import pandas as pd
 
-    from components.settings import Settings
+    from components.settings import StorageSettings
     from components.source.window import Window
     from components.storage import ObjectStore
 
@@ -99,7 +99,7 @@ def _same_rows(data: bytes, stored: pd.DataFrame, spec: DatasetSpec) -> bool:
 
 def write_snapshot(
     store: ObjectStore,
-    settings: Settings,
+    settings: StorageSettings,
     frame: pd.DataFrame,
     window: Window,
     validation: ValidationReport,
@@ -221,7 +221,7 @@ def _move_latest(store: ObjectStore, latest_name: str, manifest: FeatureManifest
     return move.moved
 
 
-def load_manifest(store: ObjectStore, settings: Settings, run: str | None = None) -> FeatureManifest:
+def load_manifest(store: ObjectStore, settings: StorageSettings, run: str | None = None) -> FeatureManifest:
     group, version = settings.feature_group, settings.feature_group_version
     if run is None:
         latest_name = layout.feature_latest(group, version)
@@ -245,7 +245,7 @@ def _manifest(store: ObjectStore, name: str) -> FeatureManifest:
 
 def load_snapshot(
     store: ObjectStore,
-    settings: Settings,
+    settings: StorageSettings,
     run: str | None = None,
     start: datetime | None = None,
     end: datetime | None = None,

@@ -10,7 +10,7 @@ Definitions (``y`` observed, ``f`` forecast, sums over the pairs of a group):
 - WAPE = sum(|y - f|) / sum(|y|); undefined (None) when sum(|y|) is 0.
 - MAPE = mean(|y - f| / |y|) over the pairs with y != 0 (pairs with y == 0 are skipped); None when
   no pair has y != 0. Both are fractions (0.1 = 10 %).
-- rolling WAPE = WAPE over the pairs of the ``Settings.monitoring_rolling_runs`` most recent forecast
+- rolling WAPE = WAPE over the pairs of the ``monitoring_rolling_runs`` most recent forecast
   runs that have observations.
 - freshness = scheduled time - start hour of the newest observation, in hours.
 - drift = population stability index (PSI) of the target over the last 168 observed hours against
@@ -18,8 +18,8 @@ Definitions (``y`` observed, ``f`` forecast, sums over the pairs of a group):
   earlier window, 10 bins at the deciles of the earlier window. PSI < 0.1 is usually read as stable,
   > 0.25 as a large shift. It is reported, not alerted on.
 
-``needs_attention`` is set when the rolling WAPE exceeds ``Settings.monitoring_wape_threshold`` or the
-data is older than ``Settings.monitoring_age_limit_hours``; ``reason`` says which (and is also set when
+``needs_attention`` is set when the rolling WAPE exceeds ``monitoring_wape_threshold`` or the
+data is older than ``monitoring_age_limit_hours``; ``reason`` says which (and is also set when
 everything is fine, e.g. "no forecast has observations yet").
 
 Outputs: ``monitoring/runs/<run>/<table>.parquet`` for each of ``monitoring_tables(keys)`` and

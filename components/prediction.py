@@ -23,7 +23,7 @@ from components.storage import ObjectExistsError, ObjectStore, advance_pointer, 
 if TYPE_CHECKING:
     import pandas as pd
 
-    from components.settings import Settings
+    from components.settings import TrainingSettings
 
 log = logging.getLogger(__name__)
 
@@ -77,7 +77,9 @@ def parse_scheduled_time(value: str, now: datetime | None = None) -> datetime:
 
 
 # --- loading (feature store and model registry) ----------------------------------------------------
-def load_features(store: ObjectStore, settings: Settings, run: str | None) -> tuple[pd.DataFrame, str]:
+def load_features(
+    store: ObjectStore, settings: TrainingSettings, run: str | None
+) -> tuple[pd.DataFrame, str]:
     """The feature snapshot frame and its object name (``run`` None = the latest snapshot)."""
     from components.features import load_snapshot
 
@@ -85,7 +87,7 @@ def load_features(store: ObjectStore, settings: Settings, run: str | None) -> tu
     return frame, manifest.snapshot
 
 
-def load_model(settings: Settings, version: str | None = None) -> tuple[Any, str]:
+def load_model(settings: TrainingSettings, version: str | None = None) -> tuple[Any, str]:
     """The pyfunc model of registry ``version`` (None: the champion; LookupError when there is none)
     and that version."""
     from components.model.registry import load_champion, load_version
@@ -177,7 +179,7 @@ def validate_forecast(
 # --- the step -----------------------------------------------------------------------------------------
 def predict_and_publish(
     store: ObjectStore,
-    settings: Settings,
+    settings: TrainingSettings,
     snapshot_run: str | None,
     scheduled_time: datetime,
     model_version: str | None = None,

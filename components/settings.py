@@ -1,6 +1,12 @@
-"""Settings of every stage, read from ``EF_*`` environment variables (one prefix).
+"""Settings of every stage, read from ``EF_*`` environment variables (one prefix), by surface.
 
-The same code runs on a laptop and on GKE; only these values differ. Imports no ML library.
+``StorageSettings`` (bucket, dataset, feature group) is what every surface shares. The pipeline's
+surfaces extend it: ``SourceSettings`` (the Energi Data Service API and the run window),
+``TrainingSettings`` (MLflow, the model, tuning with Optuna or Katib), ``MonitoringSettings``; and
+``ClusterSettings`` (the image and the Kubernetes objects the compiled pipeline names). ``Settings``
+is all of them: what a pipeline step reads. The API (``serving.settings.ApiSettings``) extends
+``StorageSettings`` only. The same code runs on a laptop and on GKE; only these values differ.
+Imports no ML library.
 """
 
 from __future__ import annotations
@@ -69,10 +75,10 @@ class StorageSettings(BaseSettings):
         return self
 
 
-class Settings(StorageSettings):
-    """The pipeline's settings: the data (see above), its source, training, tuning, monitoring, cluster."""
+class SourceSettings(StorageSettings):
+    """Where the records come from: the Energi Data Service API (``EF_SOURCE_*``) or an export file,
+    and the window of one run."""
 
-    # source: the Energi Data Service API (or a snapshot file)
     source_url: str = Field(
         "https://api.energidataservice.dk/dataset",
         pattern=r"^https?://",
@@ -106,6 +112,23 @@ class Settings(StorageSettings):
     days_export: int = Field(
         0, ge=0, le=730, description="Window length in days (at least 2); 0: the dataset's own default."
     )
+
+    @field_validator("days_export")
+    @classmethod
+    def _window_days(cls, value: int) -> int:
+        if value == 1:
+            raise ValueError("days_export must be 0 (the dataset's default) or at least 2")
+        return value
+
+    @model_validator(mode="after")
+    def _window_default(self) -> SourceSettings:
+        if not self.days_export:
+            object.__setattr__(self, "days_export", self.spec.default_days_export)  # frozen: set once
+        return self
+
+
+class TrainingSettings(StorageSettings):
+    """Training and its hyper-parameter search: MLflow, the model, Optuna locally, Katib on the cluster."""
 
     # model
     mlflow_tracking_uri: str = Field("", description="Defaults to SQLite in data_dir.")
@@ -152,7 +175,27 @@ class Settings(StorageSettings):
         "4Gi", description="Memory of one Katib trial pod.", pattern=r"^[0-9]+(Ki|Mi|Gi|Ti|K|M|G|T)?$"
     )
 
-    # monitoring
+    @model_validator(mode="after")
+    def _names_follow_the_dataset(self) -> TrainingSettings:
+        """Unset names follow the dataset, so two datasets share an MLflow server without mixing
+        (frozen model: set once, here)."""
+        slug = _slug(self.dataset)
+        defaults = {
+            "model_name": self.model_name or f"energy-forecaster-{slug}",
+            "mlflow_experiment": self.mlflow_experiment or f"energy-forecasting-{slug}",
+        }
+        for name, value in defaults.items():
+            object.__setattr__(self, name, value)
+        return self
+
+    @property
+    def tracking_uri(self) -> str:
+        return self.mlflow_tracking_uri or f"sqlite:///{self.data_dir.resolve() / 'mlflow.db'}"
+
+
+class MonitoringSettings(StorageSettings):
+    """How the monitor step judges the served forecasts and the data."""
+
     monitoring_wape_threshold: float = Field(
         0.15, gt=0, description="Rolling WAPE above this raises needs_attention."
     )
@@ -166,7 +209,18 @@ class Settings(StorageSettings):
         "0: twice the dataset's publication lag.",
     )
 
-    # cluster (read when the pipeline is compiled or scheduled)
+    @property
+    def monitoring_age_limit_hours(self) -> float:
+        """Data older than this many hours is stale: the setting, or twice the publication lag."""
+        return self.monitoring_max_age_hours or 2 * self.spec.publication_lag.total_seconds() / 3600
+
+
+class ClusterSettings(BaseSettings):
+    """The cluster side of the pipeline, read when it is compiled or scheduled: the image and the
+    Kubernetes objects its steps use."""
+
+    model_config = SettingsConfigDict(env_prefix=ENV_PREFIX, extra="ignore", frozen=True)
+
     k8s_settings_configmap: str = Field(
         "energy-forecasting-settings", description="ConfigMap whose EF_* keys every step gets as env."
     )
@@ -186,39 +240,13 @@ class Settings(StorageSettings):
     )
     image_tag: str = Field(__version__, description="Image tag; defaults to the package version.")
 
-    @field_validator("days_export")
-    @classmethod
-    def _window_days(cls, value: int) -> int:
-        if value == 1:
-            raise ValueError("days_export must be 0 (the dataset's default) or at least 2")
-        return value
-
-    @model_validator(mode="after")
-    def _dataset_defaults(self) -> Settings:
-        """Unset per-dataset values follow the dataset, so two datasets share a bucket and an MLflow
-        server without mixing (frozen model: set once, here)."""
-        spec, slug = self.spec, _slug(self.dataset)
-        defaults = {
-            "days_export": self.days_export or spec.default_days_export,
-            "model_name": self.model_name or f"energy-forecaster-{slug}",
-            "mlflow_experiment": self.mlflow_experiment or f"energy-forecasting-{slug}",
-        }
-        for name, value in defaults.items():
-            object.__setattr__(self, name, value)
-        return self
-
-    @property
-    def monitoring_age_limit_hours(self) -> float:
-        """Data older than this many hours is stale: the setting, or twice the publication lag."""
-        return self.monitoring_max_age_hours or 2 * self.spec.publication_lag.total_seconds() / 3600
-
     @property
     def image_uri(self) -> str:
         return f"{self.image}:{self.image_tag}"
 
-    @property
-    def tracking_uri(self) -> str:
-        return self.mlflow_tracking_uri or f"sqlite:///{self.data_dir.resolve() / 'mlflow.db'}"
+
+class Settings(SourceSettings, TrainingSettings, MonitoringSettings, ClusterSettings):
+    """The pipeline's settings: every surface above, which is what a step reads."""
 
 
 def _slug(name: str) -> str:

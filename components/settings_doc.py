@@ -13,7 +13,10 @@ from pydantic_settings import BaseSettings
 
 DEFAULT_CLASSES = (
     "components.settings:StorageSettings",
-    "components.settings:Settings",
+    "components.settings:SourceSettings",
+    "components.settings:TrainingSettings",
+    "components.settings:MonitoringSettings",
+    "components.settings:ClusterSettings",
     "serving.settings:ApiSettings",
     "dashboard.settings:DashboardSettings",
     "pipelines.remote_settings:KfpSettings",
@@ -71,7 +74,8 @@ def main(argv: list[str] | None = None) -> int:
         "classes",
         nargs="*",
         default=list(DEFAULT_CLASSES),
-        help="module:Class paths (default: the pipeline, API, dashboard and KFP connection settings)",
+        help="module:Class paths (default: every surface's settings: storage, source, training, "
+        "monitoring, cluster, API, dashboard, KFP connection)",
     )
     args = parser.parse_args(argv)
     print(markdown(args.classes))

@@ -5,7 +5,7 @@ and the best config stored by tuning.
   the prediction step: the training frame's key columns, then ``schemas.FORECAST_VALUE_COLUMNS``).
 - :func:`log_and_register` — params, metrics, backtest tables and plots, the feature snapshot as
   the run's input dataset, the model with a signature and explicit ``pip_requirements``, registered
-  as ``Settings.model_name``.
+  as ``TrainingSettings.model_name``.
 - :func:`gate` — alias ``champion`` moves only if the new backtest WAPE is not worse than the
   current champion's re-scored on the same snapshot; otherwise alias ``challenger``.
 - :func:`save_best_config` / :func:`load_best_config` — runs tagged ``kind=tuning``.
@@ -39,7 +39,7 @@ from components.model.core import GlobalModel
 
 if TYPE_CHECKING:
     from components.model.backtest import BacktestResult
-    from components.settings import Settings
+    from components.settings import TrainingSettings
 
 log = logging.getLogger(__name__)
 
@@ -111,7 +111,7 @@ class ForecasterPyfunc(PythonModel):
         return self.model.forecast(frame)
 
 
-def configure(settings: Settings) -> MlflowClient:
+def configure(settings: TrainingSettings) -> MlflowClient:
     """Point MLflow at the settings' tracking/registry URI and experiment."""
     mlflow.set_tracking_uri(settings.tracking_uri)
     mlflow.set_registry_uri(settings.tracking_uri)
@@ -119,7 +119,7 @@ def configure(settings: Settings) -> MlflowClient:
     return MlflowClient(tracking_uri=settings.tracking_uri, registry_uri=settings.tracking_uri)
 
 
-def champion_uri(settings: Settings) -> str:
+def champion_uri(settings: TrainingSettings) -> str:
     return f"models:/{settings.model_name}@{CHAMPION}"
 
 
@@ -132,7 +132,7 @@ class ChampionInfo:
     """The champion's :data:`~components.model.core.MODEL_FORMAT` (None: registered before formats)."""
 
 
-def champion_info(settings: Settings) -> ChampionInfo | None:
+def champion_info(settings: TrainingSettings) -> ChampionInfo | None:
     """The current champion's version, run and training config, or None when there is none."""
     client = configure(settings)
     try:
@@ -150,7 +150,7 @@ def champion_info(settings: Settings) -> ChampionInfo | None:
     return ChampionInfo(str(mv.version), str(mv.run_id), config, model_format)
 
 
-def load_champion(settings: Settings) -> tuple[Any, str]:
+def load_champion(settings: TrainingSettings) -> tuple[Any, str]:
     """``(pyfunc model, version)`` of ``models:/<model_name>@champion``; LookupError when absent."""
     client = configure(settings)
     try:
@@ -162,7 +162,7 @@ def load_champion(settings: Settings) -> tuple[Any, str]:
     return load_version(settings, str(mv.version)), str(mv.version)
 
 
-def load_version(settings: Settings, version: str) -> Any:
+def load_version(settings: TrainingSettings, version: str) -> Any:
     """The pyfunc model of exactly ``models:/<model_name>/<version>``."""
     configure(settings)
     with tempfile.TemporaryDirectory(prefix="model-") as tmp:
@@ -196,7 +196,7 @@ def requirement_mismatches(pins: list[str]) -> list[str]:
 
 
 # --- the best config written by tuning -----------------------------------------------------------
-def save_best_config(settings: Settings, config: dict[str, Any], wape: float, source: str) -> str:
+def save_best_config(settings: TrainingSettings, config: dict[str, Any], wape: float, source: str) -> str:
     """Store a tuned config as a run tagged ``kind=tuning``; returns the run id."""
     checked = validate_config(config, where=f"best config from {source}", check_ranges=False)
     configure(settings)
@@ -211,7 +211,7 @@ def save_best_config(settings: Settings, config: dict[str, Any], wape: float, so
     return str(run.info.run_id)
 
 
-def load_best_config(settings: Settings) -> dict[str, Any]:
+def load_best_config(settings: TrainingSettings) -> dict[str, Any]:
     """The latest config stored by tuning, else :data:`DEFAULT_CONFIG` (validated, full)."""
     configure(settings)
     experiment = mlflow.get_experiment_by_name(settings.mlflow_experiment)
@@ -320,7 +320,7 @@ def training_dataset(frame: pd.DataFrame, snapshot_uri: str) -> SnapshotDataset:
 
 
 def log_and_register(
-    settings: Settings,
+    settings: TrainingSettings,
     model: GlobalModel,
     config: dict[str, Any],
     result: BacktestResult,
@@ -385,7 +385,7 @@ class GateDecision:
 
 
 def gate(
-    settings: Settings,
+    settings: TrainingSettings,
     version: str,
     wape: float,
     champion_wape: float | None,

@@ -17,7 +17,7 @@ from components.model.features import panel_from_long
 from components.model.registry import champion_info, gate, log_and_register
 
 if TYPE_CHECKING:
-    from components.settings import Settings
+    from components.settings import TrainingSettings
     from components.storage import ObjectStore
 
 log = logging.getLogger(__name__)
@@ -36,7 +36,9 @@ class TrainOutcome:
     """None when an earlier run had already trained this config on this snapshot (nothing retrained)."""
 
 
-def already_trained(settings: Settings, cfg: dict[str, Any], snapshot_uri: str) -> TrainOutcome | None:
+def already_trained(
+    settings: TrainingSettings, cfg: dict[str, Any], snapshot_uri: str
+) -> TrainOutcome | None:
     """The registered version an earlier run trained from the same config on the same snapshot.
 
     Training is deterministic for a config and a snapshot, so a repeated run of the same hour reuses
@@ -87,8 +89,8 @@ def already_trained(settings: Settings, cfg: dict[str, Any], snapshot_uri: str) 
     )
 
 
-def effective_config(config: dict[str, Any], settings: Settings) -> dict[str, Any]:
-    """The config as trained: validated, with ``Settings.train_n_estimators`` applied when set."""
+def effective_config(config: dict[str, Any], settings: TrainingSettings) -> dict[str, Any]:
+    """The config as trained: validated, with ``TrainingSettings.train_n_estimators`` applied when set."""
     checked = validate_config(config, where="training config", check_ranges=False)
     if settings.train_n_estimators > 0:
         checked = {
@@ -100,7 +102,7 @@ def effective_config(config: dict[str, Any], settings: Settings) -> dict[str, An
 
 
 def train_and_register(
-    frame: pd.DataFrame, settings: Settings, config: dict[str, Any], snapshot_uri: str
+    frame: pd.DataFrame, settings: TrainingSettings, config: dict[str, Any], snapshot_uri: str
 ) -> TrainOutcome:
     """Backtest ``config`` on ``frame``, fit on all of it, log + register, then gate the alias.
 
@@ -170,7 +172,7 @@ def train_and_register(
     )
 
 
-def parse_config_json(config_json: str, settings: Settings) -> dict[str, Any]:
+def parse_config_json(config_json: str, settings: TrainingSettings) -> dict[str, Any]:
     """``""`` -> the best config stored by tuning (or the default); otherwise a JSON object."""
     import json
 
@@ -186,7 +188,7 @@ def parse_config_json(config_json: str, settings: Settings) -> dict[str, Any]:
 
 
 def train_snapshot(
-    settings: Settings, store: ObjectStore, snapshot_run: str, config_json: str
+    settings: TrainingSettings, store: ObjectStore, snapshot_run: str, config_json: str
 ) -> TrainOutcome:
     """The ``train`` step: read feature snapshot ``snapshot_run``, train, register and gate."""
     from components.features import load_snapshot

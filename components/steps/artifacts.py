@@ -110,16 +110,6 @@ def snapshot_ref(metadata: dict[str, Any]) -> tuple[str, int]:
     return layout.check_run_id(run), version
 
 
-def snapshot_context(metadata: dict[str, Any]) -> tuple[Settings, ObjectStore, str]:
-    """The settings (with the snapshot's feature group version), the store and the snapshot run."""
-    from components.settings import Settings
-    from components.storage import ObjectStore
-
-    run, version = snapshot_ref(metadata)
-    settings = Settings().model_copy(update={"feature_group_version": version})
-    return settings, ObjectStore.from_settings(settings), run
-
-
 # --- models -------------------------------------------------------------------------------------
 def model_uri(name: str, version: str) -> str:
     return f"models:/{name}/{version}"

@@ -21,11 +21,11 @@ def extract(
     from collections import namedtuple
 
     from components.extract import extract as run_extract
-    from components.settings import Settings
     from components.steps.artifacts import configure_logging
+    from components.steps.context import step_context
 
     configure_logging()
-    result = run_extract(Settings(), reference_time, days_delay, days_export)
+    result = run_extract(step_context().settings, reference_time, days_delay, days_export)
     result.frame.to_parquet(raw.path, index=False)
     raw.metadata.update(result.metadata)
     Outputs = namedtuple("Outputs", ["window_start", "window_end"])

@@ -29,9 +29,8 @@ def features(
     from components.contracts import ValidationReport
     from components.extract import Window
     from components.features import load_manifest, write_snapshot
-    from components.settings import Settings
     from components.steps.artifacts import configure_logging, snapshot_metadata
-    from components.storage import ObjectStore
+    from components.steps.context import step_context
 
     configure_logging()
     if feature_group_version < 1:
@@ -39,8 +38,8 @@ def features(
     window = Window.parse(window_start, window_end)
     result = ValidationReport.model_validate_json(Path(report.path).read_bytes())
     frame = pd.read_parquet(clean.path)
-    settings = Settings().model_copy(update={"feature_group_version": feature_group_version})
-    store = ObjectStore.from_settings(settings)
+    context = step_context(feature_group_version=feature_group_version)
+    settings, store = context.settings, context.store
     store.ensure_bucket()
     written = write_snapshot(
         store,

@@ -26,9 +26,9 @@ def monitor(
     from components.steps.artifacts import (
         configure_logging,
         monitoring_tables,
-        snapshot_context,
         write_text,
     )
+    from components.steps.context import snapshot_context
 
     configure_logging()
     settings, store, run = snapshot_context(snapshot.metadata)

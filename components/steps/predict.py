@@ -26,8 +26,8 @@ def predict(
         configure_logging,
         forecast_metadata,
         model_ref,
-        snapshot_context,
     )
+    from components.steps.context import snapshot_context
 
     configure_logging()
     log = logging.getLogger("predict")

@@ -34,10 +34,10 @@ def train(
     from components.steps.artifacts import (
         backtest_folder,
         configure_logging,
-        snapshot_context,
         trained_model,
         write_text,
     )
+    from components.steps.context import snapshot_context
 
     configure_logging()
     settings, store, run = snapshot_context(snapshot.metadata)
@@ -61,10 +61,10 @@ def resolve_model(trained_version: str, model: Output[Model]) -> None:
     """The model the forecast is made with: the version alias ``champion`` names once training is
     done (``trained_version`` if it was promoted, the earlier champion otherwise), resolved here once
     so that ``predict`` loads exactly this version and the graph's edge names it."""
-    from components.settings import Settings
     from components.steps.artifacts import champion_model, configure_logging
+    from components.steps.context import step_context
 
     configure_logging()
-    uri, metadata = champion_model(Settings(), trained_version)
+    uri, metadata = champion_model(step_context().settings, trained_version)
     model.uri = uri
     model.metadata.update(metadata)

@@ -22,7 +22,8 @@ def tune(
     import json
     from collections import namedtuple
 
-    from components.steps.artifacts import configure_logging, snapshot_context
+    from components.steps.artifacts import configure_logging
+    from components.steps.context import snapshot_context
     from components.tuning.run import check_backend, tune_snapshot
 
     configure_logging()

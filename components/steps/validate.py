@@ -25,8 +25,8 @@ def validate(
 
     from components.extract import Window
     from components.reports.contract import contract_markdown
-    from components.settings import Settings
     from components.steps.artifacts import configure_logging, write_text
+    from components.steps.context import step_context
     from components.validation import DataContractError, check_contract
 
     configure_logging()
@@ -36,7 +36,7 @@ def validate(
     except Exception as err:
         raise RuntimeError(f"raw records at {raw.path} are not readable Parquet: {err}") from err
     source = str(raw.metadata.get("source", "unknown"))
-    outcome = check_contract(frame, window, Settings().spec, source=source)
+    outcome = check_contract(frame, window, step_context().settings.spec, source=source)
     result = outcome.report
     write_text(report.path, result.model_dump_json(indent=2))
     write_text(contract.path, contract_markdown(result))

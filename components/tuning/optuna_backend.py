@@ -30,7 +30,7 @@ if TYPE_CHECKING:
     import optuna
     import pandas as pd
 
-    from components.settings import Settings
+    from components.settings import TrainingSettings
     from components.storage import ObjectStore
 
 log = logging.getLogger(__name__)
@@ -233,7 +233,9 @@ def run_study(
 class OptunaBackend:
     """The ``optuna`` backend: load the snapshot, run :func:`run_study` in this process."""
 
-    def __init__(self, settings: Settings, store: ObjectStore, *, show_progress_bar: bool = True) -> None:
+    def __init__(
+        self, settings: TrainingSettings, store: ObjectStore, *, show_progress_bar: bool = True
+    ) -> None:
         self.settings = settings
         self.store = store
         self.show_progress_bar = show_progress_bar

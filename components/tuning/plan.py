@@ -16,7 +16,7 @@ from components.model.config import DEFAULT_CONFIG, SEARCH_SPACE
 from components.tuning.space import SearchSpaceError, Space, coerce_params, ensure_space
 
 if TYPE_CHECKING:
-    from components.settings import Settings
+    from components.settings import TrainingSettings
 
 FIXED_SETTING = "EF_TUNE_FIXED"
 
@@ -69,6 +69,6 @@ def plan_search(
     )
 
 
-def plan_from_settings(settings: Settings) -> SearchPlan:
+def plan_from_settings(settings: TrainingSettings) -> SearchPlan:
     """The plan of the ``tune`` stage: ``SEARCH_SPACE`` from ``DEFAULT_CONFIG`` with ``EF_TUNE_FIXED``."""
     return plan_search(SEARCH_SPACE, DEFAULT_CONFIG, settings.tune_fixed, FIXED_SETTING)

@@ -18,7 +18,7 @@ from typing import Any
 
 from components.layout import check_run_id
 from components.model.config import validate_config
-from components.settings import Settings
+from components.settings import TrainingSettings
 from components.tuning.plan import plan_from_settings
 from components.tuning.space import OBJECTIVE_METRIC, SearchSpaceError, coerce_params
 
@@ -39,7 +39,7 @@ def _run_id(text: str) -> str:
         raise argparse.ArgumentTypeError(str(exc)) from exc
 
 
-def parser(settings: Settings) -> argparse.ArgumentParser:
+def parser(settings: TrainingSettings) -> argparse.ArgumentParser:
     cli = argparse.ArgumentParser(
         prog="python -m components.tuning.trial",
         description="Score one hyper-parameter config by backtest WAPE on a feature snapshot "
@@ -72,7 +72,7 @@ def parser(settings: Settings) -> argparse.ArgumentParser:
     return cli
 
 
-def trial_config(params: Sequence[tuple[str, str]], settings: Settings) -> dict[str, Any]:
+def trial_config(params: Sequence[tuple[str, str]], settings: TrainingSettings) -> dict[str, Any]:
     """The full, validated model config of one trial."""
     names = [name for name, _ in params]
     duplicated = sorted({name for name in names if names.count(name) > 1})
@@ -87,7 +87,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     logging.basicConfig(
         level=logging.INFO, stream=sys.stderr, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
     )
-    settings = Settings()
+    settings = TrainingSettings()
     cli = parser(settings)
     args = cli.parse_args(argv)
     if args.origins < 1 or args.feature_group_version < 1:
