@@ -1,4 +1,4 @@
-"""Object names in the bucket: the storage layout of DESIGN.md in one place.
+"""Object names in the bucket: the storage layout in one place (the README's Architecture section shows it).
 
 Every name is built here from validated values (a feature-group name, a version number, a
 run id made from a UTC timestamp); nothing a user sends ever becomes part of an object name.

@@ -1,7 +1,8 @@
 """Batch prediction: forecast the next hours of every series with the champion model and publish them.
 
-Publishing follows the storage rules of DESIGN.md: ``forecast.parquet`` and ``metadata.json`` are
-create-only (``if_generation_match=0``), written in that order, and ``forecasts/latest.json`` moves
+Publishing follows the storage rules (``components.storage``): ``forecast.parquet`` and
+``metadata.json`` are create-only (``if_generation_match=0``), written in that order, and
+``forecasts/latest.json`` moves
 last by compare-and-swap, only forward in time. A repeated run of the same scheduled hour finds the
 metadata already there and changes nothing; of two concurrent runs for the same hour one wins the
 create and the other leaves the stored objects alone.

@@ -1,6 +1,6 @@
 """Open a report in headless Chromium and check what was drawn (helpers, no tests here).
 
-A report is a static page (inline CSS and SVG, no script), so the plain one-shot mode of DESIGN.md is
+A report is a static page (inline CSS and SVG, no script), so Chromium's plain one-shot mode is
 enough: ``chromium --headless --screenshot --virtual-time-budget=10000``. The screenshot goes to
 ``test-artifacts/`` (git-ignored); :func:`pixels_of` counts the pixels of a plotted line's colour in
 it, which is how a test knows a plot was drawn, not only written.

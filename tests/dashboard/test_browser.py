@@ -8,7 +8,7 @@ into a bucket of this module's own (so the test of a new forecast can publish in
 changing what other tests check). The API (``serving``'s app, uvicorn in a thread) serves that bucket;
 with ``EF_BROWSER_API_URL`` the test uses an API that is already running instead (e.g. the one
 ``make demo`` started) and runs no pipeline. The dashboard runs as ``python -m dashboard`` on a free
-port; Chromium (the DESIGN.md flags, 1400x1000) loads each page once, the test waits until the page
+port; Chromium (headless, offline, 1400x1000) loads each page once, the test waits until the page
 has finished rendering, then asserts on the DOM and saves a screenshot and the DOM to
 ``test-artifacts/dashboard-<page>.png|html`` (git-ignored); ``test-artifacts/dashboard-data.txt``
 says which data the pictures show.
@@ -185,7 +185,7 @@ class Rendered:
 
 
 def chromium_flags(profile: Path) -> list[str]:
-    """The flags of DESIGN.md for Debian's chromium, headless, offline, 1400x1000."""
+    """Flags for Debian's chromium: headless, offline (no background networking), 1400x1000."""
     return [
         "--headless",
         "--no-sandbox",
