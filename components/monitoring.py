@@ -257,7 +257,7 @@ def monitor_and_publish(
     Named like the forecast: after the snapshot's run (its window end), so an hourly run that finds
     nothing new published changes nothing.
     """
-    from components.features import load_manifest, load_snapshot
+    from components.feature_store import load_manifest, load_snapshot
 
     run = load_manifest(store, settings, layout.check_run_id(snapshot_run) if snapshot_run else None).run_id
     keys = list(settings.spec.key_names)

@@ -82,7 +82,7 @@ def load_features(
     store: ObjectStore, settings: TrainingSettings, run: str | None
 ) -> tuple[pd.DataFrame, str]:
     """The feature snapshot frame and its object name (``run`` None = the latest snapshot)."""
-    from components.features import load_snapshot
+    from components.feature_store import load_snapshot
 
     frame, manifest = load_snapshot(store, settings, run=layout.check_run_id(run) if run else None)
     return frame, manifest.snapshot
@@ -192,7 +192,7 @@ def predict_and_publish(
     ``scheduled_time`` (when the run was made) goes into the metadata. ``model_version`` is the
     registry version to forecast with (the pipeline resolves it in the DAG); None: the champion.
     """
-    from components.features import load_manifest
+    from components.feature_store import load_manifest
 
     spec = settings.spec
     manifest = load_manifest(store, settings, layout.check_run_id(snapshot_run) if snapshot_run else None)

@@ -31,7 +31,7 @@ from pathlib import Path
 import pytest
 
 from components.emulator import GcsEmulator
-from components.features import SnapshotWrite
+from components.feature_store import SnapshotWrite
 from components.prediction import PredictionResult
 from components.settings import Settings
 from components.storage import ObjectStore
@@ -134,7 +134,7 @@ def run_feature_stages(
     """extract → validate → features in this process (what the first three steps do); raises
     ``DataContractError`` when the contract is broken, before anything is written."""
     from components.extract import extract
-    from components.features import write_snapshot
+    from components.feature_store import write_snapshot
     from components.validation import check_contract, enforce
 
     raw = extract(settings, reference, settings.days_delay, settings.days_export)

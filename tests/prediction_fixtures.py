@@ -70,7 +70,7 @@ def clean_frame(snapshot_path: Path, end: datetime, hours: int) -> pd.DataFrame:
 def store_cut_snapshot(store: ObjectStore, settings: Settings, frame: pd.DataFrame) -> str:
     """Store a feature snapshot with the feature store's own writer; returns its run id."""
     from components.extract import Window
-    from components.features import write_snapshot as store_snapshot
+    from components.feature_store import write_snapshot as store_snapshot
     from tests.api_fixtures import validation_report
 
     start = frame[schemas.DATETIME].min().to_pydatetime()

@@ -19,7 +19,7 @@ from components import schemas
 from components.model import metrics
 from components.model.config import validate_config
 from components.model.core import GlobalModel
-from components.model.features import FrameError, Panel, panel_from_long
+from components.model.design import FrameError, Panel, panel_from_long
 
 log = logging.getLogger(__name__)
 

@@ -7,7 +7,7 @@ from typing import cast
 import numpy as np
 import pandas as pd
 
-from components.model.features import Panel
+from components.model.design import Panel
 
 SEASONAL_PERIODS = (24, 168)
 

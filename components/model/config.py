@@ -55,7 +55,7 @@ DEFAULT_CONFIG: Final[dict[str, Any]] = {
     "level_window": "24+168",
     "weight_power": 0.0,
     "objective": "l1",
-    # share of the seasonal prior in the forecast (components.model.features.seasonal_prior)
+    # share of the seasonal prior in the forecast (components.model.design.seasonal_prior)
     "blend": 0.5,
     # the statistical member: its prior share, and the daily origins of the inner backtest at fit
     # time that moves the share halfway to the best one there (0: the share is fixed);

@@ -1,13 +1,13 @@
 """The global direct multi-horizon LightGBM model, independent of sktime and MLflow.
 
 One LightGBM regressor predicts ``y[t+h] / level[t]`` for every series and every horizon
-``h = 1..H`` from features computed at the origin ``t`` (see :mod:`components.model.features`);
+``h = 1..H`` from features computed at the origin ``t`` (see :mod:`components.model.design`);
 optional quantile regressors give a P10/P90 band. With ``level_window="24+168"`` there are two
 regressors, one whose level is the last week's mean and one whose level is the last day's mean
 (each with its own seed), and their forecasts are averaged: the two scalings err differently
 after a level shift, so the average is steadier than either. The forecast is ``1 - blend`` times the
 regressor's plus ``blend`` times a holiday-aware, level-adjusted seasonal naive (the *prior*, see
-:func:`~components.model.features.seasonal_prior`): a forecast combination that keeps the model
+:func:`~components.model.design.seasonal_prior`): a forecast combination that keeps the model
 close to last week's profile where its training data (e.g. mostly Christmas weeks) says little
 about the weeks it forecasts. Forecasting all series is one feature build and
 one ``predict`` call. This module is what the MLflow pyfunc model pickles, so it imports neither
@@ -31,7 +31,7 @@ import pandas as pd
 from components import schemas
 from components.model import statistical
 from components.model.config import validate_config
-from components.model.features import (
+from components.model.design import (
     BASE_FEATURE_NAMES,
     DAY,
     KEY_FEATURE_PREFIX,

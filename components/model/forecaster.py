@@ -16,7 +16,7 @@ import pandas as pd
 from sktime.forecasting.base import BaseForecaster, ForecastingHorizon
 
 from components.model.core import GlobalModel
-from components.model.features import Panel
+from components.model.design import Panel
 
 
 class GlobalLGBMForecaster(BaseForecaster):

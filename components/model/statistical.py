@@ -35,7 +35,7 @@ from typing import Any
 
 import numpy as np
 
-from components.model.features import DAY, WEEK, Calendar
+from components.model.design import DAY, WEEK, Calendar
 
 ALPHAS = (0.01, 0.02, 0.05, 0.1, 0.2, 0.35, 0.5, 0.7, 0.9, 1.0)
 """Level smoothing parameters searched per series."""

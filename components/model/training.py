@@ -13,7 +13,7 @@ import pandas as pd
 from components.model.backtest import backtest
 from components.model.config import validate_config
 from components.model.core import MODEL_FORMAT, GlobalModel
-from components.model.features import panel_from_long
+from components.model.design import panel_from_long
 from components.model.registry import champion_info, gate, log_and_register
 
 if TYPE_CHECKING:
@@ -191,7 +191,7 @@ def train_snapshot(
     settings: TrainingSettings, store: ObjectStore, snapshot_run: str, config_json: str
 ) -> TrainOutcome:
     """The ``train`` step: read feature snapshot ``snapshot_run``, train, register and gate."""
-    from components.features import load_snapshot
+    from components.feature_store import load_snapshot
     from components.layout import check_run_id
 
     frame, manifest = load_snapshot(store, settings, run=check_run_id(snapshot_run))

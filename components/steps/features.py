@@ -28,7 +28,7 @@ def features(
 
     from components.contracts import ValidationReport
     from components.extract import Window
-    from components.features import load_manifest, write_snapshot
+    from components.feature_store import load_manifest, write_snapshot
     from components.steps.artifacts import configure_logging, snapshot_metadata
     from components.steps.context import step_context
 

@@ -241,7 +241,7 @@ class OptunaBackend:
         self.show_progress_bar = show_progress_bar
 
     def search(self, snapshot_run: str, plan: SearchPlan, n_trials: int) -> SearchResult:
-        from components.features import load_snapshot
+        from components.feature_store import load_snapshot
 
         plan.require_search()
         frame, _manifest = load_snapshot(self.store, self.settings, run=snapshot_run)

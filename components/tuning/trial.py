@@ -97,7 +97,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     except ValueError as exc:  # SearchSpaceError and the model's ConfigError
         cli.error(str(exc))
 
-    from components.features import load_snapshot
+    from components.feature_store import load_snapshot
     from components.model.backtest import backtest_wape
     from components.storage import ObjectStore
 

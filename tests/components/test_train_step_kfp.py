@@ -10,7 +10,7 @@ from kfp import dsl
 
 from components import layout
 from components.extract import extract_snapshot
-from components.features import write_snapshot
+from components.feature_store import write_snapshot
 from components.model.registry import champion_info
 from components.model.training import parse_config_json, train_snapshot
 from components.reports.names import TRAIN_METRICS

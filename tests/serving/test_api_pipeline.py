@@ -25,7 +25,7 @@ def test_serves_the_real_feature_store_and_monitoring_outputs(
 ) -> None:
     # the pipeline's own stages (imported here: they are not the API's dependencies)
     from components.extract import extract
-    from components.features import write_snapshot
+    from components.feature_store import write_snapshot
     from components.monitoring import monitor_and_publish
     from components.validation import check_contract, enforce
 

@@ -14,7 +14,7 @@ import pytest
 from components.model.backtest import backtest, seasonal_naive, truncate
 from components.model.baselines import naive_forecast, to_hierarchical
 from components.model.core import GlobalModel
-from components.model.features import Panel, build_design, feature_names, panel_from_long
+from components.model.design import Panel, build_design, feature_names, panel_from_long
 from components.model.forecaster import GlobalLGBMForecaster
 from tests import de35_schema as schemas
 

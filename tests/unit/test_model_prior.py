@@ -8,7 +8,7 @@ import pandas as pd
 import pytest
 
 from components.model.core import GlobalModel
-from components.model.features import (
+from components.model.design import (
     WEEK,
     Panel,
     build_design,

@@ -16,7 +16,7 @@ from components import schemas
 from components.model import statistical
 from components.model.backtest import backtest, truncate
 from components.model.core import GlobalModel
-from components.model.features import WEEK, FrameError, Panel, calendar, panel_from_long
+from components.model.design import WEEK, FrameError, Panel, calendar, panel_from_long
 from components.model.registry import ForecasterPyfunc, pip_requirements, signature
 from components.model.statistical import StatParams
 from components.model.training import train_and_register

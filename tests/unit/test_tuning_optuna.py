@@ -22,7 +22,7 @@ import pytest
 from components import layout
 from components.emulator import GcsEmulator
 from components.extract import extract_snapshot
-from components.features import write_snapshot
+from components.feature_store import write_snapshot
 from components.model.config import DEFAULT_CONFIG, SEARCH_SPACE, validate_config
 from components.settings import Settings
 from components.storage import ObjectStore

@@ -15,7 +15,7 @@ from components import layout
 from components.contracts import ValidationReport
 from components.datasets import get_spec
 from components.extract import Window, extract, extract_snapshot
-from components.features import (
+from components.feature_store import (
     FeatureStoreError,
     SnapshotConflictError,
     SnapshotWrite,
@@ -101,7 +101,7 @@ def test_second_identical_run_writes_nothing(
     first = run_stages(snap_settings, store, 0)
     before = generations(store)
     assert len(before) == 3  # snapshot, manifest, latest
-    with caplog.at_level("INFO", logger="components.features"):
+    with caplog.at_level("INFO", logger="components.feature_store"):
         again = run_stages(snap_settings, store, 0)
     assert not again.created and not again.pointer_moved
     assert again.sha256 == first.sha256
