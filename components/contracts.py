@@ -9,9 +9,16 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
 Severity = Literal["error", "warning"]
+
+
+def problems(err: ValidationError, root: str = "value", limit: int | None = None) -> str:
+    """What a validation error says, one ``field.path: message`` per problem (``root`` names a
+    problem of the whole value): how every boundary reports input that breaks its model."""
+    found = err.errors()[:limit]
+    return "; ".join(f"{'.'.join(str(p) for p in e['loc']) or root}: {e['msg']}" for e in found)
 
 
 class _Contract(BaseModel):
@@ -98,19 +105,19 @@ class ValidationReport(_Contract):
     def _counts_agree(self) -> ValidationReport:
         blocking = sum(r.blocking for r in self.rules)
         stats = self.statistics
-        problems = []
+        issues = []
         if stats.evaluated_rules != len(self.rules):
-            problems.append(
+            issues.append(
                 f"statistics.evaluated_rules is {stats.evaluated_rules}, rules has {len(self.rules)}"
             )
         if stats.unsuccessful_rules != blocking:
-            problems.append(
+            issues.append(
                 f"statistics.unsuccessful_rules is {stats.unsuccessful_rules}, {blocking} rules block"
             )
         if self.success != (blocking == 0):
-            problems.append(f"success is {self.success} with {blocking} blocking rules")
-        if problems:
-            raise ValueError("inconsistent validation report: " + "; ".join(problems))
+            issues.append(f"success is {self.success} with {blocking} blocking rules")
+        if issues:
+            raise ValueError("inconsistent validation report: " + "; ".join(issues))
         return self
 
     @classmethod

@@ -20,7 +20,7 @@ from typing import TYPE_CHECKING, Any
 from pydantic import ValidationError
 
 from components import layout
-from components.contracts import FeatureManifest, FeaturePointer, ValidationReport
+from components.contracts import FeatureManifest, FeaturePointer, ValidationReport, problems
 from components.datasets import DATETIME, DatasetSpec
 from components.storage import (
     ObjectExistsError,
@@ -240,7 +240,7 @@ def _manifest(store: ObjectStore, name: str) -> FeatureManifest:
     try:
         return FeatureManifest.model_validate(store.read_json(name))
     except ValidationError as err:
-        raise FeatureStoreError(f"{store.uri(name)} is not a feature manifest: {err}") from err
+        raise FeatureStoreError(f"{store.uri(name)} is not a feature manifest: {problems(err)}") from err
 
 
 def load_snapshot(

@@ -9,6 +9,7 @@ from datetime import UTC, datetime
 import streamlit as st
 from pydantic import ValidationError
 
+from components.contracts import problems
 from dashboard.client import ApiClient, ApiError, ApiNotReadyError, ApiUnavailableError
 from dashboard.settings import DATA_CREDIT, DATA_CREDIT_URL, DashboardSettings
 
@@ -24,10 +25,9 @@ def settings() -> DashboardSettings:
     try:
         return DashboardSettings()
     except ValidationError as err:
-        problems = "; ".join(
-            f"{'.'.join(str(p) for p in e['loc']) or 'value'}: {e['msg']}" for e in err.errors()
-        )
-        raise SettingsError(f"Invalid dashboard settings (EF_API_URL / EF_DASHBOARD_*): {problems}") from err
+        raise SettingsError(
+            f"Invalid dashboard settings (EF_API_URL / EF_DASHBOARD_*): {problems(err)}"
+        ) from err
 
 
 @st.cache_resource(show_spinner=False)

@@ -12,7 +12,7 @@ from typing import Any
 import pandas as pd
 from pydantic import ValidationError
 
-from components.contracts import RuleResult, ValidationReport
+from components.contracts import RuleResult, ValidationReport, problems
 
 VALIDATION_COLUMNS = ("rule", "check", "column", "passed", "unexpected", "checked", "observed", "samples")
 SAMPLES_SHOWN = 5
@@ -28,10 +28,9 @@ def parse_report(served: Any) -> ValidationReport:
     try:
         return ValidationReport.model_validate(served)
     except ValidationError as err:
-        problems = "; ".join(
-            f"{'.'.join(str(p) for p in e['loc']) or 'report'}: {e['msg']}" for e in err.errors()[:5]
-        )
-        raise ReportError(f"the API's validation report does not match the contract: {problems}") from err
+        raise ReportError(
+            f"the API's validation report does not match the contract: {problems(err, 'report', 5)}"
+        ) from err
 
 
 def samples(values: list[Any]) -> str | None:

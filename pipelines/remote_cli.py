@@ -48,14 +48,13 @@ def settings_from(args: argparse.Namespace) -> KfpSettings:
     """The ``EF_KFP_*`` settings with the command line's ``--host`` and ``--namespace`` over them."""
     from pydantic import ValidationError
 
+    from components.contracts import problems
+
     overrides = {key: getattr(args, key) for key in ("host", "namespace") if getattr(args, key) is not None}
     try:
         settings = KfpSettings(**overrides)
     except ValidationError as err:
-        problems = "; ".join(
-            f"{'.'.join(map(str, e['loc'])) or 'EF_KFP_*'}: {e['msg']}" for e in err.errors()
-        )
-        raise RemoteError(f"invalid Kubeflow Pipelines settings: {problems}") from err
+        raise RemoteError(f"invalid Kubeflow Pipelines settings: {problems(err, 'EF_KFP_*')}") from err
     if not settings.host:
         raise RemoteError(
             "no Kubeflow Pipelines host: pass --host or set EF_KFP_HOST (or KF_PIPELINES_ENDPOINT)"

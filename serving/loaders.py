@@ -33,6 +33,7 @@ from components.contracts import (
     MonitoringPointer,
     MonitoringSummary,
     monitoring_tables,
+    problems,
 )
 from components.datasets import DATETIME, TARGET, DatasetSpec
 from components.storage import ObjectNotFoundError, ObjectStore
@@ -82,10 +83,6 @@ class MonitoringData:
     pairs: dict[Key, list[PairPoint]]
 
 
-def short(err: ValidationError) -> str:
-    return "; ".join(f"{'.'.join(map(str, e['loc'])) or '<root>'}: {e['msg']}" for e in err.errors()[:5])
-
-
 def finite(value: Any) -> float | None:
     if value is None or value is pd.NA:
         return None
@@ -114,7 +111,7 @@ class Loader:
             return model.model_validate_json(self.read(name, generation))
         except ValidationError as err:
             raise BadObjectError(
-                f"{self.store.uri(name)} is not a valid {model.__name__}: {short(err)}"
+                f"{self.store.uri(name)} is not a valid {model.__name__}: {problems(err, '<root>', 5)}"
             ) from err
 
     def read_frame(self, name: str, columns: Iterable[str]) -> pd.DataFrame:
@@ -262,7 +259,7 @@ class Loader:
                 pairs.setdefault(tuple(r[k] for k in keys), []).append(pair)
         except ValidationError as err:
             raise BadObjectError(
-                f"monitoring tables of {pointer.run_id} break the contract: {short(err)}"
+                f"monitoring tables of {pointer.run_id} break the contract: {problems(err, '<root>', 5)}"
             ) from err
         for rows in pairs.values():
             rows.sort(key=lambda p: (p.datetime_utc, p.horizon, p.run_id))

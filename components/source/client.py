@@ -30,6 +30,7 @@ from urllib.parse import urlparse
 import requests
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, create_model, field_validator
 
+from components.contracts import problems
 from components.datasets import DatasetSpec
 
 log = logging.getLogger(__name__)
@@ -204,12 +205,9 @@ class ApiClient:
             try:
                 out.append(model.model_validate(raw).model_dump())
             except ValidationError as err:
-                problems = "; ".join(
-                    f"{'.'.join(str(p) for p in e['loc']) or 'record'}: {e['msg']}" for e in err.errors()
-                )
                 raise SourceError(
                     f"{self.url}: record #{offset + index} (offset {offset}, index {index} on the page) "
-                    f"is invalid: {problems}; record={raw!r}"
+                    f"is invalid: {problems(err, 'record')}; record={raw!r}"
                 ) from err
         return out
 
