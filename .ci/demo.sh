@@ -21,7 +21,7 @@ if curl -fsS "$STORAGE_EMULATOR_HOST/storage/v1/b" >/dev/null 2>&1; then
   echo "==> GCS emulator already running at $STORAGE_EMULATOR_HOST"
 else
   echo "==> starting the GCS emulator at $STORAGE_EMULATOR_HOST (files in $EF_DATA_DIR/gcs)"
-  "${RUN[@]}" python -m components.emulator --root "$EF_DATA_DIR/gcs" --port "$EMULATOR_PORT" \
+  "${RUN[@]}" python -m devtools.emulator --root "$EF_DATA_DIR/gcs" --port "$EMULATOR_PORT" \
     >"$EF_DATA_DIR/emulator.out" 2>&1 &
   pids+=($!)
   for _ in $(seq 1 100); do

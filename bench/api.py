@@ -262,9 +262,9 @@ def wait_up(url: str, process: subprocess.Popen[bytes], timeout_s: float = 180.0
 
 
 def run(args: argparse.Namespace) -> dict[str, Any]:
-    from components.emulator import GcsEmulator, free_port
-    from components.processes import stop_process
     from components.storage import ObjectStore
+    from devtools.emulator import GcsEmulator, free_port
+    from devtools.processes import stop_process
     from serving.settings import ApiSettings
     from tests.api_fixtures import all_series, write_all
 

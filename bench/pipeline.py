@@ -54,7 +54,7 @@ def one_run(data: Path, reference: str, warm: bool) -> dict[str, Any]:
         from components import layout
         from components.settings import Settings
         from components.storage import ObjectStore
-        from pipelines.local import local_storage, run_pipeline_locally
+        from devtools.local_run import local_storage, run_pipeline_locally
 
         settings = Settings()
         with local_storage(settings):

@@ -72,7 +72,7 @@ def _add_run_options(parser: argparse.ArgumentParser) -> None:
         "--cold-start",
         action="store_true",
         help="start every step in a fresh interpreter, as a pod does, instead of forking one that "
-        "has the heavy libraries imported already (see pipelines/warm.py)",
+        "has the heavy libraries imported already (see devtools/warm.py)",
     )
     parser.add_argument(
         "--pipeline-root",
@@ -90,7 +90,7 @@ def _run_once(
     reference: datetime | None, args: argparse.Namespace, launcher: Path | None = None
 ) -> dict[str, Any]:
     from components.settings import Settings
-    from pipelines.local import run_pipeline_locally
+    from devtools.local_run import run_pipeline_locally
 
     settings = Settings()
     params = _pipeline_parameters(args)
@@ -148,7 +148,7 @@ def preflight(settings: Any) -> None:
 
 def cmd_run(args: argparse.Namespace) -> int:
     from components.settings import Settings
-    from pipelines.local import local_storage
+    from devtools.local_run import local_storage
 
     preflight(Settings())
     with local_storage(Settings()):
@@ -161,8 +161,8 @@ def cmd_backfill(args: argparse.Namespace) -> int:
     from datetime import timedelta
 
     from components.settings import Settings
-    from pipelines.local import iso_hours, local_storage
-    from pipelines.warm import warm_interpreter
+    from devtools.local_run import iso_hours, local_storage
+    from devtools.warm import warm_interpreter
 
     if args.last_days is not None:
         if args.start or args.end:
@@ -178,7 +178,7 @@ def cmd_backfill(args: argparse.Namespace) -> int:
     print(f"==> backfill: {len(times)} runs from {times[0].isoformat()} to {times[-1].isoformat()}")
     summaries = []
     with local_storage(Settings()), ExitStack() as stack:
-        # one warm-interpreter server for all the runs (see pipelines/warm.py)
+        # one warm-interpreter server for all the runs (see devtools/warm.py)
         launcher = None if args.cold_start else stack.enter_context(warm_interpreter())
         for index, reference in enumerate(times, start=1):
             print(f"==> backfill run {index}/{len(times)}", flush=True)

@@ -1,6 +1,6 @@
 """Real pipeline output, made once per test session (fixtures only, no tests here).
 
-``real_pipeline`` runs the whole DAG under KFP's own local runner (``pipelines.local``) twice, on a
+``real_pipeline`` runs the whole DAG under KFP's own local runner (``devtools.local_run``) twice, on a
 short window of the shared snapshot with cheap settings, into its own bucket of the session's GCS
 emulator and its own MLflow SQLite:
 
@@ -30,12 +30,12 @@ from pathlib import Path
 
 import pytest
 
-from components.emulator import GcsEmulator
 from components.features import SnapshotWrite
 from components.prediction import PredictionResult
 from components.settings import Settings
 from components.storage import ObjectStore
-from pipelines.local import RunResult, run_pipeline_locally
+from devtools.emulator import GcsEmulator
+from devtools.local_run import RunResult, run_pipeline_locally
 from serving.settings import ApiSettings
 
 FIRST = datetime(2023, 1, 16, tzinfo=UTC)

@@ -13,8 +13,8 @@ import pytest
 from streamlit.testing.v1 import AppTest
 
 from components.datasets import get_spec
-from components.emulator import GcsEmulator
 from dashboard.settings import DATA_CREDIT
+from devtools.emulator import GcsEmulator
 from tests.api_fixtures import (
     BALANCE,
     DE35,

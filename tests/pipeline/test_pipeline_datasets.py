@@ -47,13 +47,13 @@ from streamlit.testing.v1 import AppTest
 from components import layout
 from components.contracts import ForecastMetadata
 from components.datasets import DATETIME, SPECS, DatasetSpec, get_spec
-from components.emulator import GcsEmulator
 from components.settings import Settings
 from components.storage import ObjectStore
 from dashboard.charts import fmt_time
 from dashboard.settings import DATA_CREDIT
-from pipelines.local import RunResult, run_pipeline_locally
-from pipelines.warm import warm_interpreter
+from devtools.emulator import GcsEmulator
+from devtools.local_run import RunResult, run_pipeline_locally
+from devtools.warm import warm_interpreter
 from serving.main import create_app
 from tests.api_fixtures import BALANCE, DE35, INDUSTRY, INDUSTRY_TITLES, Key, serve_api
 from tests.conftest import EBN_2019, SNAPSHOT_PATH

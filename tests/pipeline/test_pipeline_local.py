@@ -23,7 +23,7 @@ from components.reports.names import MONITOR_METRICS, TRAIN_METRICS
 from components.reports.svg import PALETTE
 from components.settings import Settings
 from components.storage import ObjectStore
-from pipelines.local import RunResult
+from devtools.local_run import RunResult
 from tests.pipeline_fixtures import FIRST, SECOND, STEPS, RealPipeline
 from tests.report_rendering import chromium_or_skip, markdown_page, pixels_of, screenshot
 

@@ -9,8 +9,8 @@ from datetime import UTC, datetime
 
 import pytest
 
+from devtools.local_run import iso_hours
 from pipelines.cli import build_parser, parse_every, parse_utc
-from pipelines.local import iso_hours
 
 
 def test_parse_utc_accepts_z_offsets_and_naive() -> None:

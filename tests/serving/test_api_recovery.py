@@ -8,8 +8,8 @@ from pathlib import Path
 import pytest
 from fastapi.testclient import TestClient
 
-from components.emulator import GcsEmulator, free_port
 from components.storage import ObjectStore
+from devtools.emulator import GcsEmulator, free_port
 from serving.main import create_app
 from serving.settings import ApiSettings
 from tests.api_fixtures import wait_for, write_all

