@@ -5,7 +5,7 @@ and the share spent outside the model's own fit and predict (orchestration, I/O,
 
 Runs under kfp.local against a fresh GCS emulator and a fresh MLflow SQLite in a temporary folder,
 by default twice in the same process: cold (every step a fresh interpreter, the baseline) and warm
-(steps fork an interpreter that has the libraries imported, what `python -m pipelines run` does).
+(steps fork an interpreter that has the libraries imported, what `python -m devtools run` does).
 The model's own time is what the train step logs to MLflow (backtest and final fit) plus the
 predict call recorded in the forecast metadata. Last line: one JSON object.
 """
@@ -86,7 +86,7 @@ def main(argv: list[str] | None = None) -> int:
         "--mode",
         choices=("both", "warm", "cold"),
         default="both",
-        help="warm: steps fork a pre-imported interpreter (the default of `python -m pipelines run`); "
+        help="warm: steps fork a pre-imported interpreter (the default of `python -m devtools run`); "
         "cold: every step starts a fresh interpreter, as a pod does; both (default): cold first, as "
         "the baseline, then warm",
     )

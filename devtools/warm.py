@@ -376,7 +376,7 @@ def python_executable(path: Path | None) -> Iterator[None]:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(
         prog="python -m devtools.warm",
-        description="Warm-interpreter server for kfp.local tasks (started by `python -m pipelines run`).",
+        description="Warm-interpreter server for kfp.local tasks (started by `python -m devtools run`).",
     )
     sub = parser.add_subparsers(dest="command", required=True)
     serve_parser = sub.add_parser("serve", help="preload modules, then fork one copy per task")

@@ -222,7 +222,7 @@ def test_monitor_metrics_equal_the_summary(pipeline_env: Any, two_runs: tuple[Ru
 def test_the_cli_prints_where_each_report_is(
     two_runs: tuple[RunResult, RunResult], capsys: pytest.CaptureFixture[str]
 ) -> None:
-    from pipelines.cli import _print_reports
+    from devtools.cli import _print_reports
 
     second = two_runs[1]
     _print_reports(second)
