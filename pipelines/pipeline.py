@@ -61,9 +61,14 @@ def _configure(task: dsl.PipelineTask, step: str, settings: Settings) -> dsl.Pip
 
 
 def settings_env_names() -> list[str]:
-    """The environment variables a step reads its settings from (the ConfigMap's keys)."""
-    names = [f"EF_{name.upper()}" for name in Settings.model_fields if name != "snapshot"]
-    return sorted([*names, "ENERGY_SNAPSHOT", "STORAGE_EMULATOR_HOST"])
+    """The environment variables a step reads its settings from (the ConfigMap's keys): ``EF_<NAME>``,
+    or the first name a setting with its own names answers to (``ENERGY_SNAPSHOT``,
+    ``STORAGE_EMULATOR_HOST``)."""
+    names = []
+    for name, field in Settings.model_fields.items():
+        choices = getattr(field.validation_alias, "choices", None)
+        names.append(str(choices[0]) if choices else f"EF_{name.upper()}")
+    return sorted(names)
 
 
 def pipeline_root(settings: Settings) -> str:

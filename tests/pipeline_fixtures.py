@@ -121,7 +121,7 @@ class RealPipeline:
         """A byte-for-byte copy of the output in a new bucket (server-side copies in the emulator),
         for a test that publishes more without changing what the other tests check."""
         source = self.store
-        target = ObjectStore(f"{tag}-{uuid.uuid4().hex[:10]}", source.prefix)
+        target = ObjectStore(f"{tag}-{uuid.uuid4().hex[:10]}", source.prefix, client=source.client)
         target.ensure_bucket()
         for blob in source.client.list_blobs(source.bucket_name):
             source.bucket.copy_blob(blob, target.bucket, blob.name)
