@@ -277,10 +277,9 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
             "EF_DATA_DIR": str(Path(tmp) / "data"),
             "EF_API_LOG_LEVEL": "warning",
         }
-        os.environ.update(
-            {k: env[k] for k in ("STORAGE_EMULATOR_HOST", "EF_BUCKET", "EF_PREFIX", "EF_DATA_DIR")}
+        settings = ApiSettings(bucket="bench-api", prefix="", data_dir=Path(tmp) / "data").model_copy(
+            update={"emulator_host": emulator.url}
         )
-        settings = ApiSettings()
         store = ObjectStore.from_settings(settings)
         store.ensure_bucket()
         every = all_series(settings.spec)

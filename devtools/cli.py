@@ -11,10 +11,13 @@ import json
 import logging
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from devtools import emulator
-from pipelines.cli import run_command
+from pipelines.cli import command_parser, run_command
+
+if TYPE_CHECKING:
+    from components.settings import Settings
 
 log = logging.getLogger("devtools")
 
@@ -87,12 +90,10 @@ def _print_step(index: int, name: str, status: str, seconds: float) -> None:
 
 
 def _run_once(
-    reference: datetime | None, args: argparse.Namespace, launcher: Path | None = None
+    reference: datetime | None, args: argparse.Namespace, settings: Settings, launcher: Path | None = None
 ) -> dict[str, Any]:
-    from components.settings import Settings
     from devtools.local_run import run_pipeline_locally
 
-    settings = Settings()
     params = _pipeline_parameters(args)
     params["reference_time"] = reference.isoformat() if reference else ""
     root = args.pipeline_root or settings.data_dir / "kfp"
@@ -137,9 +138,10 @@ def cmd_run(args: argparse.Namespace) -> int:
     from components.settings import Settings
     from devtools.local_run import local_storage
 
-    preflight(Settings())
-    with local_storage(Settings()):
-        _run_once(args.reference_time, args)
+    settings = Settings()
+    preflight(settings)
+    with local_storage(settings) as local:
+        _run_once(args.reference_time, args, local)
     return 0
 
 
@@ -151,37 +153,36 @@ def cmd_backfill(args: argparse.Namespace) -> int:
     from devtools.local_run import iso_hours, local_storage
     from devtools.warm import warm_interpreter
 
+    settings = Settings()
     if args.last_days is not None:
         if args.start or args.end:
             raise SystemExit("error: give either --last-days or --start/--end, not both")
         from components.extract import source_data_end
 
-        args.end = source_data_end(Settings())
+        args.end = source_data_end(settings)
         args.start = args.end - timedelta(days=args.last_days - 1)
     elif not (args.start and args.end):
         raise SystemExit("error: give --start and --end, or --last-days N")
-    preflight(Settings())
+    preflight(settings)
     times = iso_hours(args.start, args.end, args.every)
     print(f"==> backfill: {len(times)} runs from {times[0].isoformat()} to {times[-1].isoformat()}")
     summaries = []
-    with local_storage(Settings()), ExitStack() as stack:
+    with local_storage(settings) as local, ExitStack() as stack:
         # one warm-interpreter server for all the runs (see devtools/warm.py)
         launcher = None if args.cold_start else stack.enter_context(warm_interpreter())
         for index, reference in enumerate(times, start=1):
             print(f"==> backfill run {index}/{len(times)}", flush=True)
-            summaries.append(_run_once(reference, args, launcher))
+            summaries.append(_run_once(reference, args, local, launcher))
     print(json.dumps({"runs": len(summaries), "last": summaries[-1]}, default=str))
     return 0
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
-        prog="python -m devtools",
-        description="Run the energy-forecasting pipeline locally under kfp.local (once, or as a backfill) "
-        "and the local GCS emulator. Development only: `python -m pipelines` compiles and schedules.",
+    parser, sub = command_parser(
+        "python -m devtools",
+        "Run the energy-forecasting pipeline locally under kfp.local (once, or as a backfill) and the "
+        "local GCS emulator. Development only: `python -m pipelines` compiles and schedules.",
     )
-    parser.add_argument("-v", "--verbose", action="store_true", help="debug logging")
-    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
     run_parser = sub.add_parser(
         "run",

@@ -9,6 +9,7 @@ import argparse
 import logging
 import sys
 from pathlib import Path
+from typing import Any
 
 log = logging.getLogger("pipelines")
 DEFAULT_PACKAGE = Path("build/pipeline.yaml")
@@ -29,14 +30,20 @@ def cmd_compile(args: argparse.Namespace) -> int:
     return 0
 
 
-def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
-        prog="python -m pipelines",
-        description="Compile the energy-forecasting pipeline, upload it to Kubeflow Pipelines and "
-        "schedule it. Local runs: `python -m devtools run|backfill`.",
-    )
+def command_parser(prog: str, description: str) -> tuple[argparse.ArgumentParser, Any]:
+    """A parser with ``-v`` and a required COMMAND, and the subparsers to add the commands to
+    (``python -m pipelines`` and ``python -m devtools``; :func:`run_command` runs the result)."""
+    parser = argparse.ArgumentParser(prog=prog, description=description)
     parser.add_argument("-v", "--verbose", action="store_true", help="debug logging")
-    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    return parser, parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser, sub = command_parser(
+        "python -m pipelines",
+        "Compile the energy-forecasting pipeline, upload it to Kubeflow Pipelines and schedule it. "
+        "Local runs: `python -m devtools run|backfill`.",
+    )
 
     compile_parser = sub.add_parser(
         "compile",

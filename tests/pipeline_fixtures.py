@@ -27,6 +27,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -100,8 +101,16 @@ class RealPipeline:
     def run(self, reference: datetime, tuning: bool) -> RunResult:
         """One run of the whole DAG under kfp.local for the scheduled hour ``reference``."""
         params = {"reference_time": reference.isoformat(), "run_tuning": tuning, "n_trials": 2}
+        return self.run_pipeline(params, self.root / "kfp")
+
+    def run_pipeline(self, params: dict[str, Any], pipeline_root: Path, **options: Any) -> RunResult:
+        """``run_pipeline_locally`` with the pipeline's settings, ``STORAGE_EMULATOR_HOST`` out of
+        ``os.environ`` meanwhile: the steps find the emulator through their task environment only."""
         with self.environment():
-            return run_pipeline_locally(params, Settings(), self.root / "kfp")
+            settings = Settings()
+            with pytest.MonkeyPatch.context() as bare:
+                bare.delenv("STORAGE_EMULATOR_HOST", raising=False)
+                return run_pipeline_locally(params, settings, pipeline_root, **options)
 
     def publish_hour(self, store: ObjectStore, scheduled: datetime) -> PredictionResult:
         """What the pipeline's data and prediction steps do for ``scheduled``, in this process, into
