@@ -21,7 +21,7 @@ if curl -fsS "$STORAGE_EMULATOR_HOST/storage/v1/b" >/dev/null 2>&1; then
   echo "==> GCS emulator already running at $STORAGE_EMULATOR_HOST"
 else
   echo "==> starting the GCS emulator at $STORAGE_EMULATOR_HOST (files in $EF_DATA_DIR/gcs)"
-  "${RUN[@]}" python -m components.emulator --root "$EF_DATA_DIR/gcs" --port "$EMULATOR_PORT" \
+  "${RUN[@]}" python -m devtools emulator --root "$EF_DATA_DIR/gcs" --port "$EMULATOR_PORT" \
     >"$EF_DATA_DIR/emulator.out" 2>&1 &
   pids+=($!)
   for _ in $(seq 1 100); do
@@ -41,7 +41,7 @@ if [ -z "${ENERGY_SNAPSHOT:-}${EF_SNAPSHOT:-}" ]; then
   fi
 fi
 echo "==> backfilling the last ${BACKFILL_DAYS} days of the data, one run a day"
-"${RUN[@]}" python -m pipelines backfill --local --last-days "$BACKFILL_DAYS" --every 24h
+"${RUN[@]}" python -m devtools backfill --last-days "$BACKFILL_DAYS" --every 24h
 
 echo "==> starting the API on http://127.0.0.1:${API_PORT}"
 EF_API_PORT="$API_PORT" "${RUN[@]}" python -m serving >"$EF_DATA_DIR/api.log" 2>&1 &

@@ -262,9 +262,9 @@ def wait_up(url: str, process: subprocess.Popen[bytes], timeout_s: float = 180.0
 
 
 def run(args: argparse.Namespace) -> dict[str, Any]:
-    from components.emulator import GcsEmulator, free_port
-    from components.processes import stop_process
     from components.storage import ObjectStore
+    from devtools.emulator import GcsEmulator, free_port
+    from devtools.processes import stop_process
     from serving.settings import ApiSettings
     from tests.api_fixtures import all_series, write_all
 
@@ -277,10 +277,9 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
             "EF_DATA_DIR": str(Path(tmp) / "data"),
             "EF_API_LOG_LEVEL": "warning",
         }
-        os.environ.update(
-            {k: env[k] for k in ("STORAGE_EMULATOR_HOST", "EF_BUCKET", "EF_PREFIX", "EF_DATA_DIR")}
+        settings = ApiSettings(bucket="bench-api", prefix="", data_dir=Path(tmp) / "data").model_copy(
+            update={"emulator_host": emulator.url}
         )
-        settings = ApiSettings()
         store = ObjectStore.from_settings(settings)
         store.ensure_bucket()
         every = all_series(settings.spec)

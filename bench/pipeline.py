@@ -5,7 +5,7 @@ and the share spent outside the model's own fit and predict (orchestration, I/O,
 
 Runs under kfp.local against a fresh GCS emulator and a fresh MLflow SQLite in a temporary folder,
 by default twice in the same process: cold (every step a fresh interpreter, the baseline) and warm
-(steps fork an interpreter that has the libraries imported, what `python -m pipelines run` does).
+(steps fork an interpreter that has the libraries imported, what `python -m devtools run` does).
 The model's own time is what the train step logs to MLflow (backtest and final fit) plus the
 predict call recorded in the forecast metadata. Last line: one JSON object.
 """
@@ -15,7 +15,6 @@ from __future__ import annotations
 import argparse
 import json
 import logging
-import os
 import sys
 import tempfile
 from pathlib import Path
@@ -41,25 +40,24 @@ def model_seconds(settings: Any, forecast_metadata: dict[str, Any]) -> dict[str,
 
 def one_run(data: Path, reference: str, warm: bool) -> dict[str, Any]:
     """One local run on a fresh emulator bucket and MLflow; the figures of the last JSON line."""
-    with tempfile.TemporaryDirectory(prefix="bench-pipeline-") as tmp:
-        os.environ.update(
-            {
-                "ENERGY_SNAPSHOT": str(data.resolve()),
-                "EF_DATA_DIR": tmp,
-                "EF_BUCKET": "bench-pipeline",
-                "EF_MLFLOW_TRACKING_URI": f"sqlite:///{tmp}/mlflow.db",
-            }
-        )
-        os.environ.pop("STORAGE_EMULATOR_HOST", None)
-        from components import layout
-        from components.settings import Settings
-        from components.storage import ObjectStore
-        from pipelines.local import local_storage, run_pipeline_locally
+    from components import layout
+    from components.settings import Settings
+    from components.storage import ObjectStore
+    from devtools.local_run import local_storage, run_pipeline_locally
 
-        settings = Settings()
-        with local_storage(settings):
+    with tempfile.TemporaryDirectory(prefix="bench-pipeline-") as tmp:
+        # the steps read their settings from their environment: these on top of this process's
+        bucket, data_dir = "bench-pipeline", Path(tmp)
+        steps_env = {"ENERGY_SNAPSHOT": str(data.resolve()), "EF_DATA_DIR": tmp, "EF_BUCKET": bucket}
+        ours = Settings(bucket=bucket, data_dir=data_dir, mlflow_tracking_uri=f"sqlite:///{tmp}/mlflow.db")
+        # a fresh emulator under tmp even when STORAGE_EMULATOR_HOST names one (the steps get its URL)
+        with local_storage(ours.model_copy(update={"emulator_host": None})) as settings:
             result = run_pipeline_locally(
-                {"reference_time": reference, "run_tuning": False}, settings, Path(tmp) / "kfp", warm=warm
+                {"reference_time": reference, "run_tuning": False},
+                settings,
+                Path(tmp) / "kfp",
+                warm=warm,
+                env=steps_env,
             )
             store = ObjectStore.from_settings(settings)
             pointer = store.read_pointer(layout.FORECAST_LATEST)
@@ -86,7 +84,7 @@ def main(argv: list[str] | None = None) -> int:
         "--mode",
         choices=("both", "warm", "cold"),
         default="both",
-        help="warm: steps fork a pre-imported interpreter (the default of `python -m pipelines run`); "
+        help="warm: steps fork a pre-imported interpreter (the default of `python -m devtools run`); "
         "cold: every step starts a fresh interpreter, as a pod does; both (default): cold first, as "
         "the baseline, then warm",
     )

@@ -41,6 +41,11 @@ class StorageSettings(BaseSettings):
     prefix: str = Field("", description="Object-name prefix inside the bucket, without slashes at the ends.")
     gcp_project: str = Field("local-project", description="GCP project of the storage client.")
     data_dir: Path = Field(Path(".data"), description="Local working folder (emulator files, MLflow SQLite).")
+    emulator_host: str | None = Field(
+        None,
+        validation_alias=AliasChoices("STORAGE_EMULATOR_HOST", "EF_STORAGE_EMULATOR_HOST"),
+        description="GCS emulator URL (local runs and tests); unset on GCP.",
+    )
 
     # the dataset: its objects live under <prefix>/<dataset>/ of the bucket
     dataset: str = Field(

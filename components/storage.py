@@ -1,6 +1,7 @@
 """Objects on Google Cloud Storage: create-only writes, compare-and-swap pointers, Parquet and JSON.
 
-The same code talks to real GCS and to the local fake-gcs-server (``STORAGE_EMULATOR_HOST``).
+The same code talks to real GCS and to the local fake-gcs-server (the ``emulator_host`` setting,
+``STORAGE_EMULATOR_HOST``).
 Imports no ML library.
 """
 
@@ -9,7 +10,6 @@ from __future__ import annotations
 import io
 import json
 import logging
-import os
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
@@ -54,10 +54,15 @@ class Pointer:
     generation: int
 
 
-def make_client(project: str) -> storage.Client:
-    """A storage client; anonymous against the emulator, default credentials otherwise."""
-    if os.environ.get("STORAGE_EMULATOR_HOST"):
-        return storage.Client(project=project, credentials=AnonymousCredentials())
+def make_client(project: str, emulator_host: str | None = None) -> storage.Client:
+    """A storage client: anonymous against the GCS emulator at ``emulator_host`` (an URL such as
+    ``http://127.0.0.1:4443``; every request goes there), default credentials on GCP otherwise."""
+    if emulator_host:
+        return storage.Client(
+            project=project,
+            credentials=AnonymousCredentials(),
+            client_options={"api_endpoint": emulator_host},
+        )
     return storage.Client(project=project)
 
 
@@ -71,13 +76,15 @@ class ObjectStore:
         client: storage.Client | None = None,
         project: str = "local-project",
         timeout: float | None = None,
+        emulator_host: str | None = None,
     ) -> None:
         """``timeout`` bounds every call, in seconds: each HTTP request and the whole retry of one
         call (None: the library's defaults, 60 s per request and 120 s of retries). A server that
-        must answer while the bucket is unreachable (the API) sets a few seconds."""
+        must answer while the bucket is unreachable (the API) sets a few seconds. Without a
+        ``client``, one is made for ``project`` and ``emulator_host`` (:func:`make_client`)."""
         if timeout is not None and timeout <= 0:
             raise ValueError(f"timeout must be positive, got {timeout}")
-        self.client = client or make_client(project)
+        self.client = client or make_client(project, emulator_host)
         self.bucket_name = bucket
         self.bucket = self.client.bucket(bucket)
         self.prefix = prefix.strip("/")
@@ -90,7 +97,13 @@ class ObjectStore:
         """The store of the configured dataset: ``<prefix>/<dataset>/…`` in the bucket, so datasets
         that share a bucket never see each other's objects."""
         prefix = "/".join(p for p in (settings.prefix, settings.dataset) if p)
-        return cls(settings.bucket, prefix, project=settings.gcp_project, timeout=timeout)
+        return cls(
+            settings.bucket,
+            prefix,
+            project=settings.gcp_project,
+            timeout=timeout,
+            emulator_host=settings.emulator_host,
+        )
 
     def uri(self, name: str) -> str:
         return f"gs://{self.bucket_name}/{self.key(name)}"

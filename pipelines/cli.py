@@ -1,127 +1,20 @@
-"""``python -m pipelines``: compile, run locally, backfill, upload and schedule the pipeline."""
+"""``python -m pipelines``: compile the pipeline, upload it to Kubeflow Pipelines and schedule it.
+
+Local runs under kfp.local (``run``, ``backfill``) are development tools: ``python -m devtools``.
+"""
 
 from __future__ import annotations
 
 import argparse
-import json
 import logging
 import sys
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 log = logging.getLogger("pipelines")
 DEFAULT_PACKAGE = Path("build/pipeline.yaml")
-
-
-def parse_utc(value: str) -> datetime:
-    """An ISO-8601 time (naive values are taken as UTC), or ``now``."""
-    if value.strip().lower() == "now":
-        return datetime.now(UTC)
-    try:
-        moment = datetime.fromisoformat(value.replace("Z", "+00:00"))
-    except ValueError as err:
-        raise argparse.ArgumentTypeError(f"not an ISO-8601 time: {value!r}") from err
-    return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
-
-
-def parse_every(value: str) -> int:
-    """``24h``, ``6h`` or ``1d`` → hours."""
-    text = value.strip().lower()
-    try:
-        if text.endswith("h"):
-            hours = int(text[:-1])
-        elif text.endswith("d"):
-            hours = 24 * int(text[:-1])
-        else:
-            hours = int(text)
-    except ValueError as err:
-        raise argparse.ArgumentTypeError(f"not a duration like 24h or 1d: {value!r}") from err
-    if hours < 1:
-        raise argparse.ArgumentTypeError(f"--every must be at least 1h, got {value!r}")
-    return hours
-
-
-def _pipeline_parameters(args: argparse.Namespace) -> dict[str, Any]:
-    params: dict[str, Any] = {
-        "run_tuning": args.tuning,
-        "tuning_backend": args.tuning_backend,
-        "n_trials": args.n_trials,
-    }
-    for name in ("days_delay", "days_export", "feature_group_version"):
-        if getattr(args, name) is not None:
-            params[name] = getattr(args, name)
-    return params
-
-
-def _add_run_options(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument(
-        "--local",
-        action="store_true",
-        required=True,
-        help="run under kfp.local against the local GCS emulator (required: use "
-        "`upload` and `schedule` for a Kubeflow cluster)",
-    )
-    parser.add_argument("--days-delay", type=int, default=None, help="window end = reference - this")
-    parser.add_argument("--days-export", type=int, default=None, help="window length in days")
-    parser.add_argument("--feature-group-version", type=int, default=None)
-    parser.add_argument("--tuning", action="store_true", help="run the hyper-parameter search first")
-    parser.add_argument("--tuning-backend", choices=("optuna", "katib"), default="optuna")
-    parser.add_argument("--n-trials", type=int, default=10, help="tuning budget (trials)")
-    parser.add_argument(
-        "--cold-start",
-        action="store_true",
-        help="start every step in a fresh interpreter, as a pod does, instead of forking one that "
-        "has the heavy libraries imported already (see pipelines/warm.py)",
-    )
-    parser.add_argument(
-        "--pipeline-root",
-        type=Path,
-        default=None,
-        help="where kfp.local keeps task outputs (default: <EF_DATA_DIR>/kfp)",
-    )
-
-
-def _print_step(index: int, name: str, status: str, seconds: float) -> None:
-    print(f"==> step {index}: {name:<10} {status} in {seconds:6.1f} s", flush=True)
-
-
-def _run_once(
-    reference: datetime | None, args: argparse.Namespace, launcher: Path | None = None
-) -> dict[str, Any]:
-    from components.settings import Settings
-    from pipelines.local import run_pipeline_locally
-
-    settings = Settings()
-    params = _pipeline_parameters(args)
-    params["reference_time"] = reference.isoformat() if reference else ""
-    root = args.pipeline_root or settings.data_dir / "kfp"
-    print(f"==> pipeline run, reference time {params['reference_time'] or 'now'}", flush=True)
-    warm: bool | Path = launcher if launcher is not None else not args.cold_start
-    result = run_pipeline_locally(params, settings, root, on_step=_print_step, warm=warm)
-    summary = {
-        "reference_time": params["reference_time"] or "now",
-        "seconds": round(result.seconds, 1),
-        **result.summary,
-    }
-    print(f"==> done in {result.seconds:.1f} s")
-    for key, value in summary.items():
-        if isinstance(value, dict):
-            for inner, text in value.items():
-                print(f"    {key + '.' + inner:<26} {text}")
-        else:
-            print(f"    {key:<26} {value}")
-    _print_reports(result)
-    return summary
-
-
-def _print_reports(result: Any) -> None:
-    """Where each report of the run is (the files kfp.local wrote, as a pod would upload them)."""
-    if result.run_dir is not None:
-        print(f"    {'kfp.local run folder':<26} {result.run_dir}")
-    for report in result.reports:
-        kind = report.type.removeprefix("system.")
-        print(f"==> report {report.task}/{report.name} ({kind}): {report.view or report.path or report.uri}")
+MOVED = ("run", "backfill")
+"""Former commands, now ``python -m devtools run|backfill``; asking for one says so."""
 
 
 def cmd_compile(args: argparse.Namespace) -> int:
@@ -137,63 +30,20 @@ def cmd_compile(args: argparse.Namespace) -> int:
     return 0
 
 
-def preflight(settings: Any) -> None:
-    """Fail in seconds, naming the setting that runs offline, when the live source cannot be reached
-    (rather than after minutes of client and task retries)."""
-    from components.source.client import check_resolvable
-
-    if settings.snapshot is None:
-        check_resolvable(settings.source_url)
-
-
-def cmd_run(args: argparse.Namespace) -> int:
-    from components.settings import Settings
-    from pipelines.local import local_storage
-
-    preflight(Settings())
-    with local_storage(Settings()):
-        _run_once(args.reference_time, args)
-    return 0
-
-
-def cmd_backfill(args: argparse.Namespace) -> int:
-    from contextlib import ExitStack
-    from datetime import timedelta
-
-    from components.settings import Settings
-    from pipelines.local import iso_hours, local_storage
-    from pipelines.warm import warm_interpreter
-
-    if args.last_days is not None:
-        if args.start or args.end:
-            raise SystemExit("error: give either --last-days or --start/--end, not both")
-        from components.extract import source_data_end
-
-        args.end = source_data_end(Settings())
-        args.start = args.end - timedelta(days=args.last_days - 1)
-    elif not (args.start and args.end):
-        raise SystemExit("error: give --start and --end, or --last-days N")
-    preflight(Settings())
-    times = iso_hours(args.start, args.end, args.every)
-    print(f"==> backfill: {len(times)} runs from {times[0].isoformat()} to {times[-1].isoformat()}")
-    summaries = []
-    with local_storage(Settings()), ExitStack() as stack:
-        # one warm-interpreter server for all the runs (see pipelines/warm.py)
-        launcher = None if args.cold_start else stack.enter_context(warm_interpreter())
-        for index, reference in enumerate(times, start=1):
-            print(f"==> backfill run {index}/{len(times)}", flush=True)
-            summaries.append(_run_once(reference, args, launcher))
-    print(json.dumps({"runs": len(summaries), "last": summaries[-1]}, default=str))
-    return 0
+def command_parser(prog: str, description: str) -> tuple[argparse.ArgumentParser, Any]:
+    """A parser with ``-v`` and a required COMMAND, and the subparsers to add the commands to
+    (``python -m pipelines`` and ``python -m devtools``; :func:`run_command` runs the result)."""
+    parser = argparse.ArgumentParser(prog=prog, description=description)
+    parser.add_argument("-v", "--verbose", action="store_true", help="debug logging")
+    return parser, parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
-        prog="python -m pipelines",
-        description="Compile, run locally, backfill, upload and schedule the energy-forecasting pipeline.",
+    parser, sub = command_parser(
+        "python -m pipelines",
+        "Compile the energy-forecasting pipeline, upload it to Kubeflow Pipelines and schedule it. "
+        "Local runs: `python -m devtools run|backfill`.",
     )
-    parser.add_argument("-v", "--verbose", action="store_true", help="debug logging")
-    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
     compile_parser = sub.add_parser(
         "compile",
@@ -202,43 +52,8 @@ def build_parser() -> argparse.ArgumentParser:
     )
     compile_parser.add_argument("--output", type=Path, default=DEFAULT_PACKAGE, help="YAML path")
     compile_parser.set_defaults(func=cmd_compile)
-
-    run_parser = sub.add_parser(
-        "run",
-        help="run the whole pipeline once under kfp.local",
-        description="Run every step once under kfp.local's SubprocessRunner "
-        "against the local GCS emulator (started if STORAGE_EMULATOR_HOST is "
-        "unset) and MLflow on SQLite.",
-    )
-    run_parser.add_argument(
-        "--reference-time",
-        type=parse_utc,
-        default=None,
-        help="ISO-8601 UTC reference time or 'now' (default: now); the forecast starts after the "
-        "last complete hour of data at that time",
-    )
-    _add_run_options(run_parser)
-    run_parser.set_defaults(func=cmd_run)
-
-    backfill_parser = sub.add_parser(
-        "backfill",
-        help="replay the pipeline at successive reference times",
-        description="Run the pipeline at start, start+every, … up to end "
-        "(inclusive), so monitoring has a history.",
-    )
-    backfill_parser.add_argument("--start", type=parse_utc, default=None, help="first reference time")
-    backfill_parser.add_argument("--end", type=parse_utc, default=None, help="last reference time")
-    backfill_parser.add_argument(
-        "--last-days",
-        type=int,
-        default=None,
-        metavar="N",
-        help="instead of --start/--end: the N days ending at the source's "
-        "newest hour (the snapshot's, or the API's newest record)",
-    )
-    backfill_parser.add_argument("--every", type=parse_every, default=24, help="step, e.g. 24h (default)")
-    _add_run_options(backfill_parser)
-    backfill_parser.set_defaults(func=cmd_backfill)
+    for name in MOVED:  # not listed in the help; main() answers with where the command went
+        sub.add_parser(name, add_help=False).set_defaults(moved=name)
 
     try:
         from pipelines.remote_cli import register_commands
@@ -251,7 +66,22 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: list[str] | None = None) -> int:
     parser = build_parser()
-    args = parser.parse_args(argv)
+    args, unknown = parser.parse_known_args(argv)
+    moved = getattr(args, "moved", None)
+    if moved:
+        print(
+            f"error: `python -m pipelines {moved}` moved to `python -m devtools {moved}` "
+            "(local runs are development tools; --local is no longer needed)",
+            file=sys.stderr,
+        )
+        return 2
+    if unknown:
+        parser.error(f"unrecognized arguments: {' '.join(unknown)}")
+    return run_command(args)
+
+
+def run_command(args: argparse.Namespace) -> int:
+    """Configure logging and run the parsed command; a RuntimeError ends it with one line, status 1."""
     logging.basicConfig(
         level=logging.DEBUG if args.verbose else logging.INFO,
         format="%(asctime)s %(levelname)s %(name)s: %(message)s",

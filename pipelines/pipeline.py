@@ -12,6 +12,7 @@ follows the tuning branch through ``dsl.OneOf`` over the trained version (a para
 stored forecasts, not this run's (which has no observations yet), so no artifact joins them.
 """
 
+from collections.abc import Mapping
 from typing import Any
 
 from kfp import dsl, kubernetes
@@ -43,7 +44,9 @@ IO_STEPS = ("extract", "features", "predict", "monitor")
 """Steps that talk to the outside world and are retried on failure."""
 
 
-def _configure(task: dsl.PipelineTask, step: str, settings: Settings) -> dsl.PipelineTask:
+def _configure(
+    task: dsl.PipelineTask, step: str, settings: Settings, env: Mapping[str, str] | None = None
+) -> dsl.PipelineTask:
     cpu, cpu_limit, memory, memory_limit = RESOURCES[step]
     task.set_container_image(settings.image_uri)
     task.set_display_name(step)
@@ -52,8 +55,10 @@ def _configure(task: dsl.PipelineTask, step: str, settings: Settings) -> dsl.Pip
     task.set_memory_request(memory).set_memory_limit(memory_limit)
     if step in IO_STEPS:
         task.set_retry(num_retries=3, backoff_duration="30s", backoff_factor=2.0, backoff_max_duration="600s")
-    env = {name: name for name in settings_env_names()}
-    kubernetes.use_config_map_as_env(task, settings.k8s_settings_configmap, env, optional=True)
+    configmap_keys = {name: name for name in settings_env_names()}
+    kubernetes.use_config_map_as_env(task, settings.k8s_settings_configmap, configmap_keys, optional=True)
+    for name, value in sorted((env or {}).items()):
+        task.set_env_variable(name, value)
     if step in ("train", "tune") and settings.train_node_selector:
         key, value = settings.train_node_selector.split("=", 1)
         kubernetes.add_node_selector(task, key, value)
@@ -61,9 +66,14 @@ def _configure(task: dsl.PipelineTask, step: str, settings: Settings) -> dsl.Pip
 
 
 def settings_env_names() -> list[str]:
-    """The environment variables a step reads its settings from (the ConfigMap's keys)."""
-    names = [f"EF_{name.upper()}" for name in Settings.model_fields if name != "snapshot"]
-    return sorted([*names, "ENERGY_SNAPSHOT", "STORAGE_EMULATOR_HOST"])
+    """The environment variables a step reads its settings from (the ConfigMap's keys): ``EF_<NAME>``,
+    or the first name a setting with its own names answers to (``ENERGY_SNAPSHOT``,
+    ``STORAGE_EMULATOR_HOST``)."""
+    names = []
+    for name, field in Settings.model_fields.items():
+        choices = getattr(field.validation_alias, "choices", None)
+        names.append(str(choices[0]) if choices else f"EF_{name.upper()}")
+    return sorted(names)
 
 
 def pipeline_root(settings: Settings) -> str:
@@ -78,10 +88,18 @@ def pipeline_root(settings: Settings) -> str:
     return f"gs://{settings.bucket}/{settings.prefix}".rstrip("/")
 
 
-def build_pipeline(settings: Settings | None = None) -> Any:
+def build_pipeline(settings: Settings | None = None, env: Mapping[str, str] | None = None) -> Any:
     """The pipeline function, built from ``settings`` (read when it is built, i.e. at compile time):
-    every task runs ``settings.image_uri`` and gets ``settings.k8s_settings_configmap`` as env."""
+    every task runs ``settings.image_uri`` and gets ``settings.k8s_settings_configmap`` as env.
+
+    ``env``: more environment variables set on every task (``task.set_env_variable``), which
+    kfp.local's subprocess runner passes to the step's process: a local run's emulator URL and
+    MLflow URI (``devtools/local_run.py``). None for the cluster: the compiled pipeline has none.
+    """
     cfg = settings or Settings()
+
+    def configure(task: dsl.PipelineTask, step: str) -> dsl.PipelineTask:
+        return _configure(task, step, cfg, env)
 
     @dsl.pipeline(
         name=PIPELINE_NAME,
@@ -98,21 +116,18 @@ def build_pipeline(settings: Settings | None = None) -> Any:
         tuning_backend: str = "optuna",
         n_trials: int = 20,
     ) -> None:
-        raw = _configure(
-            extract(reference_time=reference_time, days_delay=days_delay, days_export=days_export),
-            "extract",
-            cfg,
+        raw = configure(
+            extract(reference_time=reference_time, days_delay=days_delay, days_export=days_export), "extract"
         )
-        checked = _configure(
+        checked = configure(
             validate(
                 raw=raw.outputs["raw"],
                 window_start=raw.outputs["window_start"],
                 window_end=raw.outputs["window_end"],
             ),
             "validate",
-            cfg,
         )
-        stored = _configure(
+        stored = configure(
             features(
                 clean=checked.outputs["clean"],
                 report=checked.outputs["report"],
@@ -121,36 +136,27 @@ def build_pipeline(settings: Settings | None = None) -> Any:
                 feature_group_version=feature_group_version,
             ),
             "features",
-            cfg,
         )
         snapshot = stored.outputs["snapshot"]
         with dsl.If(run_tuning == True, name="tuning"):  # noqa: E712 - a KFP condition, not a bool test
-            searched = _configure(
-                tune(snapshot=snapshot, backend=tuning_backend, n_trials=n_trials),
-                "tune",
-                cfg,
-            )
-            trained_tuned = _configure(
-                train(snapshot=snapshot, config_json=searched.outputs["config_json"]),
-                "train",
-                cfg,
+            searched = configure(tune(snapshot=snapshot, backend=tuning_backend, n_trials=n_trials), "tune")
+            trained_tuned = configure(
+                train(snapshot=snapshot, config_json=searched.outputs["config_json"]), "train"
             )
         with dsl.Else(name="best-known-config"):
-            trained_default = _configure(train(snapshot=snapshot, config_json=""), "train", cfg)
-        champion = _configure(
+            trained_default = configure(train(snapshot=snapshot, config_json=""), "train")
+        champion = configure(
             resolve_model(
                 trained_version=dsl.OneOf(
                     trained_tuned.outputs["model_version"], trained_default.outputs["model_version"]
                 )
             ),
             "resolve_model",
-            cfg,
         )
-        forecast = _configure(
+        forecast = configure(
             predict(snapshot=snapshot, model=champion.outputs["model"], scheduled_time=reference_time),
             "predict",
-            cfg,
         )
-        _configure(monitor(snapshot=snapshot, scheduled_time=reference_time), "monitor", cfg).after(forecast)
+        configure(monitor(snapshot=snapshot, scheduled_time=reference_time), "monitor").after(forecast)
 
     return energy_forecasting

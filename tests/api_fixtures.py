@@ -39,9 +39,9 @@ from components.contracts import (
     monitoring_tables,
 )
 from components.datasets import DATETIME, SPECS, TARGET, UNIT, DatasetSpec
-from components.emulator import free_port
 from components.settings import Settings, StorageSettings
 from components.storage import ObjectStore, parquet_bytes
+from devtools.emulator import free_port
 
 Key = tuple[str, ...]
 DE35, BALANCE, INDUSTRY = "ConsumptionDE35Hour", "ElectricityBalanceNonv", "ConsumptionDK3619IndustryHour"

@@ -10,9 +10,9 @@ from pathlib import Path
 
 import pytest
 
-from components.emulator import GcsEmulator
 from components.settings import Settings
 from components.storage import ObjectStore
+from devtools.emulator import GcsEmulator
 
 pytest_plugins = ["tests.pipeline_fixtures"]
 

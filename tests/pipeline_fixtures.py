@@ -1,6 +1,6 @@
 """Real pipeline output, made once per test session (fixtures only, no tests here).
 
-``real_pipeline`` runs the whole DAG under KFP's own local runner (``pipelines.local``) twice, on a
+``real_pipeline`` runs the whole DAG under KFP's own local runner (``devtools.local_run``) twice, on a
 short window of the shared snapshot with cheap settings, into its own bucket of the session's GCS
 emulator and its own MLflow SQLite:
 
@@ -27,15 +27,16 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 import pytest
 
-from components.emulator import GcsEmulator
 from components.feature_store import SnapshotWrite
 from components.prediction import PredictionResult
 from components.settings import Settings
 from components.storage import ObjectStore
-from pipelines.local import RunResult, run_pipeline_locally
+from devtools.emulator import GcsEmulator
+from devtools.local_run import RunResult, run_pipeline_locally
 from serving.settings import ApiSettings
 
 FIRST = datetime(2023, 1, 16, tzinfo=UTC)
@@ -100,8 +101,16 @@ class RealPipeline:
     def run(self, reference: datetime, tuning: bool) -> RunResult:
         """One run of the whole DAG under kfp.local for the scheduled hour ``reference``."""
         params = {"reference_time": reference.isoformat(), "run_tuning": tuning, "n_trials": 2}
+        return self.run_pipeline(params, self.root / "kfp")
+
+    def run_pipeline(self, params: dict[str, Any], pipeline_root: Path, **options: Any) -> RunResult:
+        """``run_pipeline_locally`` with the pipeline's settings, ``STORAGE_EMULATOR_HOST`` out of
+        ``os.environ`` meanwhile: the steps find the emulator through their task environment only."""
         with self.environment():
-            return run_pipeline_locally(params, Settings(), self.root / "kfp")
+            settings = Settings()
+            with pytest.MonkeyPatch.context() as bare:
+                bare.delenv("STORAGE_EMULATOR_HOST", raising=False)
+                return run_pipeline_locally(params, settings, pipeline_root, **options)
 
     def publish_hour(self, store: ObjectStore, scheduled: datetime) -> PredictionResult:
         """What the pipeline's data and prediction steps do for ``scheduled``, in this process, into
@@ -121,7 +130,7 @@ class RealPipeline:
         """A byte-for-byte copy of the output in a new bucket (server-side copies in the emulator),
         for a test that publishes more without changing what the other tests check."""
         source = self.store
-        target = ObjectStore(f"{tag}-{uuid.uuid4().hex[:10]}", source.prefix)
+        target = ObjectStore(f"{tag}-{uuid.uuid4().hex[:10]}", source.prefix, client=source.client)
         target.ensure_bucket()
         for blob in source.client.list_blobs(source.bucket_name):
             source.bucket.copy_blob(blob, target.bucket, blob.name)

@@ -22,8 +22,8 @@ import pytest
 from streamlit.testing.v1 import AppTest
 
 from components.datasets import get_spec
-from components.emulator import GcsEmulator
 from components.storage import ObjectStore
+from devtools.emulator import GcsEmulator
 from serving.settings import ApiSettings
 from tests.api_fixtures import (
     DE35,

@@ -44,12 +44,12 @@ import httpx
 import pytest
 
 from components import layout
-from components.emulator import free_port
-from components.processes import stop_process
 from components.storage import ObjectStore
 from dashboard.charts import fmt_time
 from dashboard.client import ApiClient
 from dashboard.settings import DATA_CREDIT
+from devtools.emulator import free_port
+from devtools.processes import stop_process
 from tests.api_fixtures import serve_api
 from tests.dashboard.conftest import REPO_ROOT
 from tests.pipeline_fixtures import FIRST, SECOND, RealPipeline

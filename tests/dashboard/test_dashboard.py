@@ -22,11 +22,11 @@ import pytest
 from streamlit.testing.v1 import AppTest
 
 from components.contracts import RuleResult
-from components.emulator import GcsEmulator, free_port
 from dashboard import charts, validation
 from dashboard.__main__ import main as dashboard_main
 from dashboard.client import ApiClient, ApiNotFoundError, ApiUnavailableError
 from dashboard.settings import DATA_CREDIT, DashboardSettings
+from devtools.emulator import GcsEmulator, free_port
 from tests.api_fixtures import REFERENCE, SMALL_SERIES, serve_api, wait_for, write_forecast
 from tests.dashboard.conftest import (
     APP,

@@ -14,8 +14,8 @@ from streamlit.testing.v1 import AppTest
 
 from components.contracts import RuleResult
 from components.datasets import get_spec
-from components.emulator import GcsEmulator
 from dashboard.settings import DATA_CREDIT
+from devtools.emulator import GcsEmulator
 from tests.api_fixtures import (
     BALANCE,
     DE35,

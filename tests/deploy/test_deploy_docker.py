@@ -7,8 +7,10 @@ compiler reads too; the chart, the Kubeflow platform manifests and CD must agree
 from __future__ import annotations
 
 import json
+import os
 import re
 import subprocess
+import sys
 import tomllib
 from pathlib import Path
 
@@ -110,20 +112,60 @@ def test_pinned_base_images_match_the_project() -> None:
     assert f">={match.group(1)}" in requires or match.group(1) in requires, (python_image, requires)
 
 
-def test_dockerignore_sends_only_what_the_build_copies() -> None:
-    patterns = [line.strip() for line in DOCKERIGNORE.read_text().splitlines() if line.strip()]
-    patterns = [p for p in patterns if not p.startswith("#")]
-    assert patterns[0] == "*", "the context starts empty and re-includes what the image needs"
-    included = {p[1:].rstrip("/") for p in patterns if p.startswith("!")}
+def _copied() -> set[str]:
+    """What the build copies from the context (sources of every ``COPY`` not ``--from`` a stage)."""
     copied: set[str] = set()
     for keyword, rest in _instructions():
         if keyword == "COPY" and not rest.startswith("--from"):
             copied.update(part.rstrip("/") for part in rest.split()[:-1])
-    copied.update({"uv.lock", "pyproject.toml"})  # bind-mounted in the first `uv sync`
+    return copied
+
+
+def _dockerignore_included() -> set[str]:
+    patterns = [line.strip() for line in DOCKERIGNORE.read_text().splitlines() if line.strip()]
+    patterns = [p for p in patterns if not p.startswith("#")]
+    assert patterns[0] == "*", "the context starts empty and re-includes what the image needs"
+    return {p[1:].rstrip("/") for p in patterns if p.startswith("!")}
+
+
+def _wheel_packages() -> set[str]:
+    targets = tomllib.loads((REPO / "pyproject.toml").read_text())["tool"]["hatch"]["build"]["targets"]
+    return set(targets["wheel"]["packages"])
+
+
+def test_dockerignore_sends_only_what_the_build_copies() -> None:
+    included = _dockerignore_included()
+    copied = _copied() | {"uv.lock", "pyproject.toml"}  # bind-mounted in the first `uv sync`
     assert copied <= included, copied - included
-    packages = tomllib.loads((REPO / "pyproject.toml").read_text())["tool"]["hatch"]["build"]["targets"]
-    assert set(packages["wheel"]["packages"]) <= included
+    assert _wheel_packages() <= included
     assert not included & {".venv", ".tools", ".git", ".data", "tests", "infra", "charts"}
+
+
+def test_the_image_needs_no_devtools() -> None:
+    """The four packages are copied and are the wheel; ``devtools/`` (the emulator, kfp.local runs,
+    the warm fork server) is in neither, nor in the build context."""
+    image = {"components", "pipelines", "serving", "dashboard"}
+    assert (REPO / "devtools" / "__init__.py").is_file()
+    assert _wheel_packages() == image
+    assert image <= _copied()
+    for where in (_copied(), _wheel_packages(), _dockerignore_included()):
+        assert not {name for name in where if name.split("/")[0] == "devtools"}, where
+
+
+def test_devtools_still_imports_in_a_checkout(tmp_path: Path) -> None:
+    """Not a wheel package, yet importable from any folder: the editable install's ``.pth`` puts the
+    repository root on ``sys.path``."""
+    env = {k: v for k, v in os.environ.items() if k != "PYTHONPATH"}
+    done = subprocess.run(
+        [sys.executable, "-c", "import devtools.cli, devtools.local_run; print(devtools.__file__)"],
+        cwd=tmp_path,
+        env=env,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr
+    assert Path(done.stdout.strip()) == REPO / "devtools" / "__init__.py"
 
 
 def test_image_name_and_tag_come_from_settings(monkeypatch: pytest.MonkeyPatch) -> None:

@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 
 from components.datasets import DEFAULT_DATASET, LIVE_DEFAULT_DATASET
-from components.emulator import free_port
+from devtools.emulator import free_port
 
 REPO = Path(__file__).resolve().parents[2]
 DEMO = REPO / ".ci" / "demo.sh"

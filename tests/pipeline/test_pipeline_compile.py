@@ -17,6 +17,7 @@ from components.version import __version__
 from pipelines.pipeline import IO_STEPS, build_pipeline, settings_env_names
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
+LOCAL_EMULATOR = "http://127.0.0.1:4443"
 
 DATASET, MODEL, METRICS = "system.Dataset", "system.Model", "system.Metrics"
 HTML, MARKDOWN, ARTIFACT = "system.HTML", "system.Markdown", "system.Artifact"
@@ -39,7 +40,11 @@ ARTIFACT_TYPES: dict[str, tuple[dict[str, str], dict[str, str]]] = {
 def compiled(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
     """Compile through the real CLI, as CI and `make compile` do."""
     output = tmp_path_factory.mktemp("compiled") / "pipeline.yaml"
-    env = {"EF_TRAIN_NODE_SELECTOR": "cloud.google.com/gke-nodepool=training", "PATH": "/usr/bin:/bin"}
+    env = {
+        "EF_TRAIN_NODE_SELECTOR": "cloud.google.com/gke-nodepool=training",
+        "PATH": "/usr/bin:/bin",
+        "STORAGE_EMULATOR_HOST": LOCAL_EMULATOR,  # a developer's shell: must not reach the package
+    }
     result = subprocess.run(
         [sys.executable, "-m", "pipelines", "compile", "--output", str(output)],
         cwd=REPO_ROOT,
@@ -174,6 +179,30 @@ def test_the_pipeline_is_built_from_the_settings_it_is_given(tmp_path: Path) -> 
         images[tag] = {e["container"]["image"] for e in spec["deploymentSpec"]["executors"].values()}
         assert spec["defaultPipelineRoot"] == f"gs://bucket-{tag}/p"
     assert images == {"a": {"registry.example/a/energy:v-a"}, "b": {"registry.example/b/energy:v-b"}}
+
+
+def test_the_cluster_pipeline_sets_no_environment_of_its_own(compiled: dict[str, Any]) -> None:
+    """Compiled for the cluster (``env=None``), no task sets an environment variable (a local run's
+    emulator URL or MLflow URI); steps get their settings from the ConfigMap only."""
+    for name, executor in compiled["spec"]["deploymentSpec"]["executors"].items():
+        assert "env" not in executor["container"], (name, executor["container"].get("env"))
+    for doc in compiled.values():
+        assert LOCAL_EMULATOR not in yaml.safe_dump(doc)
+
+
+def test_a_local_pipeline_gives_every_task_its_environment(tmp_path: Path) -> None:
+    """``build_pipeline(settings, env)``: what a local run passes to its steps, on every task."""
+    from kfp import compiler
+
+    env = {"STORAGE_EMULATOR_HOST": LOCAL_EMULATOR, "EF_MLFLOW_TRACKING_URI": "sqlite:////tmp/mlflow.db"}
+    package = tmp_path / "local.yaml"
+    compiler.Compiler().compile(build_pipeline(Settings(), env=env), package_path=str(package))
+    spec = next(iter(yaml.safe_load_all(package.read_text())))
+    executors = spec["deploymentSpec"]["executors"]
+    assert len(executors) == len(ARTIFACT_TYPES)
+    for name, executor in executors.items():
+        given = {item["name"]: item["value"] for item in executor["container"]["env"]}
+        assert given == env, name
 
 
 def test_every_task_runs_the_one_project_image(compiled: dict[str, Any]) -> None:

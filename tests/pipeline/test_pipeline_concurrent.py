@@ -2,7 +2,7 @@
 run and a manual re-run): both finish, each immutable object is written once, the pointers end on
 that hour, and the forecast that is published is complete.
 
-Two real ``python -m pipelines run --local`` processes against the session's GCS emulator (one
+Two real ``python -m devtools run`` processes against the session's GCS emulator (one
 bucket) and one MLflow SQLite file; an earlier hour is run first so that both start from an
 existing champion, as on the cluster.
 """
@@ -48,7 +48,7 @@ def _start(env: dict[str, str], reference: datetime, root: Path, name: str) -> s
     return subprocess.Popen(
         [
             sys.executable,
-            *("-m", "pipelines", "run", "--local", "--reference-time", reference.isoformat()),
+            *("-m", "devtools", "run", "--reference-time", reference.isoformat()),
             *("--pipeline-root", str(root / name)),
         ],
         cwd=REPO_ROOT,

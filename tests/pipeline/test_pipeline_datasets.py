@@ -47,13 +47,12 @@ from streamlit.testing.v1 import AppTest
 from components import layout
 from components.contracts import ForecastMetadata
 from components.datasets import DATETIME, SPECS, DatasetSpec, get_spec
-from components.emulator import GcsEmulator
-from components.settings import Settings
 from components.storage import ObjectStore
 from dashboard.charts import fmt_time
 from dashboard.settings import DATA_CREDIT
-from pipelines.local import RunResult, run_pipeline_locally
-from pipelines.warm import warm_interpreter
+from devtools.emulator import GcsEmulator
+from devtools.local_run import RunResult
+from devtools.warm import warm_interpreter
 from serving.main import create_app
 from tests.api_fixtures import BALANCE, DE35, INDUSTRY, INDUSTRY_TITLES, Key, serve_api
 from tests.conftest import EBN_2019, SNAPSHOT_PATH
@@ -236,9 +235,8 @@ def run(
             }
             pipeline = RealPipeline(root, env)
             started = datetime.now(UTC)
-            with pipeline.environment():
-                params = {"reference_time": case.reference, "run_tuning": False}
-                result = run_pipeline_locally(params, Settings(), root / "kfp", warm=warm_launcher)
+            params = {"reference_time": case.reference, "run_tuning": False}
+            result = pipeline.run_pipeline(params, root / "kfp", warm=warm_launcher)
         print(f"{name}: pipeline {result.seconds:.1f} s, {len(replay.requests)} replay request(s)")
         yield DatasetRun(spec, case, pipeline, result, replay, started)
     finally:

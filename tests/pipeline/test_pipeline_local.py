@@ -23,7 +23,7 @@ from components.reports.names import MONITOR_METRICS, TRAIN_METRICS
 from components.reports.svg import PALETTE
 from components.settings import Settings
 from components.storage import ObjectStore
-from pipelines.local import RunResult
+from devtools.local_run import RunResult
 from tests.pipeline_fixtures import FIRST, SECOND, STEPS, RealPipeline
 from tests.report_rendering import chromium_or_skip, markdown_page, pixels_of, screenshot
 
@@ -222,7 +222,7 @@ def test_monitor_metrics_equal_the_summary(pipeline_env: Any, two_runs: tuple[Ru
 def test_the_cli_prints_where_each_report_is(
     two_runs: tuple[RunResult, RunResult], capsys: pytest.CaptureFixture[str]
 ) -> None:
-    from pipelines.cli import _print_reports
+    from devtools.cli import _print_reports
 
     second = two_runs[1]
     _print_reports(second)

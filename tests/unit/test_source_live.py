@@ -135,7 +135,7 @@ def test_snapshot_of_the_site_download_format(settings: Settings) -> None:
 
 
 def test_backfill_ends_at_the_exports_last_complete_hour(settings: Settings) -> None:
-    """What ``pipelines backfill`` plans from with ``ENERGY_SNAPSHOT`` set to a dataset's export."""
+    """What ``python -m devtools backfill`` plans from with ``ENERGY_SNAPSHOT`` set to a dataset's export."""
     path = SHARED_DATA / "energidataservice" / "ElectricityBalanceNonv_DK1DK2_2019-01-01T00_2019-10-31T23.csv"
     export = settings.model_copy(update={"dataset": EBN.name, "snapshot": path})
     assert source_data_end(export) == datetime(2019, 11, 1, 0, tzinfo=UTC)

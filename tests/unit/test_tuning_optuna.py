@@ -20,7 +20,6 @@ import pandas as pd
 import pytest
 
 from components import layout
-from components.emulator import GcsEmulator
 from components.extract import extract_snapshot
 from components.feature_store import write_snapshot
 from components.model.config import DEFAULT_CONFIG, SEARCH_SPACE, validate_config
@@ -31,6 +30,7 @@ from components.tuning.plan import plan_search
 from components.tuning.run import tune_snapshot
 from components.tuning.space import SearchSpaceError, is_inside, parse_space
 from components.validation import check_contract, enforce
+from devtools.emulator import GcsEmulator
 from tests import de35_schema as schemas
 
 REPO = Path(__file__).resolve().parents[2]

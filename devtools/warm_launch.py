@@ -3,7 +3,7 @@
     <python> -S warm_launch.py SOCKET REAL_PYTHON -m MODULE ARGS...
 
 Hands ``-m MODULE ARGS`` with this process's working directory, environment and stdin/stdout/stderr
-to the warm-interpreter server at SOCKET (see :mod:`pipelines.warm`), which forks a pre-warmed copy
+to the warm-interpreter server at SOCKET (see :mod:`devtools.warm`), which forks a pre-warmed copy
 of itself to run it; then waits for that copy and exits with its exit status. Signals it receives
 (SIGINT, SIGTERM) are passed on to the copy. Anything else, or no server listening, runs REAL_PYTHON
 cold with the same arguments, so the launcher never changes what runs, only how fast it starts.

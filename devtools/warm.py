@@ -16,7 +16,7 @@ interpreter exit with atexit handlers) and the launcher exits with its status. O
 libraries are preloaded, never this project's packages, so settings and code are read per task.
 Everything else (no server, other arguments, ``EF_WARM_DISABLE=1``) runs cold, unchanged.
 
-    python -m pipelines.warm serve --socket PATH [--preload MOD ...]   # what warm_interpreter starts
+    python -m devtools.warm serve --socket PATH [--preload MOD ...]   # what warm_interpreter starts
 """
 
 from __future__ import annotations
@@ -315,7 +315,7 @@ def warm_interpreter(
     the same modules cold); if the server is gone it runs cold. ``ready_timeout_s`` > 0 also waits
     here until the server listens.
     """
-    from components.processes import stop_process  # here, not at the top: the server preloads no project code
+    from devtools.processes import stop_process  # here, not at the top: the server preloads no project code
 
     real_python = python or sys.executable
     with tempfile.TemporaryDirectory(prefix="ef-warm-") as tmp:
@@ -332,7 +332,7 @@ def warm_interpreter(
             server = subprocess.Popen(
                 [
                     real_python,
-                    *("-m", "pipelines.warm", "serve", "--socket", str(socket_path)),
+                    *("-m", "devtools.warm", "serve", "--socket", str(socket_path)),
                     *("--first", ",".join(first), *modules),
                 ],
                 stdin=subprocess.DEVNULL,
@@ -375,8 +375,8 @@ def python_executable(path: Path | None) -> Iterator[None]:
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(
-        prog="python -m pipelines.warm",
-        description="Warm-interpreter server for kfp.local tasks (started by `python -m pipelines run`).",
+        prog="python -m devtools.warm",
+        description="Warm-interpreter server for kfp.local tasks (started by `python -m devtools run`).",
     )
     sub = parser.add_subparsers(dest="command", required=True)
     serve_parser = sub.add_parser("serve", help="preload modules, then fork one copy per task")

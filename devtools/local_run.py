@@ -1,22 +1,26 @@
-"""Run the pipeline under KFP's own local runner against the local GCS emulator and MLflow."""
+"""Run the pipeline under KFP's own local runner against the local GCS emulator and MLflow.
+
+This process's environment is left alone: the emulator's URL and the MLflow URI reach the steps as
+environment variables of the tasks (:func:`task_env`, ``build_pipeline(settings, env=...)``), which
+kfp.local's subprocess runner adds to the environment of each step's process.
+"""
 
 from __future__ import annotations
 
 import logging
-import os
 import re
 import time
 import warnings
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from components.emulator import GcsEmulator
 from components.settings import Settings
 from components.storage import ObjectStore
+from devtools.emulator import GcsEmulator
 
 log = logging.getLogger(__name__)
 _ANSI = re.compile(r"\x1b\[[0-9;]*m")
@@ -61,21 +65,26 @@ def step_timer(on_step: Callable[[int, str, str, float], None] | None = None) ->
 
 
 @contextmanager
-def local_storage(settings: Settings) -> Iterator[str]:
-    """Use the emulator named by STORAGE_EMULATOR_HOST, or start one for this run with its files
-    under ``data_dir/gcs`` (the same place ``make demo`` keeps them)."""
-    host = os.environ.get("STORAGE_EMULATOR_HOST")
-    if host:
-        yield host
+def local_storage(settings: Settings) -> Iterator[Settings]:
+    """``settings`` with a GCS emulator: the one its ``emulator_host`` names (``STORAGE_EMULATOR_HOST``),
+    or one started for the block with its files under ``data_dir/gcs`` (the same place ``make demo``
+    keeps them), in a copy of ``settings`` whose ``emulator_host`` is its URL."""
+    if settings.emulator_host:
+        yield settings
         return
-    emulator = GcsEmulator(settings.data_dir / "gcs").start()
-    log.info("started a GCS emulator for this run at %s (files in %s)", emulator.url, emulator.root)
-    os.environ["STORAGE_EMULATOR_HOST"] = emulator.url
-    try:
-        yield emulator.url
-    finally:
-        os.environ.pop("STORAGE_EMULATOR_HOST", None)
-        emulator.stop()
+    with GcsEmulator(settings.data_dir / "gcs") as emulator:
+        log.info("started a GCS emulator for this run at %s (files in %s)", emulator.url, emulator.root)
+        yield settings.model_copy(update={"emulator_host": emulator.url})
+
+
+def task_env(settings: Settings) -> dict[str, str]:
+    """What every step of a local run gets on top of this process's environment: the emulator of
+    ``settings`` and its MLflow URI (the default SQLite file made absolute, as the steps run
+    elsewhere)."""
+    env = {"EF_MLFLOW_TRACKING_URI": settings.tracking_uri}
+    if settings.emulator_host:
+        env["STORAGE_EMULATOR_HOST"] = settings.emulator_host
+    return env
 
 
 REPORT_TYPES = {"system.HTML": ".html", "system.Markdown": ".md"}
@@ -194,33 +203,35 @@ def run_pipeline_locally(
     pipeline_root: Path,
     on_step: Callable[[int, str, str, float], None] | None = None,
     warm: bool | Path = True,
+    env: Mapping[str, str] | None = None,
 ) -> RunResult:
     """Run the whole DAG once with ``kfp.local.SubprocessRunner(use_venv=False)``.
 
-    ``warm``: True starts a warm-interpreter server for this run (see :mod:`pipelines.warm`), a
+    ``warm``: True starts a warm-interpreter server for this run (see :mod:`devtools.warm`), a
     path uses the launcher of one that is already running (a backfill shares one), False starts
-    every task in a fresh interpreter. Raises RuntimeError naming the failed step when a step fails.
+    every task in a fresh interpreter. Every step gets :func:`task_env` and ``env`` (more settings
+    for the steps, e.g. ``EF_BUCKET``) on top of this process's environment. Raises RuntimeError
+    naming the failed step when a step fails.
     """
     if warm is True:
-        from pipelines.warm import warm_interpreter
+        from devtools.warm import warm_interpreter
 
         with warm_interpreter() as launcher:
-            return run_pipeline_locally(parameters, settings, pipeline_root, on_step, warm=launcher)
+            return run_pipeline_locally(parameters, settings, pipeline_root, on_step, launcher, env)
 
     from kfp import local
 
+    from devtools.warm import python_executable
     from pipelines.pipeline import build_pipeline
-    from pipelines.warm import python_executable
 
     store = ObjectStore.from_settings(settings)
     store.ensure_bucket()
     before = pointer_generations(store, settings)
-    os.environ.setdefault("EF_MLFLOW_TRACKING_URI", settings.tracking_uri)
     settings.data_dir.mkdir(parents=True, exist_ok=True)
     local.init(
         runner=local.SubprocessRunner(use_venv=False), pipeline_root=str(pipeline_root), raise_on_error=True
     )
-    pipeline = build_pipeline(settings)
+    pipeline = build_pipeline(settings, env={**task_env(settings), **(env or {})})
     known = _run_dirs(pipeline_root)
     started = time.perf_counter()
     executable = warm if isinstance(warm, Path) else None

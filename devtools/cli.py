@@ -1,0 +1,235 @@
+"""``python -m devtools``: run the pipeline locally under kfp.local, backfill it, run the GCS emulator.
+
+Everything here is local (the emulator, MLflow on SQLite, the warm fork server); ``python -m
+pipelines`` compiles the pipeline and talks to a Kubeflow cluster.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from devtools import emulator
+from pipelines.cli import command_parser, run_command
+
+if TYPE_CHECKING:
+    from components.settings import Settings
+
+log = logging.getLogger("devtools")
+
+
+def parse_utc(value: str) -> datetime:
+    """An ISO-8601 time (naive values are taken as UTC), or ``now``."""
+    if value.strip().lower() == "now":
+        return datetime.now(UTC)
+    try:
+        moment = datetime.fromisoformat(value.replace("Z", "+00:00"))
+    except ValueError as err:
+        raise argparse.ArgumentTypeError(f"not an ISO-8601 time: {value!r}") from err
+    return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
+
+
+def parse_every(value: str) -> int:
+    """``24h``, ``6h`` or ``1d`` → hours."""
+    text = value.strip().lower()
+    try:
+        if text.endswith("h"):
+            hours = int(text[:-1])
+        elif text.endswith("d"):
+            hours = 24 * int(text[:-1])
+        else:
+            hours = int(text)
+    except ValueError as err:
+        raise argparse.ArgumentTypeError(f"not a duration like 24h or 1d: {value!r}") from err
+    if hours < 1:
+        raise argparse.ArgumentTypeError(f"--every must be at least 1h, got {value!r}")
+    return hours
+
+
+def _pipeline_parameters(args: argparse.Namespace) -> dict[str, Any]:
+    params: dict[str, Any] = {
+        "run_tuning": args.tuning,
+        "tuning_backend": args.tuning_backend,
+        "n_trials": args.n_trials,
+    }
+    for name in ("days_delay", "days_export", "feature_group_version"):
+        if getattr(args, name) is not None:
+            params[name] = getattr(args, name)
+    return params
+
+
+def _add_run_options(parser: argparse.ArgumentParser) -> None:
+    # every run here is local; the flag of the old `python -m pipelines run --local` is still taken
+    parser.add_argument("--local", action="store_true", help=argparse.SUPPRESS)
+    parser.add_argument("--days-delay", type=int, default=None, help="window end = reference - this")
+    parser.add_argument("--days-export", type=int, default=None, help="window length in days")
+    parser.add_argument("--feature-group-version", type=int, default=None)
+    parser.add_argument("--tuning", action="store_true", help="run the hyper-parameter search first")
+    parser.add_argument("--tuning-backend", choices=("optuna", "katib"), default="optuna")
+    parser.add_argument("--n-trials", type=int, default=10, help="tuning budget (trials)")
+    parser.add_argument(
+        "--cold-start",
+        action="store_true",
+        help="start every step in a fresh interpreter, as a pod does, instead of forking one that "
+        "has the heavy libraries imported already (see devtools/warm.py)",
+    )
+    parser.add_argument(
+        "--pipeline-root",
+        type=Path,
+        default=None,
+        help="where kfp.local keeps task outputs (default: <EF_DATA_DIR>/kfp)",
+    )
+
+
+def _print_step(index: int, name: str, status: str, seconds: float) -> None:
+    print(f"==> step {index}: {name:<10} {status} in {seconds:6.1f} s", flush=True)
+
+
+def _run_once(
+    reference: datetime | None, args: argparse.Namespace, settings: Settings, launcher: Path | None = None
+) -> dict[str, Any]:
+    from devtools.local_run import run_pipeline_locally
+
+    params = _pipeline_parameters(args)
+    params["reference_time"] = reference.isoformat() if reference else ""
+    root = args.pipeline_root or settings.data_dir / "kfp"
+    print(f"==> pipeline run, reference time {params['reference_time'] or 'now'}", flush=True)
+    warm: bool | Path = launcher if launcher is not None else not args.cold_start
+    result = run_pipeline_locally(params, settings, root, on_step=_print_step, warm=warm)
+    summary = {
+        "reference_time": params["reference_time"] or "now",
+        "seconds": round(result.seconds, 1),
+        **result.summary,
+    }
+    print(f"==> done in {result.seconds:.1f} s")
+    for key, value in summary.items():
+        if isinstance(value, dict):
+            for inner, text in value.items():
+                print(f"    {key + '.' + inner:<26} {text}")
+        else:
+            print(f"    {key:<26} {value}")
+    _print_reports(result)
+    return summary
+
+
+def _print_reports(result: Any) -> None:
+    """Where each report of the run is (the files kfp.local wrote, as a pod would upload them)."""
+    if result.run_dir is not None:
+        print(f"    {'kfp.local run folder':<26} {result.run_dir}")
+    for report in result.reports:
+        kind = report.type.removeprefix("system.")
+        print(f"==> report {report.task}/{report.name} ({kind}): {report.view or report.path or report.uri}")
+
+
+def preflight(settings: Any) -> None:
+    """Fail in seconds, naming the setting that runs offline, when the live source cannot be reached
+    (rather than after minutes of client and task retries)."""
+    from components.source.client import check_resolvable
+
+    if settings.snapshot is None:
+        check_resolvable(settings.source_url)
+
+
+def cmd_run(args: argparse.Namespace) -> int:
+    from components.settings import Settings
+    from devtools.local_run import local_storage
+
+    settings = Settings()
+    preflight(settings)
+    with local_storage(settings) as local:
+        _run_once(args.reference_time, args, local)
+    return 0
+
+
+def cmd_backfill(args: argparse.Namespace) -> int:
+    from contextlib import ExitStack
+    from datetime import timedelta
+
+    from components.settings import Settings
+    from devtools.local_run import iso_hours, local_storage
+    from devtools.warm import warm_interpreter
+
+    settings = Settings()
+    if args.last_days is not None:
+        if args.start or args.end:
+            raise SystemExit("error: give either --last-days or --start/--end, not both")
+        from components.extract import source_data_end
+
+        args.end = source_data_end(settings)
+        args.start = args.end - timedelta(days=args.last_days - 1)
+    elif not (args.start and args.end):
+        raise SystemExit("error: give --start and --end, or --last-days N")
+    preflight(settings)
+    times = iso_hours(args.start, args.end, args.every)
+    print(f"==> backfill: {len(times)} runs from {times[0].isoformat()} to {times[-1].isoformat()}")
+    summaries = []
+    with local_storage(settings) as local, ExitStack() as stack:
+        # one warm-interpreter server for all the runs (see devtools/warm.py)
+        launcher = None if args.cold_start else stack.enter_context(warm_interpreter())
+        for index, reference in enumerate(times, start=1):
+            print(f"==> backfill run {index}/{len(times)}", flush=True)
+            summaries.append(_run_once(reference, args, local, launcher))
+    print(json.dumps({"runs": len(summaries), "last": summaries[-1]}, default=str))
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser, sub = command_parser(
+        "python -m devtools",
+        "Run the energy-forecasting pipeline locally under kfp.local (once, or as a backfill) and the "
+        "local GCS emulator. Development only: `python -m pipelines` compiles and schedules.",
+    )
+
+    run_parser = sub.add_parser(
+        "run",
+        help="run the whole pipeline once under kfp.local",
+        description="Run every step once under kfp.local's SubprocessRunner "
+        "against the local GCS emulator (started if STORAGE_EMULATOR_HOST is "
+        "unset) and MLflow on SQLite.",
+    )
+    run_parser.add_argument(
+        "--reference-time",
+        type=parse_utc,
+        default=None,
+        help="ISO-8601 UTC reference time or 'now' (default: now); the forecast starts after the "
+        "last complete hour of data at that time",
+    )
+    _add_run_options(run_parser)
+    run_parser.set_defaults(func=cmd_run)
+
+    backfill_parser = sub.add_parser(
+        "backfill",
+        help="replay the pipeline at successive reference times",
+        description="Run the pipeline at start, start+every, … up to end "
+        "(inclusive), so monitoring has a history.",
+    )
+    backfill_parser.add_argument("--start", type=parse_utc, default=None, help="first reference time")
+    backfill_parser.add_argument("--end", type=parse_utc, default=None, help="last reference time")
+    backfill_parser.add_argument(
+        "--last-days",
+        type=int,
+        default=None,
+        metavar="N",
+        help="instead of --start/--end: the N days ending at the source's "
+        "newest hour (the snapshot's, or the API's newest record)",
+    )
+    backfill_parser.add_argument("--every", type=parse_every, default=24, help="step, e.g. 24h (default)")
+    _add_run_options(backfill_parser)
+    backfill_parser.set_defaults(func=cmd_backfill)
+
+    emulator_parser = sub.add_parser(
+        "emulator",
+        help="run the local GCS emulator in the foreground",
+        description=emulator.DESCRIPTION,
+    )
+    emulator.add_arguments(emulator_parser)
+    emulator_parser.set_defaults(func=emulator.serve_foreground)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    return run_command(build_parser().parse_args(argv))
