@@ -8,28 +8,14 @@ it, which is how a test knows a plot was drawn, not only written.
 
 from __future__ import annotations
 
-import os
-import shutil
 import subprocess
 from pathlib import Path
 
-import pytest
+from tests.browser_fixtures import chromium_flags
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 ARTIFACTS = REPO_ROOT / "test-artifacts"
-SETUP_STEP = REPO_ROOT / ".ci" / "setup.d" / "chromium.sh"
 TIMEOUT_S = 120
-
-
-def chromium_or_skip() -> str:
-    """Debian's chromium (its setup step is run once if it is missing), or skip the test."""
-    found = shutil.which("chromium") or ("/usr/bin/chromium" if os.path.exists("/usr/bin/chromium") else None)
-    if found is None and SETUP_STEP.exists():
-        subprocess.run(["bash", str(SETUP_STEP)], check=False, timeout=600)
-        found = shutil.which("chromium")
-    if found is None:
-        pytest.skip("Debian's chromium is not installed and .ci/setup.d/chromium.sh could not install it")
-    return found
 
 
 def screenshot(
@@ -41,16 +27,7 @@ def screenshot(
     target.unlink(missing_ok=True)
     command = [
         chromium,
-        "--headless",
-        "--no-sandbox",
-        "--disable-gpu",
-        "--no-first-run",
-        "--disable-background-networking",
-        "--disable-component-update",
-        "--disable-sync",
-        "--hide-scrollbars",
-        f"--user-data-dir={profile}",
-        f"--window-size={size[0]},{size[1]}",
+        *chromium_flags(profile, size),
         "--virtual-time-budget=10000",
         f"--screenshot={target}",
         page.resolve().as_uri(),

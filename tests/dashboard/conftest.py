@@ -26,7 +26,9 @@ from components.storage import ObjectStore
 from devtools.emulator import GcsEmulator
 from serving.settings import ApiSettings
 from tests.api_fixtures import (
+    BALANCE,
     DE35,
+    INDUSTRY,
     Key,
     all_series,
     learned_labels,
@@ -41,6 +43,8 @@ APP = REPO_ROOT / "dashboard" / "app.py"
 
 SERIES: tuple[Key, ...] = all_series(get_spec(DE35))
 """All 76 series of DE35, as the pipeline writes them."""
+SELECTORS = {DE35: ["fc_areas", "fc_consumer_types"], BALANCE: ["fc_areas"], INDUSTRY: ["fc_industries"]}
+"""The forecasts page's selector widgets (one per series key) for each dataset."""
 WORST: Key = ("DK2", "999")
 """The series the synthetic monitoring makes worst (30 % over-forecast)."""
 

@@ -27,6 +27,7 @@ from tests.api_fixtures import (
     write_observations,
 )
 from tests.dashboard.conftest import (
+    SELECTORS,
     DashboardData,
     api_settings,
     figures,
@@ -40,7 +41,6 @@ from tests.dashboard.conftest import (
 )
 
 SERIES = {DE35: SMALL[DE35], BALANCE: SMALL[BALANCE], INDUSTRY: SMALL[INDUSTRY]}
-SELECTORS = {DE35: ["fc_areas", "fc_consumer_types"], BALANCE: ["fc_areas"], INDUSTRY: ["fc_industries"]}
 
 
 @pytest.fixture(scope="module", params=list(SERIES))

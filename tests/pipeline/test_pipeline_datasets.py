@@ -54,15 +54,13 @@ from devtools.emulator import GcsEmulator
 from devtools.local_run import RunResult
 from devtools.warm import warm_interpreter
 from serving.main import create_app
+from tests import api_spec_checks as api_specs
 from tests.api_fixtures import BALANCE, DE35, INDUSTRY, INDUSTRY_TITLES, Key, serve_api
+from tests.browser_fixtures import Browser, chromium_or_skip, render, run_dashboard
 from tests.conftest import EBN_2019, SNAPSHOT_PATH
-from tests.dashboard import test_dashboard_specs as dashboard_specs
-from tests.dashboard.conftest import figures, no_failure, open_app, trace_names
-from tests.dashboard.test_browser import Browser, render, run_dashboard
+from tests.dashboard.conftest import SELECTORS, figures, no_failure, open_app, trace_names
 from tests.pipeline_fixtures import CHEAP, STEPS, RealPipeline
 from tests.replay_api import Replay, load_records, records_of, serve
-from tests.report_rendering import chromium_or_skip
-from tests.serving import test_api_specs as api_specs
 from tests.serving.conftest import V1
 
 pytestmark = pytest.mark.slow
@@ -311,10 +309,10 @@ def client(run: DatasetRun) -> Iterator[TestClient]:
 
 
 def test_openapi_and_code_lists_name_the_datasets_keys(run: DatasetRun, client: TestClient) -> None:
-    """The spec checks of ``tests/serving/test_api_specs.py`` hold on the pipeline's own output
+    """The spec checks of ``tests/api_spec_checks.py`` hold on the pipeline's own output
     (routes, parameters and models named after the keys; code lists and the learned DK36 labels)."""
-    api_specs.test_openapi_names_the_datasets_keys((run.name, client))
-    api_specs.test_code_lists_and_dataset_description((run.name, client))
+    api_specs.check_openapi_names_the_keys(run.name, client)
+    api_specs.check_code_lists_and_description(run.name, client)
     described = api_specs.get(client, "/dataset")["keys"]
     for position, (key, spec_key) in enumerate(zip(described, run.spec.keys, strict=True)):
         served = {series[position] for series in run.series}
@@ -403,7 +401,7 @@ def drawn_series(at: AppTest) -> list[str]:
 def test_forecasts_page_selects_and_draws_the_series_by_their_labels(run: DatasetRun) -> None:
     spec = run.spec
     at = page(None)
-    selectors = dashboard_specs.SELECTORS[run.name]
+    selectors = SELECTORS[run.name]
     assert [m.key for m in at.multiselect] == selectors
     assert [m.label for m in at.multiselect] == [k.title.capitalize() for k in spec.keys]
     served = [sorted({series[i] for series in run.series}) for i in range(len(spec.keys))]

@@ -24,8 +24,9 @@ from components.reports.svg import PALETTE
 from components.settings import Settings
 from components.storage import ObjectStore
 from devtools.local_run import RunResult
+from tests.browser_fixtures import chromium_or_skip
 from tests.pipeline_fixtures import FIRST, SECOND, STEPS, RealPipeline
-from tests.report_rendering import chromium_or_skip, markdown_page, pixels_of, screenshot
+from tests.report_rendering import markdown_page, pixels_of, screenshot
 
 pytestmark = pytest.mark.slow
 

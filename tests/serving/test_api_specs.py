@@ -5,8 +5,6 @@ parameters and response models that name the dataset's own series keys, with its
 from __future__ import annotations
 
 from collections.abc import Iterator
-from dataclasses import dataclass
-from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
@@ -14,44 +12,14 @@ from fastapi.testclient import TestClient
 from components.settings import Settings
 from components.storage import ObjectStore
 from serving.main import create_app
-from tests.api_fixtures import BALANCE, DE35, INDUSTRY, INDUSTRY_TITLES, SMALL, write_all
+from tests.api_fixtures import SMALL, write_all
+from tests.api_spec_checks import (
+    EXPECTED,
+    check_code_lists_and_description,
+    check_openapi_names_the_keys,
+    get,
+)
 from tests.serving.conftest import V1, api_settings
-
-
-@dataclass(frozen=True)
-class Expected:
-    keys: tuple[str, ...]
-    plurals: tuple[str, ...]
-    code_routes: tuple[str, ...]
-    series: tuple[str, ...]
-    """one served series"""
-    label: str
-    """its readable name"""
-    foreign: tuple[str, ...]
-    """key names of other datasets, which must not appear"""
-
-
-EXPECTED = {
-    DE35: Expected(
-        ("area", "consumer_type"),
-        ("areas", "consumer_types"),
-        ("/areas", "/consumer-types"),
-        ("DK2", "999"),
-        "DK2 East Denmark / 999 Unclassified",
-        ("industry",),
-    ),
-    BALANCE: Expected(
-        ("area",), ("areas",), ("/areas",), ("DK1",), "DK1 West Denmark", ("consumer_type", "industry")
-    ),
-    INDUSTRY: Expected(
-        ("industry",),
-        ("industries",),
-        ("/industries",),
-        ("PR",),
-        "PR Private households",
-        ("area", "consumer_type"),
-    ),
-}
 
 
 @pytest.fixture(params=list(EXPECTED))
@@ -67,39 +35,8 @@ def dataset(request: pytest.FixtureRequest, settings: Settings) -> Iterator[tupl
         yield name, client
 
 
-def get(client: TestClient, path: str, **params: Any) -> Any:
-    response = client.get(f"{V1}{path}", params=params)
-    assert response.status_code == 200, (path, response.text)
-    return response.json()
-
-
 def test_openapi_names_the_datasets_keys(dataset: tuple[str, TestClient]) -> None:
-    name, client = dataset
-    expected = EXPECTED[name]
-    doc = client.get("/openapi.json").json()
-    path = "/".join(f"{{{k}}}" for k in expected.keys)
-    series, pairs = f"{V1}/forecasts/{path}", f"{V1}/monitoring/series/{path}"
-    assert {series, pairs} <= set(doc["paths"])
-    assert [p["name"] for p in doc["paths"][series]["get"]["parameters"] if p["in"] == "path"] == list(
-        expected.keys
-    )
-    filters = {p["name"] for p in doc["paths"][f"{V1}/forecasts"]["get"]["parameters"]}
-    assert filters == {*expected.plurals, "format"}
-    codes = {p.removeprefix(V1) for p in doc["paths"]} & {"/areas", "/consumer-types", "/industries"}
-    assert codes == set(expected.code_routes)
-    schemas = doc["components"]["schemas"]
-    for model in (
-        "SeriesForecastResponse",
-        "ForecastRow",
-        "SeriesMetric",
-        "MonitoringSeriesResponse",
-        "SeriesQuality",
-    ):
-        fields = set(schemas[model]["properties"])
-        assert set(expected.keys) <= fields, model
-        assert not fields & set(expected.foreign), model
-    assert {f"{k}_label" for k in expected.keys} <= set(schemas["SeriesForecastResponse"]["properties"])
-    assert name in doc["info"]["summary"]
+    check_openapi_names_the_keys(*dataset)
 
 
 def test_routes_serve_the_datasets_series_with_labels(dataset: tuple[str, TestClient]) -> None:
@@ -131,23 +68,7 @@ def test_routes_serve_the_datasets_series_with_labels(dataset: tuple[str, TestCl
 
 
 def test_code_lists_and_dataset_description(dataset: tuple[str, TestClient]) -> None:
-    name, client = dataset
-    expected = EXPECTED[name]
-    described = get(client, "/dataset")
-    assert described["name"] == name and described["unit"] == "MWh"
-    assert [k["name"] for k in described["keys"]] == list(expected.keys)
-    assert described["series_route"] == f"{V1}/forecasts/" + "/".join(f"{{{k}}}" for k in expected.keys)
-    for key, route, plural in zip(described["keys"], expected.code_routes, expected.plurals, strict=True):
-        listed = get(client, route)[plural.replace("-", "_")]
-        assert listed == key["codes"] and key["route"] == f"{V1}{route}"
-    labels = {c["code"]: c["label"] for c in described["keys"][0]["codes"]}
-    if name == INDUSTRY:  # an open key: the codes of the served data, labels learned from it
-        assert described["keys"][0]["closed"] is False
-        assert labels == INDUSTRY_TITLES
-    else:
-        assert labels == {"DK1": "West Denmark", "DK2": "East Denmark"}
-    meta = get(client, "/meta")
-    assert meta["dataset"] == {"name": name, "keys": list(expected.keys), "unit": "MWh"}
+    check_code_lists_and_description(*dataset)
 
 
 def test_unknown_codes_are_404_and_fast_path_matches_routing(

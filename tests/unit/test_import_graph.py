@@ -219,3 +219,31 @@ def test_relative_and_function_level_imports_are_resolved() -> None:
     known = {"pkg", "pkg.sub", "pkg.sub.sibling", "pkg.sub.mod", "pkg.top", "pkg.other"}
     found = set(imported(ast.parse(source), "pkg.sub.mod", False, known))
     assert found == {"pkg.sub.sibling", "pkg.top", "pkg.other"}
+
+
+def test_no_test_module_imports_another_test_module() -> None:
+    """Shared helpers live in fixture modules (``tests/*_fixtures.py``, ``conftest.py``), never in a
+    ``test_*.py`` module, so running or deleting one test module cannot break another."""
+    tests = REPO / "tests"
+    bad = []
+    for path in sorted(tests.rglob("test_*.py")):
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            names = (
+                [node.module or ""]
+                if isinstance(node, ast.ImportFrom)
+                else [a.name for a in node.names]
+                if isinstance(node, ast.Import)
+                else []
+            )
+            if isinstance(node, ast.ImportFrom) and node.module in (
+                "tests",
+                "tests.serving",
+                "tests.dashboard",
+            ):
+                names += [f"{node.module}.{a.name}" for a in node.names]
+            bad += [
+                f"{path.relative_to(REPO)} imports {name}"
+                for name in names
+                if name.startswith("tests.") and name.rpartition(".")[2].startswith("test_")
+            ]
+    assert not bad, "\n".join(bad)

@@ -24,7 +24,8 @@ from components.reports.contract import contract_markdown
 from components.reports.monitoring import monitoring_html
 from components.reports.names import MONITOR_METRICS, TRAIN_METRICS, backtest_metric
 from components.reports.svg import PALETTE, Line, line_chart, nice_ticks, time_ticks
-from tests.report_rendering import chromium_or_skip, markdown_page, pixels_of, screenshot
+from tests.browser_fixtures import chromium_or_skip
+from tests.report_rendering import markdown_page, pixels_of, screenshot
 
 KEYS = ("region", "code")
 SERIES = [("N", "01"), ("N", "02"), ("S", "01"), ("S", "10")]
