@@ -289,7 +289,7 @@ class ViewBuilder:
             series=manifest.series,
             sha256=pointer.sha256,
             validation=manifest.validation_result,
-            manifest=manifest,
+            manifest=manifest.model_dump(mode="json", exclude={"validation_result"}),
             coverage=[
                 self.models.series_quality(
                     **self.key_fields(key, labels),

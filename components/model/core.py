@@ -321,7 +321,7 @@ class GlobalModel:
         if built != MODEL_FORMAT:
             raise IncompatibleModelError(
                 f"this model was built in model format {built}, this code predicts with format "
-                f"{MODEL_FORMAT}: retrain it (e.g. `python -m devtools run`; the new version "
+                f"{MODEL_FORMAT}: retrain it (a pipeline run with this image; the new version "
                 "replaces a champion of an older format)"
             )
         if not self.boosters:

@@ -30,9 +30,20 @@ class StepContext:
 
 
 def step_context(**overrides: Any) -> StepContext:
-    """The step's settings from the environment, ``overrides`` (field name → value) applied on top."""
+    """The step's settings from the environment, ``overrides`` (field name → value) applied on top.
+
+    A field read from a variable of its own name (``snapshot`` from ``ENERGY_SNAPSHOT``,
+    ``emulator_host`` from ``STORAGE_EMULATOR_HOST``) cannot be overridden by field name, so it is
+    refused here rather than silently ignored.
+    """
     from components.settings import Settings
 
+    unknown = sorted(set(overrides) - set(Settings.model_fields))
+    if unknown:
+        raise ValueError(f"no such settings: {unknown}")
+    aliased = sorted(n for n in overrides if Settings.model_fields[n].validation_alias is not None)
+    if aliased:
+        raise ValueError(f"settings {aliased} are read from their own variables; a step cannot override them")
     return StepContext(Settings(**overrides))
 
 

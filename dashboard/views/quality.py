@@ -25,40 +25,7 @@ def render() -> None:
         return
 
     manifest: dict[str, Any] = quality["manifest"]
-    try:
-        report = validation.parse_report(quality["validation"])
-    except validation.ReportError as err:
-        ui.show_error(err)
-        return
-    stats = report.statistics
-    st.subheader("Latest validation")
-    if report.success:
-        st.success(
-            f"The data contract passed: {stats.successful_rules} of {stats.evaluated_rules} rules met"
-            + (f", {stats.warnings} with warnings." if stats.warnings else "."),
-            icon=":material/check_circle:",
-        )
-    else:
-        st.warning(
-            f"The data contract failed: {stats.unsuccessful_rules} of {stats.evaluated_rules} rules not met "
-            f"({', '.join(report.failed_rules)}).",
-            icon=":material/report:",
-        )
-    cols = list(st.columns(4))
-    cols[0].metric("Rules run", stats.evaluated_rules)
-    cols[1].metric("Passed", stats.successful_rules)
-    cols[2].metric("Failed", stats.unsuccessful_rules)
-    cols[3].metric("Warnings", stats.warnings)
-    for note in report.notes:
-        st.info(validation.note_text(note), icon=":material/healing:")
-    table = validation.validation_table(report)
-    if not table.empty:
-        st.dataframe(
-            table.sort_values("passed", kind="stable"),
-            hide_index=True,
-            width="stretch",
-            column_config={"passed": st.column_config.CheckboxColumn("passed")},
-        )
+    _validation_section(quality.get("validation"))
 
     st.subheader("Feature snapshot")
     keys = list(dataset.key_names)
@@ -114,6 +81,44 @@ def render() -> None:
         )
     with st.expander("Manifest, as written by the feature step"):
         st.json(manifest, expanded=False)
+
+
+def _validation_section(served: Any) -> None:
+    """The data contract's report: verdict, counts, notes and the table of rules."""
+    st.subheader("Latest validation")
+    try:
+        report = validation.parse_report(served)
+    except validation.ReportError as err:
+        ui.show_error(err)  # the snapshot's facts below are still worth showing
+        return
+    stats = report.statistics
+    if report.success:
+        st.success(
+            f"The data contract passed: {stats.successful_rules} of {stats.evaluated_rules} rules met"
+            + (f", {stats.warnings} with warnings." if stats.warnings else "."),
+            icon=":material/check_circle:",
+        )
+    else:
+        st.warning(
+            f"The data contract failed: {stats.unsuccessful_rules} of {stats.evaluated_rules} rules not met "
+            f"({', '.join(report.failed_rules)}).",
+            icon=":material/report:",
+        )
+    cols = list(st.columns(4))
+    cols[0].metric("Rules run", stats.evaluated_rules)
+    cols[1].metric("Passed", stats.successful_rules)
+    cols[2].metric("Failed", stats.unsuccessful_rules)
+    cols[3].metric("Warnings", stats.warnings)
+    for note in report.notes:
+        st.info(validation.note_text(note), icon=":material/healing:")
+    table = validation.validation_table(report)
+    if not table.empty:
+        st.dataframe(
+            table.sort_values("passed", kind="stable"),
+            hide_index=True,
+            width="stretch",
+            column_config={"passed": st.column_config.CheckboxColumn("passed")},
+        )
 
 
 ui.run_page(render)

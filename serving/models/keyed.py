@@ -15,7 +15,7 @@ from typing import Any
 
 from pydantic import BaseModel, Field, create_model
 
-from components.contracts import FeatureManifest, ValidationReport
+from components.contracts import ValidationReport
 from components.datasets import DatasetSpec, SeriesKey
 from serving.models.common import (
     API_PREFIX,
@@ -78,7 +78,10 @@ class QualityHead(Model):
     validation: ValidationReport = Field(
         description="the validate step's report: every rule with its severity, counts and samples"
     )
-    manifest: FeatureManifest = Field(description="the snapshot's manifest, as the feature step wrote it")
+    manifest: dict[str, Any] = Field(
+        description="the snapshot's manifest as the feature step wrote it (a ``FeatureManifest``), "
+        "without its `validation_result`, which is `validation`"
+    )
 
 
 def list_of(model: type[Model]) -> Any:

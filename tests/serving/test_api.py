@@ -308,7 +308,7 @@ def test_meta_and_quality(client: TestClient, written: Written, settings: Settin
 
     quality = QualityResponse.model_validate(client.get(f"{V1}/quality").json())
     assert quality.snapshot == written.observations.snapshot and quality.series == len(SMALL_SERIES)
-    assert quality.validation.success and quality.manifest.rows == quality.rows
+    assert quality.validation.success and quality.manifest["rows"] == quality.rows
     assert [(q.hours, q.expected_hours) for q in quality.coverage] == [(168, 168)] * len(SMALL_SERIES)
 
 

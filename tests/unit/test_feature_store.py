@@ -19,6 +19,7 @@ from components.feature_store import (
     FeatureStoreError,
     SnapshotConflictError,
     SnapshotWrite,
+    load_manifest,
     load_snapshot,
     snapshot_bytes,
     write_snapshot,
@@ -249,3 +250,30 @@ def test_bad_input_stops_at_validate(
     assert after is not None
     assert after.generation == pointer.generation and after.body == pointer.body
     assert generations(store) == before  # nothing of W2 was written
+
+
+def test_a_manifest_written_before_the_typed_report_still_loads(
+    settings: Settings, store: ObjectStore
+) -> None:
+    """A real manifest the previous release wrote (``validation_result`` as its plain JSON, beside a
+    ``validation_summary`` this release no longer writes) reads as the typed contract, its extra key kept."""
+    import json
+
+    old = json.loads((Path(__file__).parents[1] / "data" / "manifest-before-typed-report.json").read_text())
+    assert "validation_summary" in old
+    store.create_json(layout.feature_manifest(old["group"], old["version"], old["run_id"]), old)
+    manifest = load_manifest(store, settings, old["run_id"])
+    report = manifest.validation_result
+    assert report.success and report.statistics.evaluated_rules == len(report.rules) == len(
+        old["validation_result"]["rules"]
+    )
+    assert manifest.model_dump(mode="json")["validation_summary"] == old["validation_summary"]
+
+
+def test_a_manifest_that_breaks_the_contract_is_named(settings: Settings, store: ObjectStore) -> None:
+    name = layout.feature_manifest("energy_consumption", 1, "20230101T0000Z")
+    store.create_json(name, {"group": "energy_consumption", "run_id": "20230101T0000Z"})
+    with pytest.raises(
+        FeatureStoreError, match=r"20230101T0000Z.manifest.json is not a feature manifest: .*Field required"
+    ):
+        load_manifest(store, settings, "20230101T0000Z")

@@ -49,3 +49,10 @@ def test_a_step_override_is_validated_like_the_environment(monkeypatch: pytest.M
     assert step_context(feature_group_version=7).settings.feature_group_version == 7
     with pytest.raises(ValidationError, match="feature_group_version"):
         step_context(feature_group_version=0)
+
+
+def test_a_step_cannot_override_a_setting_read_from_its_own_variable() -> None:
+    with pytest.raises(
+        ValueError, match=r"\['emulator_host', 'snapshot'\] are read from their own variables"
+    ):
+        step_context(snapshot="x.parquet", emulator_host="http://x")
