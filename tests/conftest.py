@@ -65,3 +65,10 @@ def store(settings: Settings) -> ObjectStore:
     object_store = ObjectStore.from_settings(settings)
     object_store.ensure_bucket()
     return object_store
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """A browser test is a slow test (``make test-fast`` skips it), wherever it is marked."""
+    for item in items:
+        if item.get_closest_marker("browser") and not item.get_closest_marker("slow"):
+            item.add_marker(pytest.mark.slow)
