@@ -16,12 +16,11 @@ from components.extract import Window, extract_snapshot
 from components.settings import Settings
 from components.storage import ObjectStore
 from components.validation import DataContractError, check_contract, clean_frame, enforce
-from tests.conftest import SHARED_DATA
+from tests.conftest import EBN_2019
 from tests.pipeline_fixtures import run_feature_stages
 
 DE35 = get_spec("ConsumptionDE35Hour")
 EBN = get_spec("ElectricityBalanceNonv")
-EBN_2019 = SHARED_DATA / "energidataservice" / "ElectricityBalanceNonv_DK1DK2_2019-01-01T00_2019-10-31T23.csv"
 WINDOW = Window(datetime(2023, 1, 15, tzinfo=UTC), datetime(2023, 1, 18, tzinfo=UTC))
 
 
