@@ -31,7 +31,10 @@ def test_each_export_is_in_the_repository_unaltered(path: Path) -> None:
 def test_no_test_bench_or_make_target_reads_outside_the_repository() -> None:
     tracked = subprocess.run(
         ["git", "ls-files", "tests", "bench", "Makefile", ".ci", "devtools"],
-        cwd=REPO_ROOT, capture_output=True, text=True, check=True,
+        cwd=REPO_ROOT,
+        capture_output=True,
+        text=True,
+        check=True,
     ).stdout.split()
     assert tracked, "git listed no files: the scan would pass vacuously"
     this_file = Path(__file__).resolve().relative_to(REPO_ROOT).as_posix()
