@@ -70,9 +70,28 @@ class ValidationWindow(_Contract):
 
 
 class FilledGap(_Contract):
+    """A run of missing hours of one series: filled and flagged (short), or left missing (long)."""
+
     series: list[str]
     start: datetime
     hours: int = Field(ge=1)
+
+
+QuarantineRule = Literal["null_value", "value_range", "impossible_zero", "stuck_value", "spike"]
+
+
+class QuarantinedPoint(_Contract):
+    """An observation the validate step did not believe: it became missing, then was filled or left out.
+
+    ``value`` is what the source said (None for a null), ``rule`` what found it, ``replacement`` the
+    value the clean frame has instead (None: left missing, the hour is inside a long gap).
+    """
+
+    series: list[str]
+    hour: datetime
+    value: float | None
+    rule: QuarantineRule
+    replacement: float | None = None
 
 
 class ValidationReport(_Contract):
@@ -95,6 +114,12 @@ class ValidationReport(_Contract):
     failed_rules: list[str] = Field(default_factory=list, description="names of the blocking rules")
     warnings: list[str] = Field(default_factory=list, description="names of the warning rules with findings")
     filled_gaps: list[FilledGap] = Field(default_factory=list)
+    long_gaps: list[FilledGap] = Field(
+        default_factory=list, description="runs longer than the spec's max_gap_hours, left missing"
+    )
+    quarantined: list[QuarantinedPoint] = Field(
+        default_factory=list, description="every observation quarantined as a point fault"
+    )
     labels: dict[str, dict[str, str]] = Field(default_factory=dict)
     rules: list[RuleResult]
     great_expectations: dict[str, Any] = Field(

@@ -111,26 +111,23 @@ def test_validate_component_raises_after_saving_the_report(
     only repeat the ~15-40 s Great Expectations import in a fresh subprocess)."""
     bad = pd.read_parquet(snapshot_path)
     bad = bad[(bad["HourUTC"] >= "2023-01-15") & (bad["HourUTC"] < "2023-01-18")].copy()
-    bad.loc[bad.index[3], "TotalCon"] = -1
+    bad.loc[bad.index[3], "PriceArea"] = "DK9"
     bad.to_parquet(tmp_path / "raw", index=False)
     raw = dsl.Dataset(name="raw", uri=str(tmp_path / "raw"), metadata={"source": "snapshot:bad"})
     clean = dsl.Dataset(name="clean", uri=str(tmp_path / "clean"))
     report = dsl.Artifact(name="report", uri=str(tmp_path / "report"))
     contract = dsl.Markdown(name="contract", uri=str(tmp_path / "contract"))
 
-    with pytest.raises(DataContractError, match=r"rule value_range on column 'energy_consumption'"):
+    with pytest.raises(DataContractError, match=r"rule area_in_set on column 'area'"):
         validate.python_func(
             raw=raw, window_start=START, window_end=END, clean=clean, report=report, contract=contract
         )
     result = json.loads((tmp_path / "report").read_text())
     markdown = (tmp_path / "contract").read_text()
-    assert (
-        markdown.startswith("# Data contract BROKEN")
-        and "### value_range on `energy_consumption`" in markdown
-    )
+    assert markdown.startswith("# Data contract BROKEN") and "### area_in_set on `area`" in markdown
     assert contract.metadata["success"] is False
-    assert result["success"] is False and result["failed_rules"] == ["value_range"]
+    assert result["success"] is False and result["failed_rules"] == ["area_in_set"]
     assert result["source"] == "snapshot:bad"
-    assert report.metadata["failed_rules"] == "value_range"
+    assert report.metadata["failed_rules"] == "area_in_set"
     assert not (tmp_path / "clean").exists()  # nothing for the features step
     assert store.list("features/") == []
