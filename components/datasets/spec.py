@@ -87,6 +87,9 @@ class FaultPolicy:
     holidays (a whole day low) from being flagged."""
     spike_days: int = 7
     spike_hours: int = 3
+    spike_z: float = 4.0
+    """... and its log ratio to the same-hour median is this many robust units (1.4826 MAD of the
+    series' log ratios) from the series' median: a noisy series' normal swings are not spikes."""
     stuck_hours: int = 4
     """A run of at least this many identical values is a stuck meter: all but its first are faults."""
     zero_is_fault: bool = True
@@ -95,7 +98,12 @@ class FaultPolicy:
     recent_hours: int = 24
 
     def __post_init__(self) -> None:
-        if self.spike_ratio <= 1.0 or min(self.spike_days, self.spike_hours) < 1 or self.stuck_hours < 2:
+        if (
+            self.spike_ratio <= 1.0
+            or self.spike_z < 0
+            or min(self.spike_days, self.spike_hours) < 1
+            or self.stuck_hours < 2
+        ):
             raise ValueError(f"invalid fault policy {self}")
         if not 0.0 <= self.max_bad_share < 1.0 or self.recent_hours < 1:
             raise ValueError(f"invalid fault policy {self}")
