@@ -172,10 +172,12 @@ def main(argv: list[str] | None = None) -> int:
     print(f"real points: {result['real_points']}; flagged on the untouched real data:")
     for point in result["flagged_real"]:
         print(
-            f"  {point['dataset']:28s} {point['series']:8s} {point['hour']}  {point['value']}  {point['rule']}"
+            f"  {point['dataset']:28s} {point['series']:8s} {point['hour']}"
+            f"  {point['value']}  {point['rule']}"
         )
     print(
-        f"false quarantine (flags other than nulls and the known glitches): {result['false_quarantine_rate']:.4%}"
+        "false quarantine (flags other than nulls and the known glitches): "
+        f"{result['false_quarantine_rate']:.4%}"
     )
     print(f"known glitches found: {len(result['known_glitches_found'])} of {len(KNOWN_GLITCHES)}")
     for kind in KINDS:
