@@ -145,6 +145,18 @@ class ValidationReport(_Contract):
             raise ValueError("inconsistent validation report: " + "; ".join(issues))
         return self
 
+    def filled_hours(self) -> set[tuple[tuple[str, ...], datetime]]:
+        """(series codes, hour) of every value the validate step invented: the hours of the filled
+        gaps, quarantined points among them. They are no observations: monitoring scores none."""
+        from datetime import timedelta
+
+        hours = {
+            (tuple(gap.series), gap.start + timedelta(hours=h))
+            for gap in self.filled_gaps
+            for h in range(gap.hours)
+        }
+        return hours | {(tuple(p.series), p.hour) for p in self.quarantined if p.replacement is not None}
+
     @classmethod
     def from_rules(cls, rules: list[RuleResult], **facts: Any) -> ValidationReport:
         """The report of ``rules``: success, statistics and the names of the blocking and warning
