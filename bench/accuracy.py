@@ -61,7 +61,6 @@ import tempfile
 import time
 import traceback
 import warnings
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -72,6 +71,8 @@ REPO = Path(__file__).resolve().parents[1]
 if str(REPO) not in sys.path:
     sys.path.insert(0, str(REPO))
 
+from bench import intervals  # noqa: E402
+from bench.frames import FILLED, Data, fill_causal, load_frame, to_sktime  # noqa: E402, F401
 from components.datasets import (  # noqa: E402
     DATETIME,
     DEFAULT_DATASET,
@@ -95,118 +96,6 @@ HORIZON = 24
 SKTIME_METHODS = ("naive_24", "naive_168", "course", "ours")
 PEER_METHODS = ("mstl", "mlforecast")
 METHODS = (*SKTIME_METHODS, *PEER_METHODS)
-FILLED = "filled"
-"""Column of :func:`load_frame`: the value was interpolated (not observed); such hours are not scored."""
-
-
-def load_frame(path: Path, spec: DatasetSpec) -> pd.DataFrame:
-    """The clean frame (``spec.feature_columns``, MWh) plus :data:`FILLED`, on a complete hourly grid.
-
-    An export is read, cleaned and gap-filled exactly as the pipeline does it (``read_snapshot_file``,
-    the contract's ``clean_frame`` and ``find_and_fill``): runs of at most ``spec.max_gap_hours``
-    missing or null hours inside a series are filled; longer runs stay NaN. A clean feature frame
-    (Parquet with ``spec.feature_columns``) is taken as it is and gap-filled the same way.
-    """
-    from components.source.files import SnapshotError, read_snapshot_file
-    from components.source.window import Window
-    from components.validation.cleaning import clean_frame
-    from components.validation.gaps import find_and_fill
-
-    if not path.exists():
-        raise SystemExit(f"--data {path}: no such file")
-    keys = list(spec.key_names)
-    features = pd.read_parquet(path) if path.suffix == ".parquet" else None
-    if features is not None and set(spec.feature_columns) <= set(features.columns):
-        clean = features[list(spec.feature_columns)].astype(spec.feature_dtypes)
-    else:
-        try:
-            raw = read_snapshot_file(path, spec)
-        except SnapshotError as err:
-            raise SystemExit(f"--data {path}: {err}") from err
-        clean, problems = clean_frame(raw, spec)
-        broken = [p for p in problems if not p.get("success", True)]
-        if broken:
-            raise SystemExit(
-                f"--data {path}: not a clean {spec.name} export: {broken[0].get('error', broken[0])}"
-            )
-    if clean.duplicated([*keys, DATETIME]).any():
-        raise SystemExit(f"--data {path}: duplicate ({', '.join(keys)}, hour) rows")
-    window = Window(
-        clean[DATETIME].min().to_pydatetime(), clean[DATETIME].max().to_pydatetime() + pd.Timedelta(hours=1)
-    )
-    filled, short, _long = find_and_fill(clean, window, spec)
-    grid = pd.date_range(window.start, window.end, freq="h", inclusive="left", tz="UTC", unit="ns")
-    series = clean[keys].drop_duplicates().sort_values(keys)
-    full = series.merge(pd.DataFrame({DATETIME: grid}), how="cross")
-    full = full.merge(filled, on=[*keys, DATETIME], how="left").sort_values([*keys, DATETIME])
-    full = full.reset_index(drop=True)
-    full[FILLED] = False
-    for gap in short:
-        hours = pd.date_range(gap.start, periods=gap.hours, freq="h")
-        mask = full[DATETIME].isin(hours)
-        for key, code in zip(keys, gap.series, strict=True):
-            mask &= full[key].astype(str) == code
-        full.loc[mask, FILLED] = True
-    return full[[*spec.feature_columns, FILLED]].reset_index(drop=True)
-
-
-def fill_causal(frame: pd.DataFrame, spec: DatasetSpec) -> pd.DataFrame:
-    """Gap-free history for methods that take no NaN: each missing hour from the same hour a week
-    before, else a day before, else the last value (only the past is used); leading gaps stay."""
-    keys = list(spec.key_names)
-
-    def fill(y: pd.Series) -> pd.Series:
-        for lag in (168, 24):
-            while y.isna().any():  # a gap longer than `lag` fills from the hours filled just before
-                before = int(y.isna().sum())
-                y = y.fillna(y.shift(lag))
-                if int(y.isna().sum()) == before:
-                    break
-        return y.ffill()
-
-    return frame.assign(**{TARGET: frame.groupby(keys, sort=False)[TARGET].transform(fill)})
-
-
-@dataclass(frozen=True)
-class Data:
-    """One benchmark's data: the clean frame and sktime's views of it."""
-
-    frame: pd.DataFrame
-    """:func:`load_frame`'s frame (NaN where missing)."""
-    filled: pd.DataFrame
-    """The same, gap-free (:func:`fill_causal`): what methods that take no NaN see."""
-    y: pd.DataFrame
-    """Hourly PeriodIndex per series (NaN where missing), MultiIndex (*keys, datetime)."""
-    y_filled: pd.DataFrame
-    X: pd.DataFrame
-    """The course's exogenous X: the series keys as numbers."""
-    observed: pd.Series
-    """True where the value was observed (not missing, not interpolated): the scored hours."""
-
-
-def to_sktime(frame: pd.DataFrame, spec: DatasetSpec) -> Data:
-    keys = list(spec.key_names)
-    period = frame[DATETIME].dt.tz_convert(None).dt.to_period("h")
-    index = pd.MultiIndex.from_arrays([*(frame[k] for k in keys), period], names=[*keys, "datetime"])
-    filled = fill_causal(frame, spec)
-
-    def series(values: pd.Series) -> pd.DataFrame:
-        return pd.DataFrame({TARGET: values.to_numpy(dtype="float64")}, index=index).sort_index()
-
-    y = series(frame[TARGET])
-    observed = pd.Series(
-        ~frame[FILLED].to_numpy() & frame[TARGET].notna().to_numpy(), index=index
-    ).sort_index()
-    columns = {}
-    for level, key in enumerate(keys):
-        codes = y.index.get_level_values(level)
-        if all(str(c).isdigit() for c in codes.unique()):
-            columns[key] = codes.astype("int64")
-        else:
-            order = {c: i for i, c in enumerate(sorted(codes.unique()))}
-            columns[key] = codes.map(order).astype("int64")
-    X = pd.DataFrame(columns, index=y.index)
-    return Data(frame, filled, y, series(filled[TARGET]), X, observed)
 
 
 def course_model() -> Any:
@@ -273,14 +162,25 @@ def score(actual: pd.Series, observed: pd.Series, forecast: pd.Series) -> tuple[
     return result["mape"], result["wape"]
 
 
-def origin_row(start: pd.Period, mape: float, wape: float, fit_s: float, predict_s: float) -> dict[str, Any]:
-    return {"origin": str(start - 1), "mape": mape, "wape": wape, "fit_s": fit_s, "predict_s": predict_s}
+def origin_row(
+    start: pd.Period, mape: float, wape: float, band: dict[str, float | None], fit_s: float, predict_s: float
+) -> dict[str, Any]:
+    return {
+        "origin": str(start - 1),
+        "mape": mape,
+        "wape": wape,
+        **band,
+        "fit_s": fit_s,
+        "predict_s": predict_s,
+    }
 
 
 def summary(rows: list[dict[str, Any]], fit_s: float) -> dict[str, Any]:
     return {
         "mape": statistics.fmean(r["mape"] for r in rows),
         "wape": statistics.fmean(r["wape"] for r in rows),
+        "coverage_80": intervals.mean_of(rows, "coverage_80"),
+        "pinball": intervals.mean_of(rows, "pinball"),
         "fit_seconds": fit_s,
         "predict_seconds": statistics.fmean(r["predict_s"] for r in rows),
         "per_origin": rows,
@@ -302,6 +202,9 @@ def run_method(
         time_slice(y, None, train_end), X=time_slice(X, None, train_end) if uses_x else None, fh=fh
     )
     fit_s = time.perf_counter() - t0
+    naive_band = None
+    if name.startswith("naive_"):
+        naive_band = intervals.naive_band(time_slice(data.y_filled, None, train_end), int(name[6:]), HORIZON)
     rows: list[dict[str, Any]] = []
     seen = train_end
     for k in range(origins):
@@ -318,16 +221,14 @@ def run_method(
         predict_s = time.perf_counter() - t0
         actual = time_slice(data.y, start, start + HORIZON).iloc[:, 0]
         mape, wape = score(actual, data.observed, pred.iloc[:, 0])
-        rows.append(origin_row(start, mape, wape, fit_s if k == 0 else 0.0, predict_s))
-        log.info(
-            "%s seed %d origin %s: MAPE %.4f WAPE %.4f predict %.2f s",
-            name,
-            seed,
-            start - 1,
-            mape,
-            wape,
-            predict_s,
-        )
+        band = None
+        if name == "ours":
+            band = forecaster.predict_band(fh)
+        elif name.startswith("naive_"):
+            band = intervals.band_from_quantiles(pred.iloc[:, 0], naive_band, HORIZON)
+        scored = intervals.score_band(actual, data.observed, pred.iloc[:, 0], band)
+        rows.append(origin_row(start, mape, wape, scored, fit_s if k == 0 else 0.0, predict_s))
+        log.info("%s seed %d origin %s: MAPE %.4f WAPE %.4f %s", name, seed, start - 1, mape, wape, scored)
     return {**summary(rows, fit_s), "history": "nan" if y is data.y and gaps else "gap-free"}
 
 
@@ -374,14 +275,17 @@ def run_peer(name: str, spec: DatasetSpec, data: Data, train_end: pd.Period, ori
         [(*codes[u], p) for u, p in zip(pred["unique_id"], periods, strict=True)], names=data.y.index.names
     )
     forecast = pd.Series(pred["yhat"].to_numpy(dtype="float64"), index=index)
+    bands = pd.DataFrame({"lower": pred["lo"].to_numpy(), "upper": pred["hi"].to_numpy()}, index=index)
     by_start = pd.to_datetime(pred["start"]).dt.to_period("h").to_numpy()
     rows = []
     for k, start in enumerate(starts):
         actual = time_slice(data.y, start, start + HORIZON).iloc[:, 0]
-        mape, wape = score(actual, data.observed, forecast[by_start == start])
+        point, band = forecast[by_start == start], bands[by_start == start]
+        mape, wape = score(actual, data.observed, point)
+        scored = intervals.score_band(actual, data.observed, point, band)
         fit_s = timing["fit_seconds"] if k == 0 else 0.0
-        rows.append(origin_row(start, mape, wape, fit_s, timing["predict_seconds"][k]))
-        log.info("%s origin %s: MAPE %.4f WAPE %.4f", name, start - 1, mape, wape)
+        rows.append(origin_row(start, mape, wape, scored, fit_s, timing["predict_seconds"][k]))
+        log.info("%s origin %s: MAPE %.4f WAPE %.4f %s", name, start - 1, mape, wape, scored)
     return {
         **summary(rows, timing["fit_seconds"]),
         "history": "gap-free",
@@ -401,16 +305,28 @@ def parse_hour(text: str) -> pd.Period:
 def failed(error: BaseException) -> dict[str, Any]:
     log.error("%s", "".join(traceback.format_exception(error)))
     text = f"{type(error).__name__}: {error}".strip().splitlines()
-    return {"mape": None, "wape": None, "fit_seconds": None, "predict_seconds": None, "error": text[0][:300]}
+    return {
+        "mape": None,
+        "wape": None,
+        "coverage_80": None,
+        "pinball": None,
+        "fit_seconds": None,
+        "predict_seconds": None,
+        "error": text[0][:300],
+    }
 
 
 def print_tables(results: dict[str, Any]) -> None:
-    header = f"{'method':<11} {'origin':<18} {'MAPE':>7} {'WAPE':>7} {'fit s':>8} {'predict s':>10}"
+    header = (
+        f"{'method':<11} {'origin':<18} {'MAPE':>7} {'WAPE':>7} {'cover80':>8} {'pinball':>8} {'fit s':>8} "
+        f"{'predict s':>10}"
+    )
     print(f"\n{header}")
     for name, res in results.items():
         for row in res.get("per_origin", []):
             print(
-                f"{name:<11} {row['origin']:<18} {row['mape']:7.4f} {row['wape']:7.4f} {row['fit_s']:8.2f} "
+                f"{name:<11} {row['origin']:<18} {row['mape']:7.4f} {row['wape']:7.4f} "
+                f"{intervals.fmt(row['coverage_80'])} {intervals.fmt(row['pinball'])} {row['fit_s']:8.2f} "
                 f"{row['predict_s']:10.3f}"
             )
     print(f"\nmean over origins\n{header}")
@@ -424,7 +340,8 @@ def print_tables(results: dict[str, Any]) -> None:
                 f"  (peer env: import {res['import_seconds']:.1f} s, warm-up {res['warmup_seconds']:.1f} s)"
             )
         print(
-            f"{name:<11} {'mean':<18} {res['mape']:7.4f} {res['wape']:7.4f} {res['fit_seconds']:8.2f} "
+            f"{name:<11} {'mean':<18} {res['mape']:7.4f} {res['wape']:7.4f} "
+            f"{intervals.fmt(res['coverage_80'])} {intervals.fmt(res['pinball'])} {res['fit_seconds']:8.2f} "
             f"{res['predict_seconds']:10.3f}{extra}"
         )
 
@@ -539,7 +456,7 @@ def main(argv: list[str] | None = None) -> int:
                 results["ours"] = {
                     **runs[seeds[0]],
                     "seeds": {
-                        str(s): {"mape": r["mape"], "wape": r["wape"], "fit_seconds": r["fit_seconds"]}
+                        str(s): {k: r[k] for k in ("mape", "wape", "coverage_80", "pinball", "fit_seconds")}
                         for s, r in runs.items()
                     },
                 }
@@ -550,6 +467,7 @@ def main(argv: list[str] | None = None) -> int:
 
     print_tables(results)
     print_targets(results)
+    intervals.print_band_targets(results)
     ok = all(
         not r.get("error") and all(math.isfinite(r[k]) for k in ("mape", "wape")) for r in results.values()
     )

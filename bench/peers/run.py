@@ -10,7 +10,8 @@ directory ``DIR``:
 - in ``DIR/request.json``: ``{"train_end": ISO, "starts": [ISO, ...], "horizon": 24, "seed": 0}``:
   fit once on ``ds < train_end``, then for every ``start`` forecast ``start .. start + horizon - 1``
   from the true history ``ds < start`` without refitting;
-- out ``DIR/<method>.forecast.parquet``: ``unique_id``, ``start``, ``ds``, ``yhat``;
+- out ``DIR/<method>.forecast.parquet``: ``unique_id``, ``start``, ``ds``, ``yhat`` and the 80 %
+  prediction interval ``lo``, ``hi`` (the method's own ``level=[80]``);
 - out ``DIR/<method>.timing.json``: ``import_seconds`` (importing the libraries), ``warmup_seconds``
   (one fit + forecast of a tiny synthetic series first, so one-off costs are not counted),
   ``fit_seconds``, ``predict_seconds`` (one per start) and the libraries' versions. statsforecast
@@ -22,11 +23,17 @@ The methods:
 - ``mstl``: ``StatsForecast(models=[MSTL(season_length=[24, 168], trend_forecaster=AutoETS(model="ZZN"))],
   freq="h")``; ``fit`` on the training data, then per start each fitted model's ``forward(y, h)`` on the
   history (the fitted trend model applied to the new series, what ``cross_validation(refit=False)``
-  does; the decomposition is recomputed on the new history, the ETS parameters are kept).
+  does; the decomposition is recomputed on the new history, the ETS parameters are kept), with
+  ``level=[80]``: the trend model's interval around the seasonal forecast.
 - ``mlforecast``: ``MLForecast(models=LGBMRegressor(random_state=seed, verbosity=-1), freq="h",
   lags=[1, 2, 3, 24, 48, 168], lag_transforms={1: [RollingMean(24), RollingStd(24)],
   24: [RollingMean(168)]}, date_features=["hour", "dayofweek"], target_transforms=[LocalStandardScaler()])``;
-  ``fit`` on the training data, then per start ``predict(h, new_df=history)`` (recursive, 24 steps).
+  ``fit(prediction_intervals=PredictionIntervals(n_windows=3, h=horizon))`` on the training data
+  (conformal: the errors of 3 refits on the last 3 x 24 h of it), then per start ``update`` with the
+  hours since the last one and ``predict(h, level=[80])`` (recursive, 24 steps). Not
+  ``predict(new_df=history)``: with ``level`` that recalibrates on the last windows of ``history``,
+  which the frozen model was trained on (in-sample errors, an interval far too narrow); ``update``
+  keeps the fitted scaler's statistics, as sktime's ``update(update_params=False)`` does.
 
     bench/peers/.venv/bin/python bench/peers/run.py --method mstl --dir DIR
 """
@@ -45,6 +52,8 @@ os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
 
 METHODS = ("mstl", "mlforecast")
 WEEK, DAY = 168, 24
+LEVEL = 80
+CONFORMAL_WINDOWS = 3
 
 
 def synthetic(hours: int) -> Any:
@@ -74,7 +83,7 @@ class Mstl:
             n_jobs=1,
         )
 
-    def fit(self, train: Any) -> None:
+    def fit(self, train: Any, horizon: int) -> None:
         self.sf.fit(train)
 
     def predict(self, history: Any, h: int) -> Any:
@@ -84,9 +93,19 @@ class Mstl:
         groups = dict(tuple(history.groupby("unique_id", sort=True)))
         for uid, model in zip(self.sf.uids, self.sf.fitted_[:, 0], strict=True):
             part = groups[uid]
-            mean = model.forward(y=part["y"].to_numpy(dtype="float64"), h=h)["mean"]
+            found = model.forward(y=part["y"].to_numpy(dtype="float64"), h=h, level=[LEVEL])
             ds = pd.date_range(part["ds"].iloc[-1] + pd.Timedelta(hours=1), periods=h, freq="h")
-            out.append(pd.DataFrame({"unique_id": uid, "ds": ds, "yhat": mean}))
+            out.append(
+                pd.DataFrame(
+                    {
+                        "unique_id": uid,
+                        "ds": ds,
+                        "yhat": found["mean"],
+                        "lo": found[f"lo-{LEVEL}"],
+                        "hi": found[f"hi-{LEVEL}"],
+                    }
+                )
+            )
         return pd.concat(out, ignore_index=True)
 
 
@@ -109,12 +128,20 @@ class MlForecastLgbm:
             target_transforms=[LocalStandardScaler()],
         )
 
-    def fit(self, train: Any) -> None:
-        self.mlf.fit(train)
+    def fit(self, train: Any, horizon: int) -> None:
+        from mlforecast.utils import PredictionIntervals
+
+        self.mlf.fit(train, prediction_intervals=PredictionIntervals(n_windows=CONFORMAL_WINDOWS, h=horizon))
+        self.seen = train["ds"].max()
 
     def predict(self, history: Any, h: int) -> Any:
-        pred = self.mlf.predict(h=h, new_df=history)
-        return pred.rename(columns={"lgbm": "yhat"})[["unique_id", "ds", "yhat"]]
+        new = history[history["ds"] > self.seen]
+        if len(new):
+            self.mlf.update(new)
+            self.seen = new["ds"].max()
+        pred = self.mlf.predict(h=h, level=[LEVEL])
+        names = {"lgbm": "yhat", f"lgbm-lo-{LEVEL}": "lo", f"lgbm-hi-{LEVEL}": "hi"}
+        return pred.rename(columns=names)[["unique_id", "ds", "yhat", "lo", "hi"]]
 
 
 def versions() -> dict[str, str]:
@@ -145,7 +172,7 @@ def main(argv: list[str] | None = None) -> int:
     t0 = time.perf_counter()
     warm = cls(seed)
     tiny = synthetic(3 * WEEK)
-    warm.fit(tiny)
+    warm.fit(tiny, horizon)
     warm.predict(tiny, horizon)
     warmup_s = time.perf_counter() - t0
 
@@ -157,7 +184,7 @@ def main(argv: list[str] | None = None) -> int:
     train_end = pd.Timestamp(request["train_end"])
     method = cls(seed)
     t0 = time.perf_counter()
-    method.fit(history[history["ds"] < train_end].reset_index(drop=True))
+    method.fit(history[history["ds"] < train_end].reset_index(drop=True), horizon)
     fit_s = time.perf_counter() - t0
 
     forecasts, predict_s = [], []
@@ -168,7 +195,7 @@ def main(argv: list[str] | None = None) -> int:
         pred = method.predict(past, horizon)
         predict_s.append(time.perf_counter() - t0)
         forecasts.append(pred.assign(start=start))
-    out = pd.concat(forecasts, ignore_index=True)[["unique_id", "start", "ds", "yhat"]]
+    out = pd.concat(forecasts, ignore_index=True)[["unique_id", "start", "ds", "yhat", "lo", "hi"]]
     out.to_parquet(args.dir / f"{args.method}.forecast.parquet", index=False)
     timing = {
         "import_seconds": import_s,

@@ -71,6 +71,9 @@ DEFAULT_CONFIG: Final[dict[str, Any]] = {
     "max_bin": 63,
     "min_history": 48,
     "quantiles": [0.1, 0.9],
+    # the band: conformal on the out-of-sample errors of this many last training days (0: two
+    # quantile regressors of quantile_n_estimators trees instead)
+    "band_days": 28,
     "quantile_n_estimators": 60,
     "seed": 0,
     # LightGBM threads: the train pod's CPU request (pipelines.pipeline.RESOURCES); 0 = all cores
@@ -116,7 +119,7 @@ def validate_config(
         )
     except SearchSpaceError as exc:
         raise ConfigError(str(exc)) from exc
-    for name in ("max_bin", "min_history", "quantile_n_estimators", "seed", "n_jobs"):
+    for name in ("max_bin", "min_history", "band_days", "quantile_n_estimators", "seed", "n_jobs"):
         if isinstance(merged[name], bool) or not isinstance(merged[name], int) or merged[name] < 0:
             raise ConfigError(f"{where}: {name}={merged[name]!r} must be a non-negative integer")
     if merged["stat_weight"] > 1.0 or merged["stat_damping"] >= 1.0:

@@ -1,17 +1,18 @@
 """The global direct multi-horizon LightGBM model, independent of sktime and MLflow.
 
-One LightGBM regressor predicts ``y[t+h] / level[t]`` for every series and every horizon
-``h = 1..H`` from features computed at the origin ``t`` (see :mod:`components.model.design`);
-optional quantile regressors give a P10/P90 band. With ``level_window="24+168"`` there are two
-regressors, one whose level is the last week's mean and one whose level is the last day's mean
-(each with its own seed), and their forecasts are averaged: the two scalings err differently
-after a level shift, so the average is steadier than either. The forecast is ``1 - blend`` times the
-regressor's plus ``blend`` times a holiday-aware, level-adjusted seasonal naive (the *prior*, see
-:func:`~components.model.design.seasonal_prior`): a forecast combination that keeps the model
-close to last week's profile where its training data (e.g. mostly Christmas weeks) says little
-about the weeks it forecasts. Forecasting all series is one feature build and
-one ``predict`` call. This module is what the MLflow pyfunc model pickles, so it imports neither
-sktime nor mlflow.
+One LightGBM regressor predicts ``y[t+h] / level[t]`` for every series and every horizon ``h =
+1..H`` from features computed at the origin ``t`` (see :mod:`components.model.design`); the P10/P90
+band is calibrated on out-of-sample errors of the training panel's last days
+(:mod:`components.model.calibration`; ``band_days=0``: two quantile regressors instead). With
+``level_window="24+168"`` there are two regressors, one whose level is the last week's mean and one
+whose level is the last day's mean (each with its own seed), and their forecasts are averaged: the
+two scalings err differently after a level shift, so the average is steadier than either. The
+forecast is ``1 - blend`` times the regressor's plus ``blend`` times a holiday-aware, level-adjusted
+seasonal naive (the *prior*, see :func:`~components.model.design.seasonal_prior`): a forecast
+combination that keeps the model close to last week's profile where its training data (e.g. mostly
+Christmas weeks) says little about the weeks it forecasts. Forecasting all series is one feature
+build and one ``predict`` call. This module is what the MLflow pyfunc model pickles, so it imports
+neither sktime nor mlflow.
 """
 
 from __future__ import annotations
@@ -29,7 +30,7 @@ import numpy as np
 import pandas as pd
 
 from components import schemas
-from components.model import statistical
+from components.model import calibration, statistical
 from components.model.config import validate_config
 from components.model.design import (
     BASE_FEATURE_NAMES,
@@ -50,9 +51,10 @@ from components.model.metrics import scores
 
 log = logging.getLogger(__name__)
 
-MODEL_FORMAT_REVISION = 5
+MODEL_FORMAT_REVISION = 6
 """Bump when what a fitted model means changes without its base feature names changing
-(4: series keys of any dataset, codes learned at fit time; 5: the statistical member)."""
+(4: series keys of any dataset, codes learned at fit time; 5: the statistical member; 6: the
+conformal band)."""
 MODEL_FORMAT: Final = (
     f"{MODEL_FORMAT_REVISION}-{hashlib.sha256(','.join(BASE_FEATURE_NAMES).encode()).hexdigest()[:10]}"
 )
@@ -146,6 +148,9 @@ class GlobalModel:
         """The statistical member's share of the forecast (chosen at fit time, see :meth:`fit`)."""
         self.stat_weight_inner: float | None = None
         """The share that did best in the inner backtest (None: no inner backtest)."""
+        self.band: np.ndarray | None = None
+        """The conformal band's relative error quantiles per horizon step, ``(2, horizon)`` (None:
+        the quantile regressors' band, or no band)."""
         self.stat_log: dict[tuple[str, ...], bool] = {}
         """``stat_transform="auto"``: per series key, whether the member takes logs (chosen at fit)."""
         self.key_names: tuple[str, ...] = ()
@@ -191,6 +196,7 @@ class GlobalModel:
         origins = self.training_origins(panel)
         cal = calendar(panel.times, self.horizon)
         windows = level_windows(cfg)
+        conformal = int(cfg["band_days"]) > 0 and len(cfg["quantiles"]) == 2
         point_jobs: list[_BoosterJob] = []
         band_jobs: list[_BoosterJob] = []
         for member, window in enumerate(windows):
@@ -224,7 +230,7 @@ class GlobalModel:
             ).construct()
             point_jobs.append(_BoosterJob(params, dataset, int(cfg["n_estimators"])))
             self.n_train_rows = int(keep.sum())
-            if member == 0:
+            if member == 0 and not conformal:
                 # the band: fitted once, on the first regressor's scaling and every other origin
                 # (quantile leaves are refitted by sorting, the slowest part of a fit)
                 rows = np.flatnonzero(np.isin(design.origin[keep], origins[::-2]))
@@ -236,13 +242,15 @@ class GlobalModel:
         # the long point fits first, so that they run side by side
         boosters = _train_concurrently(point_jobs + band_jobs, int(cfg["n_jobs"]))
         self.boosters = list(zip(windows, boosters[: len(windows)], strict=True))
+        band_quantiles = [] if conformal else cfg["quantiles"]
         self.quantile_boosters = {
-            float(q): b for q, b in zip(cfg["quantiles"], boosters[len(windows) :], strict=True)
+            float(q): b for q, b in zip(band_quantiles, boosters[len(windows) :], strict=True)
         }
         if self.stat_params.transform == "auto":
             chosen = statistical.choose_log(panel.values, cal, panel.n_times - 1, self.stat_params)
             self.stat_log = dict(zip(panel.keys, (bool(x) for x in chosen), strict=True))
         self.stat_weight, self.stat_weight_inner = self._choose_stat_weight(panel)
+        self.band = self._calibrate_band(panel) if conformal else None
         self.fit_seconds = time.perf_counter() - start
         log.info(
             "fitted %d regressor(s) on %d rows (%d series x %d origins x %d horizons), statistical "
@@ -280,6 +288,23 @@ class GlobalModel:
         inner = panel.n_times - 1 - self.horizon - DAY * np.arange(days)[::-1]
         if days == 0 or prior in (0.0, 1.0) or inner[0] < int(cfg["min_history"]) + 2 * DAY:
             return prior, None
+        lgbm, stat, truth = self._inner_forecasts(panel, inner)
+
+        def loss(w: float) -> float:
+            s = scores(truth, (1.0 - w) * lgbm + w * stat)
+            return 0.5 * (s["mape"] + s["wape"])
+
+        losses = [loss(float(w)) for w in WEIGHT_GRID]
+        if not np.isfinite(losses).any():
+            return prior, None
+        best = float(WEIGHT_GRID[int(np.nanargmin(losses))])
+        return 0.5 * (prior + best), best
+
+    def _inner_forecasts(self, panel: Panel, inner: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """Out-of-sample forecasts after each ``inner`` origin, each ``(origins, series, horizon)``:
+        the LightGBM part (a cheaper refit, :data:`INNER_PROXY`, on the panel up to the first inner
+        origin only), the statistical member (it reads only the past), and the truth."""
+        cfg = self.config
         cut = int(inner[0])
         proxy_cfg = {
             **cfg,
@@ -288,6 +313,7 @@ class GlobalModel:
             "n_estimators": min(INNER_PROXY["n_estimators"], int(cfg["n_estimators"])),
             "stat_weight": 0.0,
             "stat_weight_days": 0,
+            "band_days": 0,
         }
         known = panel.with_values(panel.values[:, : cut + 1], panel.times[: cut + 1])
         proxy = GlobalModel(proxy_cfg, horizon=self.horizon).fit(known)
@@ -300,17 +326,29 @@ class GlobalModel:
             # which read the inner days)
             stats.append(statistical.forecast(panel.values, cal, o, self.horizon, self.stat_params))
             truths.append(panel.values[:, o + 1 : o + 1 + self.horizon])
-        lgbm, stat, truth = np.stack(parts), np.stack(stats), np.stack(truths)
+        return np.stack(parts), np.stack(stats), np.stack(truths)
 
-        def loss(w: float) -> float:
-            s = scores(truth, (1.0 - w) * lgbm + w * stat)
-            return 0.5 * (s["mape"] + s["wape"])
-
-        losses = [loss(float(w)) for w in WEIGHT_GRID]
-        if not np.isfinite(losses).any():
-            return prior, None
-        best = float(WEIGHT_GRID[int(np.nanargmin(losses))])
-        return 0.5 * (prior + best), best
+    def _calibrate_band(self, panel: Panel) -> np.ndarray | None:
+        """The conformal band's quantiles (:func:`~components.model.calibration.band_quantiles`, errors
+        in units of each series' :func:`~components.model.calibration.recent_scale` at the origin)
+        from out-of-sample forecasts (:meth:`_inner_forecasts`, combined with the chosen statistical
+        share) after the training panel's last ``band_days`` daily origins (fewer if the panel is
+        short: the stand-in needs ``min_history`` + 2 days before the first). None: too little data.
+        """
+        cfg = self.config
+        last = panel.n_times - 1 - self.horizon
+        first = int(cfg["min_history"]) + 2 * DAY
+        days = min(int(cfg["band_days"]), (last - first) // DAY + 1)
+        if days < 2:
+            log.warning("too little history to calibrate the band: the forecast has none")
+            return None
+        inner = last - DAY * np.arange(days)[::-1]
+        lgbm, stat, truth = self._inner_forecasts(panel, inner)
+        w = self.stat_weight
+        point = (1.0 - w) * lgbm + w * np.where(np.isfinite(stat), stat, lgbm) if w > 0 else lgbm
+        q_lo, q_hi = sorted(float(q) for q in self.config["quantiles"])
+        scale = np.stack([calibration.recent_scale(panel.values, int(o)) for o in inner])
+        return calibration.band_quantiles(truth, point, (q_lo, q_hi), scale)
 
     # --- forecasting ----------------------------------------------------------------------
     def predict_arrays(
@@ -345,7 +383,10 @@ class GlobalModel:
             point = (1.0 - weight) * point + weight * np.where(np.isfinite(stat), stat, point)
         lower = np.full(shape, np.nan)
         upper = np.full(shape, np.nan)
-        if len(self.quantile_boosters) == 2:
+        band = getattr(self, "band", None)
+        if band is not None:
+            lower, upper = calibration.apply_band(point, band, calibration.recent_scale(panel.values, origin))
+        elif len(self.quantile_boosters) == 2:
             # the band keeps the quantile regressors' distances from the first regressor's forecast
             q_lo, q_hi = sorted(self.quantile_boosters)
             lo = np.asarray(self.quantile_boosters[q_lo].predict(designs[0].X)) - raws[0]

@@ -89,7 +89,7 @@ class GlobalLGBMForecaster(BaseForecaster):
         self.model_ = GlobalModel(self.config, horizon=horizon).fit(panel)
         return self
 
-    def _predict(self, fh: ForecastingHorizon, X: pd.DataFrame | None = None) -> pd.DataFrame:
+    def _forecast_arrays(self, fh: ForecastingHorizon) -> tuple[np.ndarray, np.ndarray, np.ndarray, pd.Index]:
         rel = np.asarray(fh.to_relative(self.cutoff), dtype=np.int64)
         if (rel < 1).any():
             raise NotImplementedError("in-sample forecasts are not supported")
@@ -99,14 +99,29 @@ class GlobalLGBMForecaster(BaseForecaster):
                 "pass fh to fit or raise `horizon`"
             )
         panel, originals, _ = self._to_panel(self._y)
-        point, _, _ = self.model_.predict_arrays(panel, panel.n_times - 1)
-        values = point[:, rel - 1]
+        point, lower, upper = self.model_.predict_arrays(panel, panel.n_times - 1)
         abs_index = fh.to_absolute_index(self.cutoff)
         if originals == [None]:
-            return pd.DataFrame({self._column: values[0]}, index=abs_index)
-        tuples = [(*(k if isinstance(k, tuple) else (k,)), t) for k in originals for t in abs_index]
-        index = pd.MultiIndex.from_tuples(tuples, names=self._y.index.names)
-        return pd.DataFrame({self._column: values.reshape(-1)}, index=index)
+            index = abs_index
+        else:
+            tuples = [(*(k if isinstance(k, tuple) else (k,)), t) for k in originals for t in abs_index]
+            index = pd.MultiIndex.from_tuples(tuples, names=self._y.index.names)
+        return point[:, rel - 1], lower[:, rel - 1], upper[:, rel - 1], index
+
+    def _predict(self, fh: ForecastingHorizon, X: pd.DataFrame | None = None) -> pd.DataFrame:
+        point, _, _, index = self._forecast_arrays(fh)
+        return pd.DataFrame({self._column: point.reshape(-1)}, index=index)
+
+    def predict_band(self, fh: Any = None) -> pd.DataFrame:
+        """The model's P10-P90 band (config ``quantiles``) for ``fh`` (default: the fit's), with
+        columns ``lower`` and ``upper`` on :meth:`predict`'s index (NaN: the model has no band).
+
+        Not sktime's ``predict_interval``: the band has the one coverage it was calibrated for.
+        """
+        self.check_is_fitted()
+        horizon = self._check_fh(fh)
+        _, lower, upper, index = self._forecast_arrays(horizon)
+        return pd.DataFrame({"lower": lower.reshape(-1), "upper": upper.reshape(-1)}, index=index)
 
     @classmethod
     def get_test_params(cls, parameter_set: str = "default") -> list[dict[str, Any]]:
