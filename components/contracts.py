@@ -266,11 +266,26 @@ def monitoring_tables(keys: tuple[str, ...] | list[str]) -> dict[str, tuple[str,
     ``pairs`` is every stored forecast joined with the observation that has since arrived.
     """
     return {
-        "by_forecast_run": ("run_id", "scheduled_time", "n", "mape", "wape"),
-        "by_series": (*keys, "n", "mape", "wape"),
-        "by_horizon": ("horizon", "n", "mape", "wape"),
-        "pairs": ("run_id", *keys, "datetime_utc", "horizon", "forecast", "observed"),
+        "by_forecast_run": ("run_id", "scheduled_time", "n", "mape", "wape", *BAND_COLUMNS),
+        "by_series": (*keys, "n", "mape", "wape", *BAND_COLUMNS),
+        "by_horizon": ("horizon", "n", "mape", "wape", *BAND_COLUMNS),
+        "pairs": (
+            "run_id",
+            *keys,
+            "datetime_utc",
+            "horizon",
+            "forecast",
+            "forecast_lower",
+            "forecast_upper",
+            "observed",
+        ),
     }
+
+
+BAND_COLUMNS = ("coverage_80", "pinball")
+"""The band's figures in the monitoring tables (``components.accuracy``: share of the observations
+inside the P10-P90 band, scaled pinball loss); NaN where no forecast had a band. Tables written
+before them lack these columns and the pairs' ``forecast_lower``/``forecast_upper``."""
 
 
 MONITORING_TABLE_NAMES = ("by_forecast_run", "by_series", "by_horizon", "pairs")
@@ -300,6 +315,13 @@ class MonitoringSummary(_Contract):
     overall_wape: float | None = None
     rolling_wape: float | None = Field(None, description="WAPE of the most recent forecast runs")
     wape_threshold: float
+    overall_coverage_80: float | None = Field(None, description="share of observations inside P10-P90")
+    overall_pinball: float | None = Field(None, description="scaled pinball loss (0.1, 0.5, 0.9)")
+    rolling_coverage_80: float | None = Field(None, description="coverage of the most recent runs")
+    rolling_pinball: float | None = Field(None, description="pinball loss of the most recent runs")
+    coverage_range: tuple[float, float] | None = Field(
+        None, description="rolling coverage outside [low, high] raises needs_attention"
+    )
     needs_attention: bool
     reason: str | None = None
     freshness: Freshness
@@ -317,6 +339,10 @@ class MonitoringSummary(_Contract):
             "rolling_wape": self.rolling_wape,
             "overall_wape": self.overall_wape,
             "overall_mape": self.overall_mape,
+            "rolling_coverage_80": self.rolling_coverage_80,
+            "overall_coverage_80": self.overall_coverage_80,
+            "rolling_pinball": self.rolling_pinball,
+            "overall_pinball": self.overall_pinball,
             "drift_psi": self.drift.psi if self.drift is not None else None,
             "data_age_hours": self.freshness.age_hours,
             "needs_attention": 1.0 if self.needs_attention else 0.0,

@@ -12,14 +12,21 @@ Definitions (``y`` observed, ``f`` forecast, sums over the pairs of a group):
   no pair has y != 0. Both are fractions (0.1 = 10 %).
 - rolling WAPE = WAPE over the pairs of the ``monitoring_rolling_runs`` most recent forecast
   runs that have observations.
+- coverage_80 = share of the pairs whose observation lies inside the forecast's P10-P90 band
+  (``forecast_lower`` .. ``forecast_upper``); pinball = the scaled pinball loss over the quantiles
+  0.1, 0.5 and 0.9 (lower, forecast, upper) divided by the mean |y| (definitions:
+  ``components.accuracy``). Only pairs with a band count; overall, per run, per series, per
+  horizon, and rolling over the same runs as the rolling WAPE.
 - freshness = scheduled time - start hour of the newest observation, in hours.
 - drift = population stability index (PSI) of the target over the last 168 observed hours against
   the earlier hours of the snapshot, each series z-scored with its mean and standard deviation of the
   earlier window, 10 bins at the deciles of the earlier window. PSI < 0.1 is usually read as stable,
   > 0.25 as a large shift. It is reported, not alerted on.
 
-``needs_attention`` is set when the rolling WAPE exceeds ``monitoring_wape_threshold`` or the
-data is older than ``monitoring_age_limit_hours``; ``reason`` says which (and is also set when
+``needs_attention`` is set when the rolling WAPE exceeds ``monitoring_wape_threshold``, the rolling
+coverage is outside ``monitoring_coverage_min`` .. ``monitoring_coverage_max`` (a band that is too
+narrow understates the risk, one too wide is no use) or the data is older than
+``monitoring_age_limit_hours``; ``reason`` says which (and is also set when
 everything is fine, e.g. "no forecast has observations yet").
 
 Outputs: ``monitoring/runs/<run>/<table>.parquet`` for each of ``monitoring_tables(keys)`` and
@@ -36,6 +43,7 @@ from typing import TYPE_CHECKING
 
 from components import layout, schemas
 from components.contracts import (
+    BAND_COLUMNS,
     MONITORING_TABLE_NAMES,
     Drift,
     ForecastMetadata,
@@ -54,6 +62,7 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 
+BAND = ("forecast_lower", "forecast_upper")
 DRIFT_WINDOW_HOURS = 168
 DRIFT_BINS = 10
 _PSI_FLOOR = 1e-4
@@ -78,6 +87,19 @@ def error_metrics(observed: pd.Series, forecast: pd.Series) -> tuple[int, float 
     return len(observed), found.mape, found.wape
 
 
+def band_metrics(pairs: pd.DataFrame) -> tuple[float | None, float | None]:
+    """``(coverage_80, pinball)`` of the pairs that have a band (definitions: ``components.accuracy``)."""
+    from components.accuracy import band_scores
+
+    found = band_scores(
+        *(
+            pairs[c].to_numpy(dtype="float64")
+            for c in ("observed", "forecast", "forecast_lower", "forecast_upper")
+        )
+    )
+    return found.coverage, found.pinball
+
+
 def _grouped(pairs: pd.DataFrame, keys: list[str], columns: tuple[str, ...]) -> pd.DataFrame:
     import pandas as pd
 
@@ -85,11 +107,14 @@ def _grouped(pairs: pd.DataFrame, keys: list[str], columns: tuple[str, ...]) -> 
     for key, group in pairs.groupby(keys, sort=True, observed=True):
         values = key if isinstance(key, tuple) else (key,)
         n, mape, wape = error_metrics(group["observed"], group["forecast"])
-        rows.append({**dict(zip(keys, values, strict=True)), "n": n, "mape": mape, "wape": wape})
-    frame = pd.DataFrame(rows, columns=[*keys, "n", "mape", "wape"])
+        coverage, pinball = band_metrics(group)
+        row = {"n": n, "mape": mape, "wape": wape, "coverage_80": coverage, "pinball": pinball}
+        rows.append({**dict(zip(keys, values, strict=True)), **row})
+    figures = ["mape", "wape", *BAND_COLUMNS]
+    frame = pd.DataFrame(rows, columns=[*keys, "n", *figures])
     frame["n"] = frame["n"].astype("int64")
-    frame["mape"] = frame["mape"].astype("float64")
-    frame["wape"] = frame["wape"].astype("float64")
+    for column in figures:
+        frame[column] = frame[column].astype("float64")
     return frame.loc[:, [c for c in columns if c in frame.columns]]
 
 
@@ -181,7 +206,10 @@ def load_pairs(
         if missing:
             raise ValueError(f"{store.uri(layout.forecast_run(run))} lacks columns {missing}")
         scheduled[run] = metadata.scheduled_time
-        frames.append(forecast.loc[:, [*keys, "horizon", "forecast"]].assign(run_id=run))
+        for column in BAND:  # forecasts without a band (none was served) score no band
+            if column not in forecast.columns:
+                forecast[column] = float("nan")
+        frames.append(forecast.loc[:, [*keys, "horizon", "forecast", *BAND]].assign(run_id=run))
     columns = list(monitoring_tables(series_keys)["pairs"])
     if not frames:
         return _empty_pairs(series_keys), scheduled
@@ -192,7 +220,8 @@ def load_pairs(
     )
     pairs = forecasts.merge(observed, on=keys, how="inner").loc[:, columns]
     pairs["horizon"] = pairs["horizon"].astype("int64")
-    pairs["forecast"] = pairs["forecast"].astype("float64")
+    for column in ("forecast", *BAND):
+        pairs[column] = pairs[column].astype("float64")
     pairs["observed"] = pairs["observed"].astype("float64")
     pairs = pairs.sort_values(["run_id", *series_keys, schemas.DATETIME], ignore_index=True)
     return pairs, {run: when for run, when in scheduled.items() if run in set(pairs["run_id"])}
@@ -232,6 +261,7 @@ def _empty_pairs(series_keys: list[str]) -> pd.DataFrame:
             schemas.DATETIME: pd.Series(dtype="datetime64[ns, UTC]"),
             "horizon": pd.Series(dtype="int64"),
             "forecast": pd.Series(dtype="float64"),
+            **{column: pd.Series(dtype="float64") for column in BAND},
             "observed": pd.Series(dtype="float64"),
         }
     )
@@ -298,6 +328,9 @@ def monitor_and_publish(
     recent = sorted(scheduled)[-settings.monitoring_rolling_runs :]
     rolling = pairs[pairs["run_id"].isin(recent)]
     _, _, rolling_wape = error_metrics(rolling["observed"], rolling["forecast"])
+    overall_coverage, overall_pinball = band_metrics(pairs)
+    rolling_coverage, rolling_pinball = band_metrics(rolling)
+    coverage_range = (settings.monitoring_coverage_min, settings.monitoring_coverage_max)
     newest = observations[schemas.DATETIME].max().to_pydatetime()
     age_hours = (scheduled_time.astimezone(UTC) - newest).total_seconds() / 3600
     freshness = Freshness(newest_observation=newest, age_hours=age_hours)
@@ -308,6 +341,11 @@ def monitor_and_publish(
         reasons.append(
             f"rolling WAPE {rolling_wape:.3f} over the last {len(recent)} forecast runs exceeds "
             f"the threshold {settings.monitoring_wape_threshold:.3f}"
+        )
+    if rolling_coverage is not None and not coverage_range[0] <= rolling_coverage <= coverage_range[1]:
+        reasons.append(
+            f"rolling P10-P90 coverage {rolling_coverage:.3f} over the last {len(recent)} forecast runs "
+            f"is outside {coverage_range[0]:.2f}..{coverage_range[1]:.2f}"
         )
     max_age = settings.monitoring_age_limit_hours
     if age_hours > max_age:
@@ -342,6 +380,11 @@ def monitor_and_publish(
         overall_wape=overall_wape,
         rolling_wape=rolling_wape,
         wape_threshold=settings.monitoring_wape_threshold,
+        overall_coverage_80=overall_coverage,
+        overall_pinball=overall_pinball,
+        rolling_coverage_80=rolling_coverage,
+        rolling_pinball=rolling_pinball,
+        coverage_range=coverage_range,
         needs_attention=bool(reasons),
         reason=reason,
         freshness=freshness,

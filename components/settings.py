@@ -207,12 +207,27 @@ class MonitoringSettings(StorageSettings):
     monitoring_rolling_runs: int = Field(
         24, ge=1, le=10_000, description="Rolling WAPE is computed over this many most recent forecast runs."
     )
+    monitoring_coverage_min: float = Field(
+        0.7, ge=0, le=1, description="Rolling P10-P90 coverage below this raises needs_attention."
+    )
+    monitoring_coverage_max: float = Field(
+        0.9, ge=0, le=1, description="Rolling P10-P90 coverage above this raises needs_attention."
+    )
     monitoring_max_age_hours: float = Field(
         0.0,
         ge=0,
         description="Data older than this (newest observation vs scheduled time) is stale; "
         "0: twice the dataset's publication lag.",
     )
+
+    @model_validator(mode="after")
+    def _coverage_range(self) -> MonitoringSettings:
+        if self.monitoring_coverage_min >= self.monitoring_coverage_max:
+            raise ValueError(
+                f"monitoring_coverage_min {self.monitoring_coverage_min} must be below "
+                f"monitoring_coverage_max {self.monitoring_coverage_max}"
+            )
+        return self
 
     @property
     def monitoring_age_limit_hours(self) -> float:

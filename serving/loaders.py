@@ -26,6 +26,7 @@ from pydantic import BaseModel, ValidationError
 
 from components import layout
 from components.contracts import (
+    BAND_COLUMNS,
     FeatureManifest,
     FeaturePointer,
     ForecastMetadata,
@@ -45,6 +46,7 @@ Key = tuple[str, ...]
 M = TypeVar("M", bound=BaseModel)
 ONE_HOUR = timedelta(hours=1)
 ACCURACY = tuple(Accuracy.model_fields)
+BAND_FIGURES = frozenset({*BAND_COLUMNS, "forecast_lower", "forecast_upper"})
 PAIR = tuple(PairPoint.model_fields)
 
 
@@ -233,7 +235,9 @@ class Loader:
                 tables[table] = []
                 continue
             where = self.store.uri(name)
-            frame = self.read_frame(name, columns)
+            frame = self.read_frame(name, [c for c in columns if c not in BAND_FIGURES])
+            for column in BAND_FIGURES & set(columns) - set(frame.columns):
+                frame[column] = float("nan")  # tables written before the band was monitored
             if set(keys) & set(columns):
                 frame = self.codes(frame, where)
             for column in {DATETIME, "scheduled_time"} & set(columns):

@@ -307,13 +307,24 @@ def aggregate_pairs(pairs: pd.DataFrame, keys: Sequence[str]) -> dict[str, pd.Da
     columns = monitoring_tables(tuple(keys))
     work = pairs.assign(_err=(pairs["forecast"] - pairs["observed"]).abs())
     work["_ape"] = work["_err"] / work["observed"]
+    work["_inside"] = work["observed"].between(work["forecast_lower"], work["forecast_upper"])
+    work["_pinball"] = 0.0
+    for column, q in (("forecast_lower", 0.1), ("forecast", 0.5), ("forecast_upper", 0.9)):
+        diff = work["observed"] - work[column]
+        work["_pinball"] += np.maximum(q * diff, (q - 1) * diff) / 3
 
     def aggregate(by: list[str]) -> pd.DataFrame:
         out = work.groupby(by, as_index=False).agg(
-            n=("observed", "size"), mape=("_ape", "mean"), err=("_err", "sum"), obs=("observed", "sum")
+            n=("observed", "size"),
+            mape=("_ape", "mean"),
+            err=("_err", "sum"),
+            obs=("observed", "sum"),
+            coverage_80=("_inside", "mean"),
+            loss=("_pinball", "sum"),
         )
         out["wape"] = out["err"] / out["obs"]
-        return out.drop(columns=["err", "obs"])
+        out["pinball"] = out["loss"] / out["obs"]
+        return out.drop(columns=["err", "obs", "loss"])
 
     by_run = aggregate(["run_id"])
     by_run["scheduled_time"] = pd.to_datetime(
@@ -356,9 +367,9 @@ def write_monitoring(
             for h in range(1, 25):
                 moment = when + timedelta(hours=h)
                 observed = value(key, moment)
-                rows.append(
-                    (layout.run_id(when), *key, moment, h, observed * (1 + error(key, index, h)), observed)
-                )
+                forecast = observed * (1 + error(key, index, h))
+                band = (forecast * 0.9, forecast * 1.1)
+                rows.append((layout.run_id(when), *key, moment, h, forecast, *band, observed))
     pairs = _typed(pd.DataFrame(rows, columns=list(monitoring_tables(spec.key_names)["pairs"])), spec)
     tables = aggregate_pairs(pairs, spec.key_names)
     names = {}

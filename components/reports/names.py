@@ -40,6 +40,10 @@ MONITOR_METRICS: Final = (
     "rolling_wape",
     "overall_wape",
     "overall_mape",
+    "rolling_coverage_80",
+    "overall_coverage_80",
+    "rolling_pinball",
+    "overall_pinball",
     "drift_psi",
     "data_age_hours",
     "needs_attention",
@@ -47,5 +51,6 @@ MONITOR_METRICS: Final = (
     "evaluated_pairs",
 )
 """The monitoring summary as numbers: WAPE of the most recent forecast runs, WAPE and MAPE of every
-evaluated pair, the PSI drift of the target, hours between the scheduled time and the newest
+evaluated pair, the P10-P90 band's coverage and scaled pinball loss (recent runs, every pair; see
+``components.accuracy``), the PSI drift of the target, hours between the scheduled time and the newest
 observation, the alert flag (1/0) and how many forecast runs and pairs were evaluated."""

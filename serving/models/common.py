@@ -121,6 +121,8 @@ class Accuracy(Model):
     n: int = Field(ge=0, description="evaluated (forecast, observation) pairs")
     mape: float | None = None
     wape: float | None = None
+    coverage_80: float | None = Field(None, description="share of observations inside the P10-P90 band")
+    pinball: float | None = Field(None, description="scaled pinball loss of the band and forecast")
 
 
 class RunMetric(Model):
@@ -129,6 +131,8 @@ class RunMetric(Model):
     n: int = Field(ge=0, description="evaluated (forecast, observation) pairs")
     mape: float | None = None
     wape: float | None = None
+    coverage_80: float | None = Field(None, description="share of observations inside the P10-P90 band")
+    pinball: float | None = Field(None, description="scaled pinball loss of the band and forecast")
 
 
 class HorizonMetric(Model):
@@ -136,6 +140,8 @@ class HorizonMetric(Model):
     n: int = Field(ge=0, description="evaluated (forecast, observation) pairs")
     mape: float | None = None
     wape: float | None = None
+    coverage_80: float | None = Field(None, description="share of observations inside the P10-P90 band")
+    pinball: float | None = Field(None, description="scaled pinball loss of the band and forecast")
 
 
 class FreshnessInfo(Freshness):

@@ -57,6 +57,13 @@ class MonitoringHead(Model):
     overall_wape: float | None = None
     rolling_wape: float | None = None
     wape_threshold: float
+    overall_coverage_80: float | None = None
+    overall_pinball: float | None = None
+    rolling_coverage_80: float | None = None
+    rolling_pinball: float | None = None
+    coverage_range: tuple[float, float] | None = Field(
+        None, description="rolling coverage outside [low, high] raises needs_attention"
+    )
     needs_attention: bool
     reason: str | None = None
     freshness: FreshnessInfo
