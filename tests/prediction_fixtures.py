@@ -16,7 +16,6 @@ from typing import Any, TypeVar
 
 import cloudpickle
 import mlflow
-import numpy as np
 import pandas as pd
 import pytest
 from mlflow.models import ModelSignature
@@ -32,7 +31,8 @@ cloudpickle.register_pickle_by_value(sys.modules[__name__])
 
 
 class SeasonalNaive24(PythonModel):
-    """Forecast hour ``last + h`` with the value observed at ``last + h - 24`` (h = 1..24)."""
+    """Forecast hour ``last + h`` with the value observed at ``last + h - 24`` (h = 1..24), its band
+    10 % either side."""
 
     def predict(self, context: Any, model_input: pd.DataFrame, params: Any = None) -> pd.DataFrame:
         keys = [schemas.AREA, schemas.CONSUMER_TYPE]
@@ -46,8 +46,8 @@ class SeasonalNaive24(PythonModel):
         window["horizon"] = ((window[schemas.DATETIME] - offset) / pd.Timedelta(hours=1)).astype("int64")
         window[schemas.DATETIME] = window[schemas.DATETIME] + pd.Timedelta(hours=24)
         window["forecast"] = window[schemas.TARGET].astype("float64")
-        window["forecast_lower"] = np.nan
-        window["forecast_upper"] = np.nan
+        window["forecast_lower"] = 0.9 * window["forecast"]
+        window["forecast_upper"] = 1.1 * window["forecast"]
         return window.loc[:, list(schemas.FORECAST_COLUMNS)].reset_index(drop=True)
 
 

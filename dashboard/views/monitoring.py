@@ -1,4 +1,5 @@
-"""Monitoring page: accuracy over time, per series, observed vs forecast, freshness and the alert."""
+"""Monitoring page: accuracy over time, the P10-P90 band's coverage, per series, observed vs forecast,
+freshness and the alert."""
 
 from __future__ import annotations
 
@@ -67,6 +68,7 @@ def _headline(api: ApiClient, metrics: dict[str, Any]) -> None:
         delta_arrow="off",
         help=f"newest observation: {charts.fmt_time(newest)}",
     )
+    _band(metrics)
     notes = [
         f"Monitoring run {metrics.get('run_id')} generated {charts.fmt_time(metrics.get('generated_at'))}"
     ]
@@ -82,6 +84,34 @@ def _headline(api: ApiClient, metrics: dict[str, Any]) -> None:
     if isinstance(drift, dict) and drift.get("psi") is not None:
         notes.append(f"drift PSI {float(drift['psi']):.3f} (last week vs training window)")
     st.caption(" · ".join(notes))
+
+
+def _band(metrics: dict[str, Any]) -> None:
+    """Does the P10-P90 band tell the truth: its realised coverage against the alert range."""
+    rolling = metrics.get("rolling_coverage_80")
+    span = metrics.get("coverage_range")
+    runs = [r.get("coverage_80") for r in metrics.get("by_forecast_run") or []]
+    inside = None if rolling is None or not span else span[0] <= rolling <= span[1]
+    cols = st.columns(5)
+    cols[0].metric(
+        "P10-P90 coverage (rolling)",
+        _pct(rolling),
+        delta=None
+        if inside is None
+        else ("within" if inside else "outside") + f" {_pct(span[0])}-{_pct(span[1])}",
+        delta_color="normal" if inside else "inverse",
+        delta_arrow="off",
+        chart_data=[float(c) * 100 for c in runs if c is not None] or None,
+        help="share of observations inside the forecast's P10-P90 band over the most recent runs "
+        "(80 % when the band is right); the line is coverage per run",
+    )
+    cols[1].metric("P10-P90 coverage (all)", _pct(metrics.get("overall_coverage_80")))
+    cols[2].metric(
+        "Pinball loss (rolling)",
+        _pct(metrics.get("rolling_pinball")),
+        help="mean pinball loss of P10, forecast and P90, divided by the mean observation (reads like WAPE)",
+    )
+    cols[3].metric("Pinball loss (all)", _pct(metrics.get("overall_pinball")))
 
 
 def _series_section(api: ApiClient, dataset: Dataset, table: pd.DataFrame) -> None:

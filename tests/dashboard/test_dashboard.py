@@ -214,6 +214,7 @@ def test_monitoring_page(api_url: str, use_api: Callable[[str], None], dashboard
     assert trace_names(pairs) == [f"{label(WORST)} — observed", f"{label(WORST)} — forecast"]
     metrics = {m.label: m.value for m in at.metric}
     assert metrics["Data age"] == "1.0 h" and metrics["Evaluated"] == "4 runs"
+    assert metrics["P10-P90 coverage (rolling)"].endswith("%") and metrics["Pinball loss (all)"] == "—"
 
     # choosing another series changes the observed-vs-forecast view
     other = ("DK1", "441")

@@ -14,6 +14,7 @@ from components import layout
 from components.contracts import FilledGap, MonitoringPointer, MonitoringSummary, QuarantinedPoint
 from components.monitoring import (
     MonitoringResult,
+    band_metrics,
     error_metrics,
     monitor_and_publish,
     population_stability_index,
@@ -320,3 +321,80 @@ def test_monitor_component_under_kfp_local(
     assert summary.drift is not None and metrics["drift_psi"] == pytest.approx(summary.drift.psi)
     page = Path(artifacts["summary"]["uri"]).read_text()
     assert "<svg" in page and newest in page
+
+
+def band_figures(frame: pd.DataFrame) -> tuple[float, float]:
+    """Coverage and scaled pinball loss written out by hand (the definitions in components.accuracy)."""
+    y, f = frame["observed"].to_numpy(), frame["forecast"].to_numpy()
+    lo, hi = frame["forecast_lower"].to_numpy(), frame["forecast_upper"].to_numpy()
+    coverage = float(np.mean((lo <= y) & (y <= hi)))
+    losses = [
+        np.mean(np.where(y >= q_f, q * (y - q_f), (1 - q) * (q_f - y)))
+        for q, q_f in ((0.1, lo), (0.5, f), (0.9, hi))
+    ]
+    return coverage, float(np.mean(losses) / np.mean(np.abs(y)))
+
+
+def test_band_coverage_and_pinball_and_the_coverage_alert(
+    store: ObjectStore, model_settings: Settings, snapshot_path: Path
+) -> None:
+    """The band's figures per run, per horizon and rolling, and needs_attention when the rolling
+    coverage leaves the stated range (here one no band can meet)."""
+    newest = publish_history(store, model_settings, snapshot_path)
+    settings = model_settings.model_copy(
+        update={
+            "monitoring_rolling_runs": 1,
+            "monitoring_wape_threshold": 10.0,
+            "monitoring_coverage_min": 0.999,
+            "monitoring_coverage_max": 1.0,
+        }
+    )
+    summary = monitor_and_publish(store, settings, newest, FIRST + 2 * DAY).summary
+    tables = {t: store.read_parquet(name) for t, name in summary.tables.items()}
+    pairs = tables["pairs"]
+    assert pairs["forecast_lower"].notna().all() and pairs["forecast_upper"].notna().all()
+    stored = store.read_parquet(layout.forecast_run("20230109T0000Z"))
+    last = pairs[pairs["run_id"] == "20230109T0000Z"]
+    assert np.isclose(
+        np.sort(last["forecast_lower"].to_numpy()), np.sort(stored["forecast_lower"].to_numpy())
+    ).all()
+
+    coverage, pinball = band_figures(pairs)
+    assert summary.overall_coverage_80 == pytest.approx(coverage, rel=1e-12)
+    assert summary.overall_pinball == pytest.approx(pinball, rel=1e-12)
+    assert (summary.rolling_coverage_80, summary.rolling_pinball) == pytest.approx(
+        band_figures(last), rel=1e-12
+    )
+    by_run = tables["by_forecast_run"].set_index("run_id")
+    assert by_run.loc["20230109T0000Z", "coverage_80"] == pytest.approx(summary.rolling_coverage_80)
+    by_horizon = tables["by_horizon"].set_index("horizon")
+    assert by_horizon.loc[5, "pinball"] == pytest.approx(band_figures(pairs[pairs["horizon"] == 5])[1])
+    assert 0.3 < coverage < 0.999 and 0 < pinball < 0.1
+    assert summary.coverage_range == (0.999, 1.0)
+    assert summary.needs_attention is True
+    assert summary.reason is not None and "rolling P10-P90 coverage" in summary.reason
+    assert "rolling WAPE" not in summary.reason
+    metrics = summary.metrics()
+    assert metrics["rolling_coverage_80"] == summary.rolling_coverage_80
+    assert metrics["overall_pinball"] == summary.overall_pinball
+
+
+def test_coverage_inside_the_range_raises_nothing_and_forecasts_without_a_band_score_none(
+    store: ObjectStore, model_settings: Settings, snapshot_path: Path
+) -> None:
+    newest = publish_history(store, model_settings, snapshot_path, days=1)
+    settings = model_settings.model_copy(
+        update={
+            "monitoring_wape_threshold": 10.0,
+            "monitoring_coverage_min": 0.0,
+            "monitoring_coverage_max": 1.0,
+        }
+    )
+    summary = monitor_and_publish(store, settings, newest, FIRST + DAY).summary
+    assert summary.needs_attention is False and summary.rolling_coverage_80 is not None
+    pairs = pd.DataFrame(
+        {"observed": [10.0], "forecast": [10.0], "forecast_lower": [np.nan], "forecast_upper": [np.nan]}
+    )
+    assert band_metrics(pairs) == (None, None)
+    with pytest.raises(ValueError, match="below"):
+        Settings(monitoring_coverage_min=0.9, monitoring_coverage_max=0.8)
