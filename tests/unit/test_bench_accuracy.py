@@ -25,7 +25,7 @@ BENCH = REPO_ROOT / "bench" / "accuracy.py"
 BALANCE_2019 = EBN_2019
 BALANCE_2024 = EBN_2024
 NEW_METHODS = ("naive_24", "mstl", "mlforecast")
-FIELDS = ("mape", "wape", "fit_seconds", "predict_seconds")
+FIELDS = ("mape", "wape", "coverage_80", "pinball", "fit_seconds", "predict_seconds")
 
 
 @pytest.fixture(scope="module")
@@ -57,14 +57,18 @@ def test_loader_balance_api_csv_fills_short_gaps_only(bench: ModuleType) -> None
     frame = bench.load_frame(BALANCE_2019, spec)
     assert len(frame) == 2 * 7_296  # the complete grid 2019-01-01T00 .. 2019-10-31T23
     filled = frame[frame[bench.FILLED]]
-    # two 2-hour runs (a missing and a null hour) per area, interpolated
+    # two 2-hour runs (a missing and a null hour) per area, and three DK1 points the validate step
+    # quarantines (as the pipeline does), interpolated
     assert sorted({str(t) for t in filled["datetime_utc"]}) == [
+        "2019-05-01 15:00:00+00:00",
+        "2019-05-01 16:00:00+00:00",
+        "2019-08-16 08:00:00+00:00",
         "2019-09-29 07:00:00+00:00",
         "2019-09-29 08:00:00+00:00",
         "2019-10-26 23:00:00+00:00",
         "2019-10-27 00:00:00+00:00",
     ]
-    assert len(filled) == 8 and filled[TARGET].notna().all()
+    assert len(filled) == 11 and filled[TARGET].notna().all()
     # the 14 h and 19 h gaps of 2019-05-29/30 stay missing
     missing = frame[frame[TARGET].isna()]
     assert len(missing) == 2 * 33
@@ -78,11 +82,11 @@ def test_loader_balance_web_download_decimal_commas(bench: ModuleType) -> None:
     last = frame.iloc[-1]
     assert str(last["datetime_utc"]) == "2024-11-06 22:00:00+00:00"
     assert last[TARGET] == pytest.approx(1445.449951)
-    # non-validated data: besides the normal 1000-2300 MWh, three real spikes (SCADA faults)
-    assert frame[TARGET].between(1000, 2300).sum() == 1_678
-    assert frame.loc[frame["datetime_utc"].astype(str) == "2024-10-22 14:00:00+00:00", TARGET].iloc[0] == (
-        pytest.approx(5968.370117)
-    )
+    # non-validated data: three real spikes (SCADA faults) above the normal 1000-2300 MWh; the
+    # validate step's detector quarantines two (filled, not scored), the third stays
+    assert frame[TARGET].between(1000, 2300).sum() == 1_680
+    spike = frame["datetime_utc"].astype(str) == "2024-10-22 14:00:00+00:00"
+    assert frame.loc[spike, bench.FILLED].iloc[0] and frame.loc[spike, TARGET].iloc[0] < 2300
 
 
 def run_bench(*args: str) -> tuple[str, dict[str, dict[str, Any]]]:
@@ -108,9 +112,31 @@ def check_run(stdout: str, results: dict[str, dict[str, Any]]) -> None:
         res = results[method]
         assert all(isinstance(res[f], float) and math.isfinite(res[f]) for f in FIELDS), res
         assert 0 < res["mape"] < 0.5 and 0 < res["wape"] < 0.5, (method, res)
+        assert 0 <= res["coverage_80"] <= 1 and 0 < res["pinball"] < 0.5 * res["wape"] + 0.2, (method, res)
+        assert res["per_origin"][0]["coverage_80"] == res["coverage_80"]  # one origin
         assert 0 <= res["fit_seconds"] < 120 and 0 < res["predict_seconds"] < 60, (method, res)
     for peer in ("mstl", "mlforecast"):
         assert results[peer]["versions"]["pandas"].startswith("2."), results[peer]["versions"]
+
+
+def test_naive_band_on_a_known_panel(bench: ModuleType) -> None:
+    """The naives' empirical band: the quantiles of their own relative errors on the training history."""
+    import numpy as np
+    import pandas as pd
+
+    from bench import intervals
+
+    hours = pd.period_range("2024-01-01 00:00", periods=24 * 30, freq="h")
+    daily = np.tile(np.r_[np.full(12, 100.0), np.full(12, 110.0)], 30)
+    days = np.repeat(np.where(np.arange(30) % 2 == 0, 1.0, 1.05), 24)  # alternate days 5 % up
+    y = pd.DataFrame({"y": daily * days}, index=hours)
+    band = intervals.naive_band(y, 24, 24)
+    assert band is not None and band.shape == (2, 24)
+    # the naive_24's error is +5 % or -1/21 (1/1.05 - 1) on alternate days
+    np.testing.assert_allclose(np.sort(np.unique(np.round(band, 6))), [-0.047619, 0.05], atol=1e-5)
+    point = pd.Series(np.full(24, 100.0), index=hours[:24])
+    lower_upper = intervals.band_from_quantiles(point, band, 24)
+    assert (lower_upper["lower"] <= point).all() and (lower_upper["upper"] >= point).all()
 
 
 def test_smoke_de35() -> None:
