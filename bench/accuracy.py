@@ -4,7 +4,12 @@ Every method is trained on the data before ``--train-end`` (the first forecast h
 forecasts 24 h from each of ``--origins`` daily origins (origin = the hour before ``train-end + k
 days``), from the true history up to that origin and without refitting. Scores: MAPE and WAPE over
 all series and the 24 hours of one origin, then the mean over origins; hours that are missing in the
-data or were filled by the loader are not scored. Methods (``--methods``, any subset):
+data or were filled by the loader are not scored. Every method that has an 80 % interval is also
+scored on it, the same way: ``coverage_80`` (share of the scored hours inside P10-P90) and ``pinball``
+(scaled pinball loss over 0.1, 0.5, 0.9); how each method gets its interval (ours: its calibrated
+band; the naives: empirical, from their own errors on the training history; MSTL ``level=[80]``;
+mlforecast conformal; the course's model: none, ``null``) is in ``bench/intervals.py``. Methods
+(``--methods``, any subset):
 
 - ``naive_24`` / ``naive_168``: sktime ``NaiveForecaster(strategy="last", sp=24 / 168)``;
 - ``course``: the course's model exactly: ``make_reduction(LGBMRegressor(n_estimators=2500,
@@ -27,17 +32,19 @@ protocol); their fit and predict seconds are measured inside that process, after
 imported and one warm-up fit + forecast on a tiny synthetic panel (reported apart as
 ``import_seconds`` / ``warmup_seconds``). Imports are outside the timings of every method.
 
-The data file is read by the dataset's spec (``--dataset``): a Parquet API export, the API's CSV
-(BOM, ``+00:00`` offsets), the web page's ``;``-separated download with decimal commas, or a clean
-feature frame. Runs of missing hours up to ``spec.max_gap_hours`` are interpolated; longer gaps stay
+The data file is read by the dataset's spec (``--dataset``, ``bench/frames.py``): a Parquet API
+export, the API's CSV (BOM, ``+00:00`` offsets), the web page's ``;``-separated download with decimal
+commas, or a clean feature frame. Points the validate step quarantines and runs of missing hours up
+to ``spec.max_gap_hours`` are interpolated (and not scored); longer gaps stay
 missing, and a method that takes no NaN (sktime tag ``capability:missing_values`` false, and the
 peers) sees them filled causally: the same hour a week before, else a day before, else the last value.
 
 Prints one table row per method and origin, a summary table, the targets of issue 3 when all four
 original methods ran, and as the last line one JSON object keyed by method (``mape``, ``wape``,
-``fit_seconds``, ``predict_seconds`` — mean over origins — and more; ``null`` and ``error`` for a
-method that failed, and then the exit status is 1). ``OMP_WAIT_POLICY=PASSIVE`` is set for the
-process and the peers because OpenMP spin-waiting on a shared 2-core machine distorts timings.
+``coverage_80``, ``pinball``, ``fit_seconds``, ``predict_seconds`` — mean over origins — and more;
+``null`` and ``error`` for a method that failed, and then the exit status is 1).
+``OMP_WAIT_POLICY=PASSIVE`` is set for the process and the peers because OpenMP spin-waiting on a
+shared 2-core machine distorts timings.
 
     .tools/bin/uv run --frozen python bench/accuracy.py --origins 6
     .tools/bin/uv run --frozen python bench/accuracy.py --dataset ElectricityBalanceNonv \\
