@@ -98,6 +98,8 @@ def monitoring_html(
                 ("WAPE threshold", threshold, True),
                 ("overall WAPE", summary.get("overall_wape"), True),
                 ("overall MAPE", summary.get("overall_mape"), True),
+                ("rolling P10-P90 coverage", summary.get("rolling_coverage_80"), True),
+                ("rolling pinball loss", summary.get("rolling_pinball"), True),
                 ("drift PSI", drift.get("psi"), False),
                 ("data age (hours)", freshness.get("age_hours"), False),
                 ("forecast runs evaluated", summary.get("evaluated_forecast_runs"), False),
