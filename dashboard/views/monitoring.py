@@ -89,16 +89,15 @@ def _headline(api: ApiClient, metrics: dict[str, Any]) -> None:
 def _band(metrics: dict[str, Any]) -> None:
     """Does the P10-P90 band tell the truth: its realised coverage against the alert range."""
     rolling = metrics.get("rolling_coverage_80")
-    span = metrics.get("coverage_range")
+    span = metrics.get("coverage_range") or [None, None]
+    low, high = span[0], span[1]
     runs = [r.get("coverage_80") for r in metrics.get("by_forecast_run") or []]
-    inside = None if rolling is None or not span else span[0] <= rolling <= span[1]
+    inside = None if rolling is None or low is None or high is None else low <= rolling <= high
     cols = st.columns(5)
     cols[0].metric(
         "P10-P90 coverage (rolling)",
         _pct(rolling),
-        delta=None
-        if inside is None
-        else ("within" if inside else "outside") + f" {_pct(span[0])}-{_pct(span[1])}",
+        delta=None if inside is None else ("within" if inside else "outside") + f" {_pct(low)}-{_pct(high)}",
         delta_color="normal" if inside else "inverse",
         delta_arrow="off",
         chart_data=[float(c) * 100 for c in runs if c is not None] or None,
