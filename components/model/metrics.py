@@ -1,5 +1,6 @@
-"""Backtest tables: MAPE, WAPE and RMSE (defined in ``components.accuracy``) overall, per origin,
-per series and per horizon hour."""
+"""Backtest tables: MAPE, WAPE and RMSE, and the band's coverage_80 and pinball where the predictions
+have one (all defined in ``components.accuracy``), overall, per origin, per series and per horizon
+hour."""
 
 from __future__ import annotations
 
@@ -23,10 +24,28 @@ def scores(actual: np.ndarray, forecast: np.ndarray) -> dict[str, float]:
     }
 
 
+BAND = ("forecast_lower", "forecast_upper")
+
+
+def band_row(predictions: pd.DataFrame) -> dict[str, float]:
+    """``coverage_80`` and ``pinball`` of the rows (NaN: no band)."""
+    found = accuracy.band_scores(
+        *(predictions[c].to_numpy(dtype="float64") for c in ("actual", "forecast", *BAND))
+    )
+    nan = float("nan")
+    return {
+        "coverage_80": nan if found.coverage is None else found.coverage,
+        "pinball": nan if found.pinball is None else found.pinball,
+    }
+
+
 def score_table(predictions: pd.DataFrame, by: list[str] | None) -> pd.DataFrame:
-    """Scores of a predictions frame (columns ``actual`` and ``forecast``), overall or grouped ``by``."""
+    """Scores of a predictions frame (columns ``actual`` and ``forecast``, and the band's figures when
+    it has ``forecast_lower`` and ``forecast_upper``), overall or grouped ``by``."""
+    banded = all(c in predictions.columns for c in BAND)
     if not by:
-        return pd.DataFrame([scores(predictions["actual"].to_numpy(), predictions["forecast"].to_numpy())])
+        row = scores(predictions["actual"].to_numpy(), predictions["forecast"].to_numpy())
+        return pd.DataFrame([{**row, **(band_row(predictions) if banded else {})}])
     frame = predictions.assign(
         _abs=(predictions["actual"] - predictions["forecast"]).abs(),
         _sq=(predictions["actual"] - predictions["forecast"]) ** 2,
@@ -42,6 +61,9 @@ def score_table(predictions: pd.DataFrame, by: list[str] | None) -> pd.DataFrame
             "n": grouped["_abs"].size().astype("float64"),
         }
     )
+    if banded:
+        bands = pd.DataFrame({key: band_row(part) for key, part in grouped}).T
+        out = out.join(bands.set_axis(out.index))
     return out.reset_index()
 
 

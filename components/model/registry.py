@@ -346,7 +346,7 @@ def log_and_register(
         metrics: dict[str, float] = {}
         for method, tables in result.tables.items():
             for name, value in tables["overall"].iloc[0].items():
-                if name != "n":
+                if name != "n" and pd.notna(value):  # undefined (e.g. a naive's band): left out
                     metrics[f"{name}_{method}" if method != "model" else str(name)] = float(value)
         metrics["fit_seconds"] = float(model.fit_seconds)
         metrics["train_rows"] = float(model.n_train_rows)

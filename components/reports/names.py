@@ -28,13 +28,17 @@ CHAMPION_WAPE: Final = "champion_wape"
 PROMOTED: Final = "promoted"
 """1 when the training moved alias ``champion`` to its version, else 0."""
 
+BAND_MEASURES: Final = ("coverage_80", "pinball")
+"""The backtest's figures of the model's P10-P90 band (the naives have none)."""
+
 TRAIN_METRICS: Final = (
     *(backtest_metric(measure, method) for method in BACKTEST_METHODS for measure in ACCURACY_MEASURES),
+    *BAND_MEASURES,
     CHAMPION_WAPE,
     PROMOTED,
 )
 """``wape, mape, rmse, wape_naive_24, mape_naive_24, rmse_naive_24, wape_naive_168, mape_naive_168,
-rmse_naive_168, champion_wape, promoted``."""
+rmse_naive_168, coverage_80, pinball, champion_wape, promoted``."""
 
 MONITOR_METRICS: Final = (
     "rolling_wape",

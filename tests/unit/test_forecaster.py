@@ -159,6 +159,10 @@ def test_backtest_tables(panel: Panel) -> None:
     overall = result.overall()
     assert set(overall.index) == {"model", "naive_24", "naive_168"}
     assert (overall[["mape", "wape", "rmse"]] > 0).all().all()
+    # the band's figures: the model's, none for the naives (no band); per horizon as well
+    assert 0 < overall.loc["model", "coverage_80"] <= 1 and 0 < overall.loc["model", "pinball"] < 0.5
+    assert overall.loc[["naive_24", "naive_168"], "coverage_80"].isna().all()
+    assert tables["per_horizon"]["coverage_80"].between(0, 1).all()
     assert result.wape("model") < max(result.wape("naive_24"), result.wape("naive_168"))
     band = result.predictions[result.predictions["method"] == "model"]
     assert (band["forecast_lower"] <= band["forecast_upper"]).all()

@@ -312,7 +312,7 @@ def test_a_warning_alone_does_not_break_the_contract_report() -> None:
 def test_metric_names() -> None:
     assert TRAIN_METRICS[:3] == ("wape", "mape", "rmse")
     assert backtest_metric("wape", "naive_24") in TRAIN_METRICS and "promoted" in TRAIN_METRICS
-    assert len(set(TRAIN_METRICS)) == len(TRAIN_METRICS) == 11
+    assert len(set(TRAIN_METRICS)) == len(TRAIN_METRICS) == 13
     assert "needs_attention" in MONITOR_METRICS and "rolling_wape" in MONITOR_METRICS
 
 
