@@ -1,11 +1,8 @@
 """The P10-P90 band: its figures (coverage, scaled pinball loss) by hand, the conformal calibration,
-no future leakage, and the calibrated band through MLflow."""
+and no future leakage (its trip through MLflow: ``test_model_statistical``'s round trip)."""
 
 from __future__ import annotations
 
-from pathlib import Path
-
-import mlflow
 import numpy as np
 import pandas as pd
 import pytest
@@ -15,7 +12,6 @@ from components.accuracy import band_scores, pinball_loss
 from components.model.calibration import apply_band, band_quantiles, recent_scale
 from components.model.core import GlobalModel
 from components.model.design import panel_from_long
-from components.model.registry import ForecasterPyfunc, pip_requirements, signature
 from tests.conftest import EBN_2019
 
 SMALL = {"n_estimators": 30, "origin_stride": 6, "band_days": 14}
@@ -121,26 +117,3 @@ def test_calibration_forecasts_are_out_of_sample(fitted: tuple[GlobalModel, pd.D
     np.testing.assert_array_equal(lgbm, lgbm2)
     np.testing.assert_array_equal(stat, stat2)
     np.testing.assert_allclose(truth2, 1.5 * truth)
-
-
-def test_calibrated_band_round_trips_through_mlflow(
-    fitted: tuple[GlobalModel, pd.DataFrame], tmp_path: Path
-) -> None:
-    model, frame = fitted
-    mlflow.set_tracking_uri(f"sqlite:///{tmp_path / 'mlflow.db'}")
-    mlflow.set_experiment("band")
-    with mlflow.start_run():
-        info = mlflow.pyfunc.log_model(
-            name="model",
-            python_model=ForecasterPyfunc(model),
-            signature=signature(model.key_names),
-            pip_requirements=pip_requirements(),
-        )
-    loaded = mlflow.pyfunc.load_model(info.model_uri)
-    naive = frame.assign(**{schemas.DATETIME: frame[schemas.DATETIME].dt.tz_localize(None)})
-    served = loaded.predict(naive).reset_index(drop=True)
-    expected = model.forecast(frame).reset_index(drop=True)
-    pd.testing.assert_frame_equal(served, expected)
-    assert served["forecast_lower"].notna().all()
-    assert (served["forecast_lower"] < served["forecast"]).mean() > 0.9
-    assert (served["forecast_upper"] > served["forecast"]).mean() > 0.9

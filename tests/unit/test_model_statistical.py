@@ -131,8 +131,8 @@ def test_backtest_tables_per_series_of_one_key() -> None:
 
 @pytest.mark.parametrize("keys", [1, 2])
 def test_mlflow_roundtrip_of_the_whole_model(keys: int, snapshot_path: Path, tmp_path: Path) -> None:
-    """Log the fitted model (LightGBM part, band and statistical member) with a signature built from
-    the frame's keys, load it back through pyfunc: the same forecast frame."""
+    """Log the fitted model (LightGBM part, calibrated band and statistical member) with a signature
+    built from the frame's keys, load it back through pyfunc: the same forecast frame."""
     frame = eb_frame() if keys == 1 else short_frame(snapshot_path, days=12)
     model = GlobalModel(SMALL).fit(panel_from_long(frame))
     assert model.stat_weight > 0
@@ -153,6 +153,9 @@ def test_mlflow_roundtrip_of_the_whole_model(keys: int, snapshot_path: Path, tmp
     expected = model.forecast(frame)
     assert list(served.columns) == [*key_names, *schemas.FORECAST_VALUE_COLUMNS]
     pd.testing.assert_frame_equal(served.reset_index(drop=True), expected.reset_index(drop=True))
+    assert model.band is not None and served["forecast_lower"].notna().all()
+    assert (served["forecast_lower"] <= served["forecast"]).all()
+    assert (served["forecast_upper"] > served["forecast"]).mean() > 0.9
     inputs = [c["name"] for c in loaded.metadata.get_input_schema().to_dict()]
     assert inputs == [schemas.DATETIME, *key_names, schemas.TARGET]
 
