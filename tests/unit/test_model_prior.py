@@ -89,10 +89,11 @@ def test_blend_ends() -> None:
 def test_both_scalings_average_a_weekly_and_a_daily_level_model() -> None:
     panel = synthetic_panel()
     origin = panel.n_times - 1
-    both = GlobalModel({**SMALL, "level_window": "24+168", "seed": 7}).fit(panel)
+    quantile_band = {**SMALL, "band_days": 0}  # the quantile regressors' band, not the conformal one
+    both = GlobalModel({**quantile_band, "level_window": "24+168", "seed": 7}).fit(panel)
     assert [window for window, _ in both.boosters] == [168, 24]
-    weekly = GlobalModel({**SMALL, "level_window": 168, "seed": 7}).fit(panel)
-    daily = GlobalModel({**SMALL, "level_window": 24, "seed": 8}).fit(panel)
+    weekly = GlobalModel({**quantile_band, "level_window": 168, "seed": 7}).fit(panel)
+    daily = GlobalModel({**quantile_band, "level_window": 24, "seed": 8}).fit(panel)
     point, lower, upper = both.predict_arrays(panel, origin)
     w_point, w_lower, w_upper = weekly.predict_arrays(panel, origin)
     d_point = daily.predict_arrays(panel, origin)[0]

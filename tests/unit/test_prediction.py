@@ -83,7 +83,7 @@ def test_publishes_a_complete_forecast_and_moves_latest(
     assert metadata.rows == 76 * 24 and metadata.series == 76 and metadata.horizon == 24
     assert metadata.model_version == result.model_version
     assert metadata.feature_snapshot == layout.feature_snapshot("energy_consumption", 1, snapshot_run)
-    assert metadata.has_band is False
+    assert metadata.has_band is True  # the fixture champion forecasts a band
     pointer = ForecastPointer.model_validate(store.read_json(layout.FORECAST_LATEST))
     assert pointer.run_id == result.run_id and pointer.forecast == layout.forecast_run(result.run_id)
 
