@@ -13,6 +13,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from components.cli import UsageError
 from devtools import emulator
 from pipelines.cli import command_parser, run_command
 
@@ -50,13 +51,41 @@ def parse_every(value: str) -> int:
     return hours
 
 
+def at_least_one(value: str) -> int:
+    """A whole number of at least 1 (``--last-days``, ``--n-trials``)."""
+    try:
+        number = int(value)
+    except ValueError as err:
+        raise argparse.ArgumentTypeError(f"not a whole number: {value!r}") from err
+    if number < 1:
+        raise argparse.ArgumentTypeError(f"must be at least 1, got {number}")
+    return number
+
+
+OVERRIDES = {
+    "days_delay": "--days-delay",
+    "days_export": "--days-export",
+    "feature_group_version": "--feature-group-version",
+}
+"""Settings a local run takes as options too: checked by the settings' own rules before it starts."""
+
+
+def run_settings(args: argparse.Namespace) -> Settings:
+    """The settings of a local run: the environment's, with the run's options checked by the same
+    rules (:class:`components.settings.InvalidSettings` names the option or variable at fault)."""
+    from components.settings import Settings, read_settings
+
+    given = {name: getattr(args, name) for name in OVERRIDES if getattr(args, name) is not None}
+    return read_settings(Settings, OVERRIDES, **given)
+
+
 def _pipeline_parameters(args: argparse.Namespace) -> dict[str, Any]:
     params: dict[str, Any] = {
         "run_tuning": args.tuning,
         "tuning_backend": args.tuning_backend,
         "n_trials": args.n_trials,
     }
-    for name in ("days_delay", "days_export", "feature_group_version"):
+    for name in OVERRIDES:
         if getattr(args, name) is not None:
             params[name] = getattr(args, name)
     return params
@@ -70,7 +99,7 @@ def _add_run_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--feature-group-version", type=int, default=None)
     parser.add_argument("--tuning", action="store_true", help="run the hyper-parameter search first")
     parser.add_argument("--tuning-backend", choices=("optuna", "katib"), default="optuna")
-    parser.add_argument("--n-trials", type=int, default=10, help="tuning budget (trials)")
+    parser.add_argument("--n-trials", type=at_least_one, default=10, help="tuning budget (trials)")
     parser.add_argument(
         "--cold-start",
         action="store_true",
@@ -135,10 +164,9 @@ def preflight(settings: Any) -> None:
 
 
 def cmd_run(args: argparse.Namespace) -> int:
-    from components.settings import Settings
     from devtools.local_run import local_storage
 
-    settings = Settings()
+    settings = run_settings(args)
     preflight(settings)
     with local_storage(settings) as local:
         _run_once(args.reference_time, args, local)
@@ -149,20 +177,21 @@ def cmd_backfill(args: argparse.Namespace) -> int:
     from contextlib import ExitStack
     from datetime import timedelta
 
-    from components.settings import Settings
     from devtools.local_run import iso_hours, local_storage
     from devtools.warm import warm_interpreter
 
-    settings = Settings()
+    if args.last_days is not None and (args.start or args.end):
+        raise UsageError("give either --last-days or --start/--end, not both")
+    if args.last_days is None and not (args.start and args.end):
+        raise UsageError("give --start and --end, or --last-days N")
+    if args.start and args.end and args.start > args.end:
+        raise UsageError(f"--start {args.start.isoformat()} is after --end {args.end.isoformat()}")
+    settings = run_settings(args)
     if args.last_days is not None:
-        if args.start or args.end:
-            raise SystemExit("error: give either --last-days or --start/--end, not both")
         from components.extract import source_data_end
 
         args.end = source_data_end(settings)
         args.start = args.end - timedelta(days=args.last_days - 1)
-    elif not (args.start and args.end):
-        raise SystemExit("error: give --start and --end, or --last-days N")
     preflight(settings)
     times = iso_hours(args.start, args.end, args.every)
     print(f"==> backfill: {len(times)} runs from {times[0].isoformat()} to {times[-1].isoformat()}")
@@ -211,7 +240,7 @@ def build_parser() -> argparse.ArgumentParser:
     backfill_parser.add_argument("--end", type=parse_utc, default=None, help="last reference time")
     backfill_parser.add_argument(
         "--last-days",
-        type=int,
+        type=at_least_one,
         default=None,
         metavar="N",
         help="instead of --start/--end: the N days ending at the source's "
@@ -232,4 +261,5 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None) -> int:
-    return run_command(build_parser().parse_args(argv))
+    parser = build_parser()
+    return run_command(parser.parse_args(argv), parser.prog)

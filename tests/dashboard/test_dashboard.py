@@ -485,8 +485,13 @@ def test_python_m_dashboard_help_and_command(capsys: pytest.CaptureFixture[str])
     printed = capsys.readouterr().out
     assert "streamlit run" in printed and str(APP) in printed and "--server.port 8599" in printed
     assert "--server.address 0.0.0.0" in printed and "--browser.gatherUsageStats false" in printed
-    assert dashboard_main(["--api-url", "localhost:8000", "--print-command"]) == 2
-    assert "invalid --api-url" in capsys.readouterr().err
+    with pytest.raises(SystemExit) as done:
+        dashboard_main(["--api-url", "localhost:8000", "--print-command"])
+    assert done.value.code == 2
+    assert capsys.readouterr().err.splitlines() == [
+        "python -m dashboard: error: invalid setting --api-url='localhost:8000': "
+        "EF_API_URL must be an http(s) URL like http://127.0.0.1:8000, got 'localhost:8000'"
+    ]
 
 
 @pytest.fixture(autouse=True)
