@@ -128,7 +128,9 @@ def _run_once(
     root = args.pipeline_root or settings.data_dir / "kfp"
     print(f"==> pipeline run, reference time {params['reference_time'] or 'now'}", flush=True)
     warm: bool | Path = launcher if launcher is not None else not args.cold_start
-    result = run_pipeline_locally(params, settings, root, on_step=_print_step, warm=warm)
+    result = run_pipeline_locally(
+        params, settings, root, on_step=_print_step, warm=warm, verbose=args.verbose
+    )
     summary = {
         "reference_time": params["reference_time"] or "now",
         "seconds": round(result.seconds, 1),
@@ -154,13 +156,23 @@ def _print_reports(result: Any) -> None:
         print(f"==> report {report.task}/{report.name} ({kind}): {report.view or report.path or report.uri}")
 
 
-def preflight(settings: Any) -> None:
-    """Fail in seconds, naming the setting that runs offline, when the live source cannot be reached
-    (rather than after minutes of client and task retries)."""
+def preflight(settings: Settings) -> None:
+    """Fail in seconds, before anything starts: when the snapshot file named is not there (one line
+    naming the variable), or, without one, when the live source cannot be reached (naming the
+    setting that runs offline)."""
+    import os
+
+    from components.settings import InvalidSettings, Settings, variable_name
     from components.source.client import check_resolvable
 
     if settings.snapshot is None:
-        check_resolvable(settings.source_url)
+        check_resolvable(settings.source_url, settings.spec)
+        return
+    path = settings.snapshot
+    problem = "no such file" if not path.is_file() else None if os.access(path, os.R_OK) else "not readable"
+    if problem:
+        name = variable_name(Settings, "snapshot")
+        raise InvalidSettings(f"invalid setting {name}={str(path)!r}: {problem}")
 
 
 def cmd_run(args: argparse.Namespace) -> int:

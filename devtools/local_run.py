@@ -204,23 +204,26 @@ def run_pipeline_locally(
     on_step: Callable[[int, str, str, float], None] | None = None,
     warm: bool | Path = True,
     env: Mapping[str, str] | None = None,
+    verbose: bool = False,
 ) -> RunResult:
     """Run the whole DAG once with ``kfp.local.SubprocessRunner(use_venv=False)``.
 
     ``warm``: True starts a warm-interpreter server for this run (see :mod:`devtools.warm`), a
     path uses the launcher of one that is already running (a backfill shares one), False starts
     every task in a fresh interpreter. Every step gets :func:`task_env` and ``env`` (more settings
-    for the steps, e.g. ``EF_BUCKET``) on top of this process's environment. Raises RuntimeError
-    naming the failed step when a step fails.
+    for the steps, e.g. ``EF_BUCKET``) on top of this process's environment. A step's traceback is
+    held back unless ``verbose`` (see :mod:`devtools.task_output`); a failed step raises
+    :class:`devtools.task_output.StepFailed`, naming the step and the exception it ended with.
     """
     if warm is True:
         from devtools.warm import warm_interpreter
 
         with warm_interpreter() as launcher:
-            return run_pipeline_locally(parameters, settings, pipeline_root, on_step, launcher, env)
+            return run_pipeline_locally(parameters, settings, pipeline_root, on_step, launcher, env, verbose)
 
     from kfp import local
 
+    from devtools.task_output import StepFailed, task_output
     from devtools.warm import python_executable
     from pipelines.pipeline import build_pipeline
 
@@ -235,7 +238,12 @@ def run_pipeline_locally(
     known = _run_dirs(pipeline_root)
     started = time.perf_counter()
     executable = warm if isinstance(warm, Path) else None
-    with step_timer(on_step) as steps, warnings.catch_warnings(), python_executable(executable):
+    with (
+        task_output(verbose) as output,
+        step_timer(on_step) as steps,
+        warnings.catch_warnings(),
+        python_executable(executable),
+    ):
         # Expected locally: cluster-only settings (resources, display names) and the project image
         # that the subprocess runner replaces with this very environment.
         warnings.filterwarnings(
@@ -244,7 +252,11 @@ def run_pipeline_locally(
         warnings.filterwarnings(
             "ignore", message=r"You may be attemping to run a task", category=RuntimeWarning
         )
-        pipeline(**parameters)
+        try:
+            pipeline(**parameters)
+        except RuntimeError as err:
+            output.close_traceback()
+            raise StepFailed.from_kfp(err, output.error) from None
     elapsed = time.perf_counter() - started
     after = pointer_generations(store, settings)
     changes = {
