@@ -62,11 +62,17 @@ def settings_problems(err: ValidationError, model: type[BaseSettings], options: 
     found = []
     for problem in err.errors(include_url=False):
         field = _field_of(model, str(problem["loc"][0])) if problem["loc"] else ""
-        name = options.get(field) or (variable_name(model, field) if field else model.__name__)
+        prefix = model.model_config.get("env_prefix") or ""
+        name = options.get(field) or (variable_name(model, field) if field else f"{prefix}*")
         message = problem["msg"].removeprefix("Value error, ").removeprefix(f"{name}: ")
-        value = problem.get("input")
-        found.append(f"{name}={value!r}: {message}" if field else f"{name}: {message}")
+        value = "'***'" if _secret(model, field) else repr(problem.get("input"))
+        found.append(f"{name}={value}: {message}" if field else f"{name}: {message}")
     return "invalid setting " + "; ".join(found)
+
+
+def _secret(model: type[BaseSettings], field: str) -> bool:
+    info = model.model_fields.get(field)
+    return info is not None and "Secret" in str(info.annotation)
 
 
 def _aliases(model: type[BaseSettings], field: str) -> list[str]:

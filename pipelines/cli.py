@@ -101,5 +101,5 @@ def run_command(args: argparse.Namespace, prog: str) -> int:
     except (InvalidSettings, UsageError) as err:
         fail(prog, str(err))
     except RuntimeError as err:
-        print(f"{prog}: error: {' '.join(str(err).split())}", file=sys.stderr)
+        print(f"error: {' '.join(str(err).split())}", file=sys.stderr)
         return 1
