@@ -11,91 +11,18 @@ Imports no ML library.
 
 from __future__ import annotations
 
-import os
 import re
-from collections.abc import Mapping
 from functools import lru_cache
 from pathlib import Path
-from typing import Any, Literal, TypeVar
+from typing import Literal
 
-from pydantic import AliasChoices, Field, ValidationError, field_validator, model_validator
-from pydantic_settings import BaseSettings, SettingsConfigDict, SettingsError
+from pydantic import AliasChoices, Field, field_validator, model_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from components.datasets import DEFAULT_DATASET, SPECS, DatasetSpec, get_spec
 from components.version import __version__
 
 ENV_PREFIX = "EF_"
-S = TypeVar("S", bound=BaseSettings)
-
-
-class InvalidSettings(ValueError):
-    """Settings that cannot be used. The message is one line naming each bad variable (or option),
-    its value and what is allowed; every entry point prints it and exits with status 2."""
-
-
-_UNPARSED = re.compile(r'field "(\w+)"')
-
-
-def read_settings(model: type[S], options: Mapping[str, str] | None = None, **values: Any) -> S:
-    """``model(**values)`` (the rest from the environment), or :class:`InvalidSettings`.
-
-    ``options`` names how a field of ``values`` was given, e.g. ``{"days_export": "--days-export"}``;
-    every other field (and one of ``options`` not in ``values``) is named by its environment variable.
-    """
-    named = {field: name for field, name in (options or {}).items() if field in values}
-    try:
-        return model(**values)
-    except ValidationError as err:
-        raise InvalidSettings(settings_problems(err, model, named)) from None
-    except SettingsError as err:  # a complex value (JSON) that does not parse
-        match = _UNPARSED.search(str(err))
-        field = match[1] if match else ""
-        name = named.get(field) or variable_name(model, field)
-        why = str(err.__cause__ or err)
-        raise InvalidSettings(
-            f"invalid setting {name}={os.environ.get(name, '')!r}: not valid JSON ({why})"
-        ) from None
-
-
-def settings_problems(err: ValidationError, model: type[BaseSettings], options: Mapping[str, str]) -> str:
-    """``invalid setting NAME='value': what is allowed`` for each problem of ``err``, on one line."""
-    found = []
-    for problem in err.errors(include_url=False):
-        field = _field_of(model, str(problem["loc"][0])) if problem["loc"] else ""
-        prefix = model.model_config.get("env_prefix") or ""
-        name = options.get(field) or (variable_name(model, field) if field else f"{prefix}*")
-        message = problem["msg"].removeprefix("Value error, ").removeprefix(f"{name}: ")
-        value = "'***'" if _secret(model, field) else repr(problem.get("input"))
-        found.append(f"{name}={value}: {message}" if field else f"{name}: {message}")
-    return "invalid setting " + "; ".join(found)
-
-
-def _secret(model: type[BaseSettings], field: str) -> bool:
-    info = model.model_fields.get(field)
-    return info is not None and "Secret" in str(info.annotation)
-
-
-def _aliases(model: type[BaseSettings], field: str) -> list[str]:
-    info = model.model_fields.get(field)
-    return [str(c) for c in getattr(info.validation_alias, "choices", None) or ()] if info else []
-
-
-def _field_of(model: type[BaseSettings], loc: str) -> str:
-    """The field an error's location names (pydantic names a field read by alias by that alias)."""
-    if loc in model.model_fields:
-        return loc
-    return next(
-        (f for f in model.model_fields if loc.lower() in (a.lower() for a in _aliases(model, f))), loc
-    )
-
-
-def variable_name(model: type[BaseSettings], field: str) -> str:
-    """The environment variable ``field`` of ``model`` is read from: the one of its own names that is
-    set (``ENERGY_SNAPSHOT``), else the first of them, else ``<prefix><FIELD>``."""
-    choices = [c.upper() for c in _aliases(model, field) if c.upper() == c or c.upper() in os.environ]
-    if choices:
-        return next((c for c in choices if c in os.environ), choices[0])
-    return f"{model.model_config.get('env_prefix') or ''}{field}".upper()
 
 
 class StorageSettings(BaseSettings):

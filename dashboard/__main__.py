@@ -8,7 +8,7 @@ import os
 import sys
 from pathlib import Path
 
-from components.cli import Parser, port_number, settings_or_exit
+from components.inputs import Parser, port_number, settings_or_exit
 from dashboard.settings import DashboardSettings
 
 PROG = "python -m dashboard"

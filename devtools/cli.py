@@ -13,7 +13,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from components.cli import UsageError
+from components.inputs import UsageError
 from devtools import emulator
 from pipelines.cli import command_parser, run_command
 
@@ -72,8 +72,9 @@ OVERRIDES = {
 
 def run_settings(args: argparse.Namespace) -> Settings:
     """The settings of a local run: the environment's, with the run's options checked by the same
-    rules (:class:`components.settings.InvalidSettings` names the option or variable at fault)."""
-    from components.settings import Settings, read_settings
+    rules (:class:`components.inputs.InvalidSettings` names the option or variable at fault)."""
+    from components.inputs import read_settings
+    from components.settings import Settings
 
     given = {name: getattr(args, name) for name in OVERRIDES if getattr(args, name) is not None}
     return read_settings(Settings, OVERRIDES, **given)
@@ -162,7 +163,8 @@ def preflight(settings: Settings) -> None:
     setting that runs offline)."""
     import os
 
-    from components.settings import InvalidSettings, Settings, variable_name
+    from components.inputs import InvalidSettings, variable_name
+    from components.settings import Settings
     from components.source.client import check_resolvable
 
     if settings.snapshot is None:

@@ -11,8 +11,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from components.cli import Parser, UsageError, fail
-from components.settings import InvalidSettings
+from components.inputs import InvalidSettings, Parser, UsageError, fail
 
 log = logging.getLogger("pipelines")
 DEFAULT_PACKAGE = Path("build/pipeline.yaml")
@@ -23,7 +22,8 @@ MOVED = ("run", "backfill")
 def cmd_compile(args: argparse.Namespace) -> int:
     from kfp import compiler
 
-    from components.settings import Settings, read_settings
+    from components.inputs import read_settings
+    from components.settings import Settings
     from pipelines.pipeline import build_pipeline
 
     settings = read_settings(Settings)

@@ -46,7 +46,7 @@ def parse_param(text: str) -> tuple[str, Any]:
 
 def settings_from(args: argparse.Namespace) -> KfpSettings:
     """The ``EF_KFP_*`` settings with the command line's ``--host`` and ``--namespace`` over them."""
-    from components.settings import read_settings
+    from components.inputs import read_settings
 
     overrides = {key: getattr(args, key) for key in ("host", "namespace") if getattr(args, key) is not None}
     settings = read_settings(KfpSettings, {"host": "--host", "namespace": "--namespace"}, **overrides)

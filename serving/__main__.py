@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import logging
 
-from components.cli import Parser, port_number, settings_or_exit
+from components.inputs import Parser, port_number, settings_or_exit
 from serving.settings import ApiSettings
 
 PROG = "python -m serving"

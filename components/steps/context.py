@@ -35,9 +35,10 @@ def step_context(**overrides: Any) -> StepContext:
     A field read from a variable of its own name (``snapshot`` from ``ENERGY_SNAPSHOT``,
     ``emulator_host`` from ``STORAGE_EMULATOR_HOST``) cannot be overridden by field name, so it is
     refused here rather than silently ignored. A value that breaks a setting's rule is
-    :class:`components.settings.InvalidSettings`: one line naming the variable (or parameter).
+    :class:`components.inputs.InvalidSettings`: one line naming the variable (or parameter).
     """
-    from components.settings import Settings, read_settings
+    from components.inputs import read_settings
+    from components.settings import Settings
 
     unknown = sorted(set(overrides) - set(Settings.model_fields))
     if unknown:

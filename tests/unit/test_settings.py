@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import pytest
 
+from components.inputs import InvalidSettings
 from components.settings import (
     ClusterSettings,
-    InvalidSettings,
     MonitoringSettings,
     Settings,
     SourceSettings,
