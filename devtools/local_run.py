@@ -269,7 +269,12 @@ def run_pipeline_locally(
     finished = {name: index for index, name in enumerate(steps.order)}
     artifacts.sort(key=lambda a: finished.get(a.task, len(finished)))
     return RunResult(
-        parameters, elapsed, steps, {**summarize(settings), "pointers": changes}, run_dir, artifacts
+        parameters,
+        elapsed,
+        steps,
+        {**summarize(settings, artifacts), "pointers": changes},
+        run_dir,
+        artifacts,
     )
 
 
@@ -285,25 +290,30 @@ def pointer_generations(store: ObjectStore, settings: Settings) -> dict[str, int
     return {key: store.generation(name) for key, name in names.items()}
 
 
-def summarize(settings: Settings) -> dict[str, Any]:
-    """Where the newest forecast and monitoring objects are, the champion model and its metrics."""
-    from components import layout
+def summarize(settings: Settings, artifacts: list[LocalArtifact]) -> dict[str, Any]:
+    """What this run wrote or kept, read from its own output artifacts: its feature snapshot, the
+    forecast of its reference hour and the model version that forecast was made with (written now,
+    or kept as published before), its monitoring summary; and the champion model as it is now.
 
+    Not the newest ``latest.json`` pointers: a backfill of an earlier hour over a bucket that has
+    later runs leaves them alone, and the summary of that hour must not name the later runs' objects.
+    """
     store = ObjectStore.from_settings(settings)
+    own = {(artifact.task, artifact.name): artifact for artifact in artifacts}
     summary: dict[str, Any] = {"bucket": f"gs://{settings.bucket}/{settings.prefix}".rstrip("/")}
-    feature = store.read_pointer(
-        layout.feature_latest(settings.feature_group, settings.feature_group_version)
-    )
-    if feature:
-        summary["feature_snapshot"] = store.uri(feature.body["snapshot"])
-    forecast = store.read_pointer(layout.FORECAST_LATEST)
-    if forecast:
-        summary["forecast"] = store.uri(forecast.body["forecast"])
-        summary["model_version"] = forecast.body.get("model_version")
-    monitoring = store.read_pointer(layout.MONITORING_LATEST)
-    if monitoring:
-        body = store.read_json(monitoring.body["summary"])
-        summary["monitoring"] = store.uri(monitoring.body["summary"])
+    if snapshot := own.get(("features", "snapshot")):
+        summary["feature_snapshot"] = snapshot.uri
+    if forecast := own.get(("predict", "forecast")):
+        summary["forecast"] = forecast.uri
+        summary["forecast_kept"] = not forecast.metadata.get("created", True)
+        summary["model_version"] = forecast.metadata.get("model_version")
+    monitoring = own.get(("monitor", "summary"))
+    if monitoring and monitoring.metadata.get("summary"):
+        uri = str(monitoring.metadata["summary"])
+        body = store.read_json(
+            uri.removeprefix(f"gs://{settings.bucket}/").removeprefix(f"{settings.prefix}/")
+        )
+        summary["monitoring"] = uri
         for key in ("overall_wape", "overall_mape", "rolling_wape", "needs_attention", "reason"):
             summary[f"monitoring_{key}"] = body.get(key)
     summary.update(_champion_metrics(settings))
