@@ -220,6 +220,20 @@ def cmd_backfill(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_check(args: argparse.Namespace) -> int:
+    """The ``EF_*`` settings of the pipeline, the API and the dashboard, as each reads them: the
+    first one that is invalid ends the command with its one line (``make demo`` runs this first)."""
+    from components.inputs import read_settings
+    from components.settings import Settings
+    from dashboard.settings import DashboardSettings
+    from serving.settings import ApiSettings
+
+    for model in (Settings, ApiSettings, DashboardSettings):
+        read_settings(model)
+    print("settings ok")
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser, sub = command_parser(
         "python -m devtools",
@@ -263,6 +277,14 @@ def build_parser() -> argparse.ArgumentParser:
     backfill_parser.add_argument("--every", type=parse_every, default=24, help="step, e.g. 24h (default)")
     _add_run_options(backfill_parser)
     backfill_parser.set_defaults(func=cmd_backfill)
+
+    check_parser = sub.add_parser(
+        "check",
+        help="check the EF_* settings of the pipeline, the API and the dashboard",
+        description="Read the settings of every surface from the environment; an invalid one is one "
+        "line naming the variable, its value and what is allowed (exit status 2).",
+    )
+    check_parser.set_defaults(func=cmd_check)
 
     emulator_parser = sub.add_parser(
         "emulator",

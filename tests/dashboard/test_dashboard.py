@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import base64
 import io
+import os
 import subprocess
 import sys
 from collections.abc import Callable, Iterator
@@ -492,6 +493,26 @@ def test_python_m_dashboard_help_and_command(capsys: pytest.CaptureFixture[str])
         "python -m dashboard: error: invalid setting --api-url='localhost:8000': "
         "EF_API_URL must be an http(s) URL like http://127.0.0.1:8000, got 'localhost:8000'"
     ]
+
+
+def test_python_m_dashboard_refuses_a_bad_setting_in_one_line(tmp_path: Path) -> None:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("EF_")}
+    done = subprocess.run(
+        [sys.executable, "-m", "dashboard", "--print-command"],
+        capture_output=True,
+        text=True,
+        cwd=tmp_path,
+        env={**env, "EF_DASHBOARD_PORT": "0"},
+        check=False,
+        timeout=60,
+    )
+    assert (done.returncode, done.stderr.splitlines()) == (
+        2,
+        [
+            "python -m dashboard: error: invalid setting EF_DASHBOARD_PORT='0': "
+            "Input should be greater than or equal to 1"
+        ],
+    )
 
 
 @pytest.fixture(autouse=True)
