@@ -310,9 +310,8 @@ def summarize(settings: Settings, artifacts: list[LocalArtifact]) -> dict[str, A
     monitoring = own.get(("monitor", "summary"))
     if monitoring and monitoring.metadata.get("summary"):
         uri = str(monitoring.metadata["summary"])
-        body = store.read_json(
-            uri.removeprefix(f"gs://{settings.bucket}/").removeprefix(f"{settings.prefix}/")
-        )
+        folder = f"{store.prefix}/" if store.prefix else ""
+        body = store.read_json(uri.removeprefix(f"gs://{store.bucket_name}/{folder}"))
         summary["monitoring"] = uri
         for key in ("overall_wape", "overall_mape", "rolling_wape", "needs_attention", "reason"):
             summary[f"monitoring_{key}"] = body.get(key)
