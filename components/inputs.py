@@ -14,7 +14,7 @@ import argparse
 import os
 import re
 import sys
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import Any, NoReturn, TypeVar
 
 from pydantic import ValidationError
@@ -122,12 +122,20 @@ def settings_or_exit(prog: str, model: type[S], options: Mapping[str, str] | Non
         fail(prog, str(err))
 
 
-def port_number(value: str) -> int:
-    """An argparse ``type``: a TCP port, 1..65535."""
-    try:
-        port = int(value)
-    except ValueError as err:
-        raise argparse.ArgumentTypeError(f"not a port number: {value!r}") from err
-    if not 1 <= port <= 65535:
-        raise argparse.ArgumentTypeError(f"a port is 1..65535, got {port}")
-    return port
+def whole_number(low: int, high: int | None = None) -> Callable[[str], int]:
+    """An argparse ``type``: a whole number from ``low`` (to ``high``), e.g. a port or ``--last-days``."""
+    allowed = f"{low}..{high}" if high is not None else f"at least {low}"
+
+    def parse(value: str) -> int:
+        try:
+            number = int(value)
+        except ValueError as err:
+            raise argparse.ArgumentTypeError(f"not a whole number: {value!r}") from err
+        if number < low or (high is not None and number > high):
+            raise argparse.ArgumentTypeError(f"must be {allowed}, got {number}")
+        return number
+
+    return parse
+
+
+port_number = whole_number(1, 65535)

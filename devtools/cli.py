@@ -13,7 +13,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from components.inputs import UsageError
+from components.inputs import UsageError, whole_number
 from devtools import emulator
 from pipelines.cli import command_parser, run_command
 
@@ -51,16 +51,8 @@ def parse_every(value: str) -> int:
     return hours
 
 
-def at_least_one(value: str) -> int:
-    """A whole number of at least 1 (``--last-days``, ``--n-trials``)."""
-    try:
-        number = int(value)
-    except ValueError as err:
-        raise argparse.ArgumentTypeError(f"not a whole number: {value!r}") from err
-    if number < 1:
-        raise argparse.ArgumentTypeError(f"must be at least 1, got {number}")
-    return number
-
+at_least_one = whole_number(1)
+"""``--last-days``, ``--n-trials``."""
 
 OVERRIDES = {
     "days_delay": "--days-delay",

@@ -32,7 +32,7 @@ SUPPORTED = "supported: ConsumptionDE35Hour, ConsumptionDK3619IndustryHour, Elec
         (
             ["--port", "70000"],
             {},
-            "python -m serving: error: argument --port: a port is 1..65535, got 70000 "
+            "python -m serving: error: argument --port: must be 1..65535, got 70000 "
             "(see python -m serving --help)",
         ),
     ],
