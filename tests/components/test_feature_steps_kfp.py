@@ -80,6 +80,7 @@ def test_extract_validate_features_under_kfp_local(
     assert meta["rows"] == 5472 and meta["series"] == 76 and meta["created"] is True
     assert meta["sha256"] == manifest["sha256"]
     assert meta["contract"]["success"] is True and meta["contract"]["failed_rules"] == []
+    assert meta["contract"]["quarantined_points"] == 0 and meta["contract"]["long_gap_hours"] == 0
     assert meta["manifest"] == store.uri(layout.feature_manifest(group, 1, run))
     assert not (run_dir / "features" / "snapshot").exists(), "nothing is written at the snapshot's path"
 
