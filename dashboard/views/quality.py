@@ -171,7 +171,7 @@ def _quarantine_section(report: ValidationReport, dataset: Dataset, api: ApiClie
 
 def _quarantine_chart(points: pd.DataFrame, dataset: Dataset, api: ApiClient) -> None:
     """The chosen series' served observations with its quarantined points marked."""
-    names = dict(zip(points["series"], points["codes"], strict=False))
+    names = dict(zip(points["series"], points["codes"], strict=True))
     name = st.selectbox("Series", list(names), key="dq_quarantine_series")
     if name is None:
         return
