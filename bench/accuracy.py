@@ -72,13 +72,21 @@ REPO = Path(__file__).resolve().parents[1]
 if str(REPO) not in sys.path:
     sys.path.insert(0, str(REPO))
 
-from components.datasets import DATETIME, DEFAULT_DATASET, SPECS, TARGET, DatasetSpec, get_spec  # noqa: E402
+from components.datasets import (  # noqa: E402
+    DATETIME,
+    DEFAULT_DATASET,
+    SPECS,
+    TARGET,
+    DatasetSpec,
+    get_spec,
+    sample_path,
+)
 
 log = logging.getLogger("bench.accuracy")
-SHARED = Path(os.environ.get("EF_SHARED_DATA", REPO.parent / "shared" / "data"))
-EXPORTS = SHARED / "energidataservice"
+EXPORTS = REPO / "tests" / "data" / "energidataservice"
+"""The real exports carried in the repository; the DE35 one is the sample the package ships."""
 DEFAULT_DATA = {
-    "ConsumptionDE35Hour": EXPORTS / "ConsumptionDE35Hour_2022-12-21T16_2023-01-17T23.parquet",
+    "ConsumptionDE35Hour": sample_path(get_spec("ConsumptionDE35Hour")),
     "ElectricityBalanceNonv": EXPORTS / "ElectricityBalanceNonv_DK1DK2_2019-01-01T00_2019-10-31T23.csv",
 }
 PEERS = REPO / "bench" / "peers"
@@ -499,7 +507,7 @@ def main(argv: list[str] | None = None) -> int:
     spec = get_spec(args.dataset)
     path = args.data or DEFAULT_DATA.get(spec.name)
     if path is None:
-        parser.error(f"--data is required for {spec.name} (no shared export)")
+        parser.error(f"--data is required for {spec.name} (no export of it in the repository)")
     frame = load_frame(path, spec)
     if args.train_start:
         frame = frame[frame[DATETIME] >= parse_hour(args.train_start).to_timestamp().tz_localize("UTC")]

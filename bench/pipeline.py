@@ -22,9 +22,11 @@ from typing import Any
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
-DEFAULT_DATA = (
-    ROOT.parent / "shared/data/energidataservice/ConsumptionDE35Hour_2022-12-21T16_2023-01-17T23.parquet"
-)
+
+from components.datasets import get_spec, sample_path  # noqa: E402
+
+DEFAULT_DATA = sample_path(get_spec("ConsumptionDE35Hour"))
+"""The real DE35 weeks: the sample the package ships."""
 
 
 def model_seconds(settings: Any, forecast_metadata: dict[str, Any]) -> dict[str, float]:

@@ -7,7 +7,7 @@ is caught at the boundary. Imports no ML library. Frame columns live in ``compon
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any, Literal
+from typing import Any, Literal, get_args
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
@@ -70,9 +70,28 @@ class ValidationWindow(_Contract):
 
 
 class FilledGap(_Contract):
+    """A run of missing hours of one series: filled and flagged (short), or left missing (long)."""
+
     series: list[str]
     start: datetime
     hours: int = Field(ge=1)
+
+
+QuarantineRule = Literal["null_value", "value_range", "impossible_zero", "stuck_value", "spike"]
+
+
+class QuarantinedPoint(_Contract):
+    """An observation the validate step did not believe: it became missing, then was filled or left out.
+
+    ``value`` is what the source said (None for a null), ``rule`` what found it, ``replacement`` the
+    value the clean frame has instead (None: left missing, the hour is inside a long gap).
+    """
+
+    series: list[str]
+    hour: datetime
+    value: float | None
+    rule: QuarantineRule
+    replacement: float | None = None
 
 
 class ValidationReport(_Contract):
@@ -95,6 +114,12 @@ class ValidationReport(_Contract):
     failed_rules: list[str] = Field(default_factory=list, description="names of the blocking rules")
     warnings: list[str] = Field(default_factory=list, description="names of the warning rules with findings")
     filled_gaps: list[FilledGap] = Field(default_factory=list)
+    long_gaps: list[FilledGap] = Field(
+        default_factory=list, description="runs longer than the spec's max_gap_hours, left missing"
+    )
+    quarantined: list[QuarantinedPoint] = Field(
+        default_factory=list, description="every observation quarantined as a point fault"
+    )
     labels: dict[str, dict[str, str]] = Field(default_factory=dict)
     rules: list[RuleResult]
     great_expectations: dict[str, Any] = Field(
@@ -119,6 +144,18 @@ class ValidationReport(_Contract):
         if issues:
             raise ValueError("inconsistent validation report: " + "; ".join(issues))
         return self
+
+    def filled_hours(self) -> set[tuple[tuple[str, ...], datetime]]:
+        """(series codes, hour) of every value the validate step invented: the hours of the filled
+        gaps, quarantined points among them. They are no observations: monitoring scores none."""
+        from datetime import timedelta
+
+        hours = {
+            (tuple(gap.series), gap.start + timedelta(hours=h))
+            for gap in self.filled_gaps
+            for h in range(gap.hours)
+        }
+        return hours | {(tuple(p.series), p.hour) for p in self.quarantined if p.replacement is not None}
 
     @classmethod
     def from_rules(cls, rules: list[RuleResult], **facts: Any) -> ValidationReport:
@@ -148,6 +185,19 @@ class ValidationReport(_Contract):
     def notes(self) -> list[RuleResult]:
         """Rules that do not block but have findings, most findings first."""
         return sorted((r for r in self.rules if r.is_note), key=lambda r: -r.unexpected_count)
+
+    def quarantine_counts(self) -> dict[str, int]:
+        """Quarantined points per quarantine rule, every rule named (0 when it found none): what the
+        contract report, the API's quality answer and its Prometheus gauge count."""
+        counts = dict.fromkeys(get_args(QuarantineRule), 0)
+        for point in self.quarantined:
+            counts[point.rule] += 1
+        return counts
+
+    @property
+    def long_gap_hours(self) -> int:
+        """Hours left missing inside the long gaps."""
+        return sum(gap.hours for gap in self.long_gaps)
 
 
 class FeatureManifest(_Contract):

@@ -42,6 +42,7 @@ from components.contracts import (
     Freshness,
     MonitoringPointer,
     MonitoringSummary,
+    ValidationReport,
     monitoring_tables,
 )
 from components.storage import ObjectExistsError, ObjectStore, PointerMove, advance_pointer, forward_only
@@ -207,6 +208,20 @@ def _normalise_keys(frame: pd.DataFrame, series_keys: list[str]) -> pd.DataFrame
     return out
 
 
+def _observed_only(frame: pd.DataFrame, report: ValidationReport, series_keys: list[str]) -> pd.DataFrame:
+    """The snapshot's rows without the values the validate step filled in (gaps, quarantined points)."""
+    filled = report.filled_hours()
+    if not filled:
+        return frame
+    import pandas as pd
+
+    cells = pd.MultiIndex.from_tuples(
+        [(*codes, hour) for codes, hour in filled], names=[*series_keys, schemas.DATETIME]
+    )
+    index = pd.MultiIndex.from_frame(frame[[*series_keys, schemas.DATETIME]])
+    return frame[~index.isin(cells)].reset_index(drop=True)
+
+
 def _empty_pairs(series_keys: list[str]) -> pd.DataFrame:
     import pandas as pd
 
@@ -275,7 +290,7 @@ def monitor_and_publish(
     snapshot_name = manifest.snapshot
     if observations.empty:
         raise ValueError(f"feature snapshot {store.uri(snapshot_name)} has no rows")
-    observations = _normalise_keys(observations, keys)
+    observations = _observed_only(_normalise_keys(observations, keys), manifest.validation_result, keys)
     pairs, scheduled = load_pairs(store, observations, run, settings.horizon, keys)
     tables = compute_tables(pairs, scheduled, keys)
 

@@ -10,6 +10,7 @@ from pathlib import Path
 
 import pytest
 
+from components.datasets import get_spec, sample_path
 from components.settings import Settings
 from components.storage import ObjectStore
 from devtools.emulator import GcsEmulator
@@ -17,17 +18,20 @@ from devtools.emulator import GcsEmulator
 pytest_plugins = ["tests.pipeline_fixtures"]
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
-SHARED_DATA = Path(os.environ.get("EF_SHARED_DATA", REPO_ROOT.parent / "shared" / "data"))
-EBN_2019 = SHARED_DATA / "energidataservice" / "ElectricityBalanceNonv_DK1DK2_2019-01-01T00_2019-10-31T23.csv"
-"""The ElectricityBalanceNonv export of 2019 with its real gaps (see ../shared/data/README.md)."""
-SNAPSHOT_PATH = SHARED_DATA / "energidataservice" / "ConsumptionDE35Hour_2022-12-21T16_2023-01-17T23.parquet"
-API_PAGE_SAMPLE = SHARED_DATA / "energidataservice" / "api_page_sample.json"
+EXPORTS = REPO_ROOT / "tests" / "data" / "energidataservice"
+"""The real Energi Data Service exports the tests read, carried in the repository (see its README)."""
+EBN_2019 = EXPORTS / "ElectricityBalanceNonv_DK1DK2_2019-01-01T00_2019-10-31T23.csv"
+"""The ElectricityBalanceNonv export of 2019 with its real gaps and faults (see the README beside it)."""
+EBN_2024 = EXPORTS / "ElectricityBalanceNonv_DK2_2024-08-28T22_2024-11-06T22.csv"
+SNAPSHOT_PATH = sample_path(get_spec("ConsumptionDE35Hour"))
+"""The DE35 export: byte-identical to the sample the package ships, so it is read from there."""
+API_PAGE_SAMPLE = EXPORTS / "api_page_sample.json"
 
 
 @pytest.fixture(scope="session")
 def snapshot_path() -> Path:
     if not SNAPSHOT_PATH.exists():
-        pytest.fail(f"shared snapshot missing at {SNAPSHOT_PATH} (set EF_SHARED_DATA)")
+        pytest.fail(f"the packaged DE35 sample is missing at {SNAPSHOT_PATH}")
     return SNAPSHOT_PATH
 
 

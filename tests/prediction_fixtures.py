@@ -67,8 +67,12 @@ def clean_frame(snapshot_path: Path, end: datetime, hours: int) -> pd.DataFrame:
     return frame.sort_values([schemas.AREA, schemas.CONSUMER_TYPE, schemas.DATETIME], ignore_index=True)
 
 
-def store_cut_snapshot(store: ObjectStore, settings: Settings, frame: pd.DataFrame) -> str:
-    """Store a feature snapshot with the feature store's own writer; returns its run id."""
+def store_cut_snapshot(
+    store: ObjectStore, settings: Settings, frame: pd.DataFrame, **report_facts: Any
+) -> str:
+    """Store a feature snapshot with the feature store's own writer; returns its run id.
+
+    ``report_facts`` replace fields of its validation report (e.g. ``filled_gaps``)."""
     from components.extract import Window
     from components.feature_store import write_snapshot as store_snapshot
     from tests.api_fixtures import validation_report
@@ -76,7 +80,7 @@ def store_cut_snapshot(store: ObjectStore, settings: Settings, frame: pd.DataFra
     start = frame[schemas.DATETIME].min().to_pydatetime()
     end = frame[schemas.DATETIME].max().to_pydatetime() + timedelta(hours=1)
     series = int(frame[list(settings.spec.key_names)].drop_duplicates().shape[0])
-    report = validation_report(settings.spec, start, end, len(frame), series)
+    report = validation_report(settings.spec, start, end, len(frame), series).model_copy(update=report_facts)
     return store_snapshot(store, settings, frame, Window(start, end), report, source="test").run_id
 
 

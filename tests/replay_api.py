@@ -3,7 +3,7 @@ rate limit.
 
 ``GET /dataset/<name>?start=..&end=..&timezone=utc&sort=<time>[ DESC]&offset=..&limit=..&columns=..``
 answers ``{"total", "limit", "dataset", "sort", "records"}`` like the real API (see
-``../shared/data/energidataservice/api_page_sample.json``). ``limit=0`` means everything.
+``tests/data/energidataservice/api_page_sample.json``). ``limit=0`` means everything.
 
 ``rate_limit_s``: like Azure API Management in front of the real API, at most one request per
 ``rate_limit_s`` seconds; a request over the limit gets

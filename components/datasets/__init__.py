@@ -9,7 +9,7 @@ from importlib import resources
 from pathlib import Path
 
 from components.datasets import de35, electricity_balance, industry
-from components.datasets.spec import DATETIME, TARGET, UNIT, DatasetSpec, SeriesKey
+from components.datasets.spec import DATETIME, TARGET, UNIT, DatasetSpec, FaultPolicy, SeriesKey
 
 SPECS: dict[str, DatasetSpec] = {
     spec.name: spec for spec in (de35.SPEC, electricity_balance.SPEC, industry.SPEC)
@@ -26,6 +26,7 @@ __all__ = [
     "TARGET",
     "UNIT",
     "DatasetSpec",
+    "FaultPolicy",
     "SeriesKey",
     "get_spec",
     "sample_path",

@@ -70,6 +70,46 @@ class SeriesKey:
 
 
 @dataclass(frozen=True)
+class FaultPolicy:
+    """How the validate step tells bad points from bad data (see ``components.validation.faults``).
+
+    Point faults are quarantined (made missing) and the run goes on; the run fails only when more
+    than ``max_bad_share`` of the observed span is bad or missing, or no series has an observed value
+    in the window's last ``recent_hours``. The defaults were chosen on the real exports in
+    ``tests/data`` (DE35 weeks with Christmas, the 2019 and 2024 ``ElectricityBalanceNonv`` exports):
+    with them, nothing but the exports' real glitches is flagged.
+    """
+
+    spike_ratio: float = 2.0
+    """A spike is at least this many times above (or below 1/this of) *both* references: the median
+    of the same hour on the ``spike_days`` days either side, and the median of the ``spike_hours``
+    hours either side. The daily reference keeps normal ramps, the local one real level shifts and
+    holidays (a whole day low) from being flagged."""
+    spike_days: int = 7
+    spike_hours: int = 3
+    spike_z: float = 4.0
+    """... and its log ratio to the same-hour median is this many robust units (1.4826 MAD of the
+    series' log ratios) from the series' median: a noisy series' normal swings are not spikes."""
+    stuck_hours: int = 4
+    """A run of at least this many identical values is a stuck meter: all but its first are faults."""
+    zero_is_fault: bool = True
+    """The series cannot be 0 (a price area or a consumer group always consumes something)."""
+    max_bad_share: float = 0.02
+    recent_hours: int = 24
+
+    def __post_init__(self) -> None:
+        if (
+            self.spike_ratio <= 1.0
+            or self.spike_z < 0
+            or min(self.spike_days, self.spike_hours) < 1
+            or self.stuck_hours < 2
+        ):
+            raise ValueError(f"invalid fault policy {self}")
+        if not 0.0 <= self.max_bad_share < 1.0 or self.recent_hours < 1:
+            raise ValueError(f"invalid fault policy {self}")
+
+
+@dataclass(frozen=True)
 class DatasetSpec:
     """One supported Energi Data Service dataset."""
 
@@ -81,14 +121,15 @@ class DatasetSpec:
     value_column: str
     source_unit: Literal["kWh", "MWh"]
     value_max: float
-    """Largest plausible value of one series in one hour, in :data:`UNIT` (above it: a hard failure)."""
+    """Largest plausible value of one series in one hour, in :data:`UNIT` (above it: quarantined)."""
     publication_lag: timedelta
     """Typical time from an hour to its publication; data older than twice this is stale."""
     feature_group: str
     local_time_column: str | None = None
     resolution: Literal["PT1H", "PT15M"] = "PT1H"
     max_gap_hours: int = 3
-    """Runs of missing hours up to this long are filled and flagged; longer ones fail the contract."""
+    """Runs of missing hours up to this long are filled and flagged; longer ones stay missing."""
+    faults: FaultPolicy = field(default_factory=FaultPolicy)
     default_days_export: int = 21
     last_hour: datetime | None = None
     """The last hour of a dataset that no longer updates (None: live)."""

@@ -47,17 +47,36 @@ class BacktestResult:
         return pd.DataFrame(rows).set_index("method")
 
 
-def daily_origins(n_times: int, origins: int, horizon: int) -> np.ndarray:
-    """Time indices of the last ``origins`` daily origins that have ``horizon`` true steps after them."""
+def daily_origins(n_times: int, origins: int, horizon: int, usable: np.ndarray | None = None) -> np.ndarray:
+    """Time indices of the last ``origins`` daily origins that have ``horizon`` true steps after them.
+
+    ``usable[t]`` (default: every step) says whether origin ``t`` can be scored; an unusable daily
+    origin is skipped and the one a day earlier taken instead (see :func:`usable_origins`).
+    """
     if origins < 1:
         raise ValueError(f"origins must be >= 1, got {origins}")
     last = n_times - 1 - horizon
-    idx = np.array([last - DAY * k for k in range(origins)][::-1], dtype=np.int64)
-    if idx.size == 0 or idx[0] < 1:
+    candidates = np.arange(last, 0, -DAY, dtype=np.int64)
+    if usable is not None:
+        candidates = candidates[usable[candidates]]
+    idx = candidates[:origins][::-1]
+    if idx.size < origins:
         raise FrameError(
             f"{n_times} hours are too few for {origins} daily origins with a {horizon}-hour horizon"
+            + ("" if usable is None else " outside the long gaps")
         )
     return idx
+
+
+def usable_origins(panel: Panel, horizon: int) -> np.ndarray:
+    """Per step, whether a backtest origin there can be scored: some series was observed at the
+    origin and some actual of the horizon after it is observed (a long gap, left missing by the
+    validate step, makes both false: such origins are skipped, not scored against nothing)."""
+    observed = np.isfinite(panel.values).any(axis=0)
+    ahead = np.zeros(panel.n_times, dtype=bool)
+    for h in range(1, horizon + 1):
+        ahead[:-h] |= observed[h:]
+    return observed & ahead
 
 
 def truncate(panel: Panel, origin: int) -> Panel:
@@ -119,7 +138,7 @@ def backtest(
     panel = frame if isinstance(frame, Panel) else panel_from_long(frame, where="backtest frame")
     cfg = validate_config({**config, "seed": seed}, where="backtest config", check_ranges=False)
     factory = model_factory or (lambda c, h: GlobalModel(c, horizon=h))
-    idx = daily_origins(panel.n_times, origins, horizon)
+    idx = daily_origins(panel.n_times, origins, horizon, usable_origins(panel, horizon))
     parts: list[pd.DataFrame] = []
     fit_s = pred_s = 0.0
     nan = np.full((panel.n_series, horizon), np.nan)

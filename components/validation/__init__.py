@@ -1,11 +1,12 @@
 """Validate: cleaning of a dataset's raw records and its data contract (a Great Expectations 1.x suite).
 
 ``check_contract(raw, window, spec)`` cleans the raw frame (``cleaning``), checks it against the
-contract built from the spec (``contract``), applies the gap policy (``gaps``: short gaps filled and
-flagged, long gaps a failure) and returns the clean frame on the complete hourly grid with a
-:class:`~components.contracts.ValidationReport`. Hard failures (schema, duplicates, impossible
-values, unknown keys, long gaps) are rules of severity ``error`` and block the run (``enforce``
-raises ``DataContractError``); bounded faults (filled gaps) are ``warning`` rules, reported only.
+contract built from the spec (``contract``), quarantines point faults (``faults``), applies the gap
+policy (``gaps``: short gaps filled and flagged, long gaps left missing) and returns the clean frame
+on the complete hourly grid with a :class:`~components.contracts.ValidationReport`. Hard failures
+(schema, types, duplicate or unknown keys, too large a share of bad hours, no recent data) are rules
+of severity ``error`` and block the run (``enforce`` raises ``DataContractError``); point faults and
+gaps are ``warning`` rules: the points are listed in the report and the run goes on.
 """
 
 from __future__ import annotations
@@ -18,7 +19,7 @@ from components.contracts import FilledGap, ValidationReport, ValidationWindow
 from components.datasets import UNIT, DatasetSpec
 from components.validation.cleaning import clean_frame, learned_labels, parse_number
 from components.validation.contract import code_count_rules, dtype_rules, gx_rules
-from components.validation.gaps import find_and_fill, gap_rules
+from components.validation.gaps import Grid, find_and_fill, gap_rules
 from components.validation.results import jsonable
 
 if TYPE_CHECKING:
@@ -67,10 +68,11 @@ def check_contract(
     suite_rules, gx_result = gx_rules(clean, window, spec)
     rules = [*problems, *dtype_rules(clean, spec), *suite_rules, *code_count_rules(clean, spec)]
     keyed = all(c in clean for c in spec.feature_columns)
-    filled, short, long = find_and_fill(clean, window, spec) if keyed else (clean, [], [])
+    grid = find_and_fill(clean, window, spec) if keyed else Grid(clean, [], [], [])
+    filled = grid.frame
     series = int(filled[list(spec.key_names)].drop_duplicates().shape[0]) if keyed and len(filled) else 0
     if keyed:
-        rules += gap_rules(short, long, series, window, spec)
+        rules += gap_rules(grid, series, window, spec)
     report = ValidationReport.from_rules(
         rules,
         suite=f"{spec.name} data contract",
@@ -80,17 +82,22 @@ def check_contract(
         rows=len(filled),
         series=series,
         source=source,
-        filled_gaps=[FilledGap.model_validate(g.as_dict()) for g in short],
+        filled_gaps=[FilledGap.model_validate(g.as_dict()) for g in grid.short],
+        long_gaps=[FilledGap.model_validate(g.as_dict()) for g in grid.long],
+        quarantined=grid.quarantined,
         labels=learned_labels(raw, spec),
         great_expectations={"version": gx.__version__, "result": jsonable(gx_result)},
     )
     if report.success:
         log.info(
-            "data contract holds: %d rows, %d series, %s; %d short gaps filled",
+            "data contract holds: %d rows, %d series, %s; %d points quarantined, %d short gaps filled, "
+            "%d long gaps skipped",
             report.rows,
             series,
             window,
-            len(short),
+            len(grid.quarantined),
+            len(grid.short),
+            len(grid.long),
         )
     else:
         log.error("%s", summary_text(report))

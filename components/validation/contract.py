@@ -9,7 +9,7 @@ not_null                 no null hour or key (a null *value* is a gap, see ``gap
 <key>_in_set             a closed key's codes are the spec's (e.g. ``area_in_set``)
 <key>_code_pattern       an open key's codes match its pattern (e.g. ``industry_code_pattern``)
 <key>_max_codes          an open key has at most ``max_codes`` codes
-value_range              ``0 <= value <= spec.value_max`` (MWh per series and hour)
+value_range              ``0 <= value <= spec.value_max`` (a warning: such points are quarantined)
 inside_window            ``window.start <= datetime_utc < window.end``
 unique_key               no duplicate (keys…, datetime_utc)
 =======================  ======================================================================
@@ -33,6 +33,9 @@ if TYPE_CHECKING:
     from components.source.window import Window
 
 log = logging.getLogger(__name__)
+
+QUARANTINING = frozenset({"value_range"})
+"""Expectations whose unexpected values are point faults (quarantined, see ``faults``), not a hard stop."""
 
 
 @lru_cache(maxsize=1)
@@ -155,11 +158,13 @@ def _run_suite(
             samples = [f"missing {c}" for c in expected if c not in observed] + [
                 f"unexpected {c}" for c in observed if c not in expected
             ]
+        name = by_config.get((config["type"], str(kwargs.get("column"))), config["type"])
         rules.append(
             rule(
-                by_config.get((config["type"], str(kwargs.get("column"))), config["type"]),
+                name,
                 kwargs.get("column") or ", ".join(kwargs.get("column_list", [])),
                 bool(item["success"]),
+                severity="warning" if name in QUARANTINING else "error",
                 check=config["type"],
                 engine="great_expectations",
                 unexpected_count=int(res.get("unexpected_count") or (0 if item["success"] else 1)),

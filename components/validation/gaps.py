@@ -1,11 +1,14 @@
 """The gap policy: missing hours inside the window, told apart by length.
 
-A gap is a run of hours of one series without a value (no record, or a null). Runs up to the spec's
-``max_gap_hours`` are bounded data-quality faults: they are filled and reported (rule
-``short_gaps_filled``, severity warning). Longer runs break the contract (rule ``gap_limit``): the
-run is blocked with every long gap named, because a model fed a day of invented load learns the
-invention. Filling: inside a series by linear interpolation in time; at the window's edges by the
-same hour one day away (a daily cycle dominates hourly load), else the nearest value.
+A gap is a run of hours of one series without a value: no record, a null, or a point quarantined
+as a fault (``faults``). Runs up to the spec's ``max_gap_hours`` are filled and reported (rule
+``short_gaps_filled``, severity warning). Longer runs stay missing (rule ``long_gaps_skipped``,
+a warning): a model fed a day of invented load learns the invention, so training, backtest and
+monitoring skip those hours instead. The run fails only when the missing and quarantined hours
+exceed the spec's share (rule ``bad_share``) or no series has recent data (rule ``recent_data``).
+Hours before a series' first record are not gaps: the series had not started. Filling: inside a
+series by linear interpolation in time; at the window's edges by the same hour one day away (a
+daily cycle dominates hourly load), else the nearest value.
 """
 
 from __future__ import annotations
@@ -13,8 +16,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from components.contracts import RuleResult
+from components.contracts import QuarantinedPoint, RuleResult
 from components.datasets import DATETIME, TARGET, DatasetSpec
+from components.validation.faults import RULES, find_faults
 from components.validation.results import SAMPLE_SIZE, rule
 
 if TYPE_CHECKING:
@@ -55,10 +59,28 @@ def _runs(missing: Any) -> list[tuple[int, int]]:
     return [(int(a), int(b - a)) for a, b in zip(edges[::2], edges[1::2], strict=True)]
 
 
-def find_and_fill(
-    clean: pd.DataFrame, window: Window, spec: DatasetSpec
-) -> tuple[pd.DataFrame, list[Gap], list[Gap]]:
-    """``(frame on the complete grid with short gaps filled, short gaps, long gaps)``.
+@dataclass(frozen=True)
+class Grid:
+    """The validate step's view of the window: every series on the complete hourly grid.
+
+    ``frame`` has the clean feature columns: quarantined points and gaps of at most
+    ``max_gap_hours`` filled, longer gaps left out (no row). ``bad_cells`` counts the hours that were
+    missing or quarantined inside each series' span (its first record to the window's end), out of
+    ``span_cells``; ``recent_series`` is how many series have an observed value in the window's
+    last ``FaultPolicy.recent_hours``.
+    """
+
+    frame: pd.DataFrame
+    short: list[Gap]
+    long: list[Gap]
+    quarantined: list[QuarantinedPoint]
+    bad_cells: int = 0
+    span_cells: int = 0
+    recent_series: int = 0
+
+
+def find_and_fill(clean: pd.DataFrame, window: Window, spec: DatasetSpec) -> Grid:
+    """Quarantine point faults (``faults``), then fill short gaps and name the long ones.
 
     Rows whose keys or hour are null, or outside the window, are left out here (other rules report them).
     """
@@ -71,25 +93,53 @@ def find_and_fill(
     frame = frame.drop_duplicates([*keys, DATETIME], keep="last")
     grid = pd.date_range(window.start, window.end, freq="h", inclusive="left").astype("datetime64[ns, UTC]")
     if frame.empty:
-        return clean.iloc[0:0].copy(), [], []
+        return Grid(clean.iloc[0:0].copy(), [], [], [])
     wide = frame.pivot(index=keys, columns=DATETIME, values=TARGET).reindex(columns=grid)
-    values = wide.to_numpy(dtype="float64", copy=True)
+    source = wide.to_numpy(dtype="float64", copy=True)
+    present = frame.assign(_present=True).pivot(index=keys, columns=DATETIME, values="_present")
+    present_cells = present.reindex(index=wide.index, columns=grid).notna().to_numpy()
+    codes = find_faults(source, present_cells, spec.value_max, spec.faults)
+    values = np.where(codes > 0, np.nan, source)
+    observed = ~np.isnan(values)
+    first_record = np.where(present_cells.any(axis=1), present_cells.argmax(axis=1), len(grid))
+    span = np.arange(len(grid))[None, :] >= first_record[:, None]
+    recent = observed[:, max(0, len(grid) - spec.faults.recent_hours) :].any(axis=1)
     short: list[Gap] = []
     long: list[Gap] = []
-    for i, series in enumerate(wide.index):
-        codes = tuple(str(c) for c in (series if isinstance(series, tuple) else (series,)))
+    series_codes = [tuple(str(c) for c in (s if isinstance(s, tuple) else (s,))) for s in wide.index]
+    for i, codes_i in enumerate(series_codes):
         row = values[i]
         for first, length in _runs(np.isnan(row)):
-            gap = Gap(codes, grid[first], length)
+            if first + length <= first_record[i]:
+                continue  # before the series' first record: not a gap, the series had not started
+            gap = Gap(codes_i, grid[first], length)
             (short if length <= spec.max_gap_hours else long).append(gap)
             if length <= spec.max_gap_hours:
                 _fill(row, first, length)
+    quarantined = [
+        QuarantinedPoint(
+            series=list(series_codes[i]),
+            hour=grid[t].to_pydatetime(),
+            value=None if np.isnan(source[i, t]) else float(source[i, t]),
+            rule=RULES[codes[i, t] - 1],
+            replacement=None if np.isnan(values[i, t]) else float(values[i, t]),
+        )
+        for i, t in zip(*np.nonzero(codes), strict=True)
+    ]
     filled = pd.DataFrame(values, index=wide.index, columns=grid).stack(future_stack=True).rename(TARGET)  # type: ignore[call-overload]  # a Series
     out = filled.reset_index().rename(columns={"level_1": DATETIME, "level_2": DATETIME})
-    out = out.dropna(subset=[TARGET]) if long else out
+    out = out.dropna(subset=[TARGET])
     out = out[list(spec.feature_columns)].astype(spec.feature_dtypes)
     out = out.sort_values([DATETIME, *keys], kind="stable").reset_index(drop=True)
-    return out, short, long
+    return Grid(
+        out,
+        short,
+        long,
+        quarantined,
+        bad_cells=int((~observed & span).sum()),
+        span_cells=int(span.sum()),
+        recent_series=int(recent.sum()),
+    )
 
 
 def _fill(row: Any, first: int, length: int) -> None:
@@ -110,33 +160,88 @@ def _fill(row: Any, first: int, length: int) -> None:
             row[t] = row[before] if before >= 0 else row[after] if after < n else np.nan
 
 
-def gap_rules(
-    short: list[Gap], long: list[Gap], series: int, window: Window, spec: DatasetSpec
-) -> list[RuleResult]:
+def gap_rules(grid: Grid, series: int, window: Window, spec: DatasetSpec) -> list[RuleResult]:
+    """The fault policy's rules: one warning per quarantine rule and for filled and long gaps; the
+    run fails only on too large a bad share or on no recent data (see ``FaultPolicy``)."""
     cells = series * window.hours
     limit = spec.max_gap_hours
-    return [
+    policy = spec.faults
+    share = grid.bad_cells / grid.span_cells if grid.span_cells else 0.0
+    rules = [
         rule(
-            "gap_limit",
-            DATETIME,
-            not long,
-            check=f"no series misses more than {limit} consecutive hours of {window}",
+            name,
+            TARGET,
+            not found,
+            severity="warning",
+            check=f"quarantine: {QUARANTINE_CHECKS[name]}",
             engine="pandas",
-            unexpected_count=sum(g.hours for g in long),
+            unexpected_count=len(found),
             element_count=cells,
-            sample_values=[g.describe() for g in long[:SAMPLE_SIZE]],
-            observed={"long_gaps": [g.as_dict() for g in long]},
-        ),
+            sample_values=[_point(p) for p in found[:SAMPLE_SIZE]],
+        )
+        for name in RULES
+        for found in [[p for p in grid.quarantined if p.rule == name]]
+    ]
+    return [
+        *rules,
         rule(
             "short_gaps_filled",
             TARGET,
-            not short,
+            not grid.short,
             severity="warning",
             check=f"gaps of at most {limit} h are filled (interpolated) and flagged",
             engine="pandas",
-            unexpected_count=sum(g.hours for g in short),
+            unexpected_count=sum(g.hours for g in grid.short),
             element_count=cells,
-            sample_values=[g.describe() for g in short[:SAMPLE_SIZE]],
-            observed={"filled": [g.as_dict() for g in short]},
+            sample_values=[g.describe() for g in grid.short[:SAMPLE_SIZE]],
+            observed={"filled": [g.as_dict() for g in grid.short]},
+        ),
+        rule(
+            "long_gaps_skipped",
+            DATETIME,
+            not grid.long,
+            severity="warning",
+            check=f"gaps longer than {limit} h stay missing: no target, lag or actual inside them",
+            engine="pandas",
+            unexpected_count=sum(g.hours for g in grid.long),
+            element_count=cells,
+            sample_values=[g.describe() for g in grid.long[:SAMPLE_SIZE]],
+            observed={"long_gaps": [g.as_dict() for g in grid.long]},
+        ),
+        rule(
+            "bad_share",
+            TARGET,
+            share <= policy.max_bad_share,
+            check=f"at most {policy.max_bad_share:.1%} of the hours (from each series' first record) "
+            "are missing or quarantined",
+            engine="pandas",
+            unexpected_count=grid.bad_cells if share > policy.max_bad_share else 0,
+            element_count=grid.span_cells,
+            observed={"share": round(share, 6), "bad_hours": grid.bad_cells},
+        ),
+        rule(
+            "recent_data",
+            DATETIME,
+            grid.recent_series > 0 or series == 0,
+            check=f"a series has an observed value in the window's last {policy.recent_hours} h",
+            engine="pandas",
+            unexpected_count=0 if grid.recent_series or series == 0 else series,
+            element_count=series,
+            observed={"series_with_recent_data": grid.recent_series},
         ),
     ]
+
+
+QUARANTINE_CHECKS = {
+    "null_value": "a record without a value",
+    "value_range": "below 0 or above the spec's value_max",
+    "impossible_zero": "0 where the series cannot be 0",
+    "stuck_value": "a repeat in a run of identical values (a stuck meter)",
+    "spike": "far from both the same hour on nearby days and the hours around it",
+}
+
+
+def _point(point: QuarantinedPoint) -> str:
+    kept = "missing" if point.replacement is None else f"filled {point.replacement:.6g}"
+    value = "null" if point.value is None else f"{point.value:.6g}"
+    return f"{'/'.join(point.series)} {point.hour.isoformat()}: {value} -> {kept}"

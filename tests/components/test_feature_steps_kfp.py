@@ -80,6 +80,7 @@ def test_extract_validate_features_under_kfp_local(
     assert meta["rows"] == 5472 and meta["series"] == 76 and meta["created"] is True
     assert meta["sha256"] == manifest["sha256"]
     assert meta["contract"]["success"] is True and meta["contract"]["failed_rules"] == []
+    assert meta["contract"]["quarantined_points"] == 0 and meta["contract"]["long_gap_hours"] == 0
     assert meta["manifest"] == store.uri(layout.feature_manifest(group, 1, run))
     assert not (run_dir / "features" / "snapshot").exists(), "nothing is written at the snapshot's path"
 
@@ -111,26 +112,27 @@ def test_validate_component_raises_after_saving_the_report(
     only repeat the ~15-40 s Great Expectations import in a fresh subprocess)."""
     bad = pd.read_parquet(snapshot_path)
     bad = bad[(bad["HourUTC"] >= "2023-01-15") & (bad["HourUTC"] < "2023-01-18")].copy()
-    bad.loc[bad.index[3], "TotalCon"] = -1
+    bad.loc[bad.index[3], "PriceArea"] = "DK9"
+    bad.loc[bad.index[7], "TotalCon"] = -1.0  # a point fault: quarantined, counted, not the failure
     bad.to_parquet(tmp_path / "raw", index=False)
     raw = dsl.Dataset(name="raw", uri=str(tmp_path / "raw"), metadata={"source": "snapshot:bad"})
     clean = dsl.Dataset(name="clean", uri=str(tmp_path / "clean"))
     report = dsl.Artifact(name="report", uri=str(tmp_path / "report"))
     contract = dsl.Markdown(name="contract", uri=str(tmp_path / "contract"))
 
-    with pytest.raises(DataContractError, match=r"rule value_range on column 'energy_consumption'"):
+    with pytest.raises(DataContractError, match=r"rule area_in_set on column 'area'"):
         validate.python_func(
             raw=raw, window_start=START, window_end=END, clean=clean, report=report, contract=contract
         )
     result = json.loads((tmp_path / "report").read_text())
     markdown = (tmp_path / "contract").read_text()
-    assert (
-        markdown.startswith("# Data contract BROKEN")
-        and "### value_range on `energy_consumption`" in markdown
-    )
+    assert markdown.startswith("# Data contract BROKEN") and "### area_in_set on `area`" in markdown
     assert contract.metadata["success"] is False
-    assert result["success"] is False and result["failed_rules"] == ["value_range"]
+    assert result["success"] is False and result["failed_rules"] == ["area_in_set"]
     assert result["source"] == "snapshot:bad"
-    assert report.metadata["failed_rules"] == "value_range"
+    assert report.metadata["failed_rules"] == "area_in_set"
+    assert contract.metadata["quarantined_points"] == report.metadata["quarantined_points"] == 1
+    assert [p["rule"] for p in result["quarantined"]] == ["value_range"]
+    assert "## Quarantined points (1)" in markdown
     assert not (tmp_path / "clean").exists()  # nothing for the features step
     assert store.list("features/") == []

@@ -6,7 +6,6 @@ Pages run under ``streamlit.testing.v1.AppTest`` from the real entry point (``da
 
 from __future__ import annotations
 
-import base64
 import io
 import os
 import subprocess
@@ -17,7 +16,6 @@ from pathlib import Path
 from typing import Any
 
 import httpx
-import numpy as np
 import pandas as pd
 import pytest
 from streamlit.testing.v1 import AppTest
@@ -35,6 +33,7 @@ from tests.dashboard.conftest import (
     WORST,
     DashboardData,
     api_settings,
+    array,
     figures,
     label,
     new_store,
@@ -50,18 +49,6 @@ PAGES = {"forecasts": None, "monitoring": "views/monitoring.py", "quality": "vie
 
 def open_page(page: str) -> AppTest:
     return open_app(PAGES[page])
-
-
-def array(value: Any) -> np.ndarray:
-    """A figure array as Plotly serialises it: a list, or base64 ``bdata`` with a dtype (and shape)."""
-    if isinstance(value, dict) and "bdata" in value:
-        flat = np.frombuffer(base64.b64decode(value["bdata"]), dtype=value["dtype"])
-        shape = value.get("shape")
-        if shape is None:
-            return flat
-        dims = tuple(int(d) for d in shape.split(",")) if isinstance(shape, str) else tuple(shape)
-        return flat.reshape(dims)
-    return np.asarray(value)
 
 
 # --- settings and client ---------------------------------------------------------------------------

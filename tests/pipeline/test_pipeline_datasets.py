@@ -13,8 +13,8 @@ resolve-model, predict, monitor; no tuning, cheap settings) with ``EF_DATASET=<n
   2019-10-27 00:00 (``TotalLoad`` empty), two hours per area that the validate step fills;
 * ``ConsumptionDK3619IndustryHour``: SYNTHETIC records, because there is no export of this dataset on
   this machine (and no network). They follow the documented schema exactly (``TimeUTC``, ``TimeDK``,
-  ``DK36Code``, ``DK36Title``, ``DK19Code``, ``DK19Title``, ``Consumption_MWh``; see
-  ``../shared/data/README.md``) for six DK36 codes with their titles (``INDUSTRY_TITLES`` of
+  ``DK36Code``, ``DK36Title``, ``DK19Code``, ``DK19Title``, ``Consumption_MWh``, as Energi
+  Data Service documents them) for six DK36 codes with their titles (``INDUSTRY_TITLES`` of
   ``tests/api_fixtures.py``, private households as ``PR``); the DK19 codes/titles are the DB07
   19-grouping letters of those industries (``PR`` for households), plausible but not copied from the
   real API. Values are a seeded daily/weekly shape with 2 % noise at plausible national levels

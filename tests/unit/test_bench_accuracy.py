@@ -17,14 +17,13 @@ from typing import Any
 import pytest
 
 from components.datasets import TARGET, get_spec
-from tests.conftest import REPO_ROOT, SHARED_DATA, SNAPSHOT_PATH
+from tests.conftest import EBN_2019, EBN_2024, REPO_ROOT, SNAPSHOT_PATH
 
 pytestmark = pytest.mark.slow
 
 BENCH = REPO_ROOT / "bench" / "accuracy.py"
-EXPORTS = SHARED_DATA / "energidataservice"
-BALANCE_2019 = EXPORTS / "ElectricityBalanceNonv_DK1DK2_2019-01-01T00_2019-10-31T23.csv"
-BALANCE_2024 = EXPORTS / "ElectricityBalanceNonv_DK2_2024-08-28T22_2024-11-06T22.csv"
+BALANCE_2019 = EBN_2019
+BALANCE_2024 = EBN_2024
 NEW_METHODS = ("naive_24", "mstl", "mlforecast")
 FIELDS = ("mape", "wape", "fit_seconds", "predict_seconds")
 

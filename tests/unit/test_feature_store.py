@@ -173,15 +173,10 @@ def test_failed_validation_is_refused(
 
 
 # --- the gate: bad input never reaches the feature store ---------------------------------------
-def _null(f: pd.DataFrame) -> pd.DataFrame:
-    """Five null hours in a row: longer than the gap limit (3 h)."""
-    series = (f["PriceArea"] == "DK1") & (f["ConsumerType_DE35"] == "111")
-    hours = f["HourUTC"].between("2023-01-16T01:00:00", "2023-01-16T05:00:00")
-    return f.assign(TotalCon=f["TotalCon"].astype("float64").mask(series & hours))
-
-
-def _negative(f: pd.DataFrame) -> pd.DataFrame:
-    return f.assign(TotalCon=f["TotalCon"].mask(f.index == 7, -12))
+def _mostly_null(f: pd.DataFrame) -> pd.DataFrame:
+    """A whole day of DK1 null: a sixth of the window, far more than the 2 % a run may miss."""
+    hours = f["HourUTC"].between("2023-01-16T00:00:00", "2023-01-16T23:00:00")
+    return f.assign(TotalCon=f["TotalCon"].astype("float64").mask((f["PriceArea"] == "DK1") & hours))
 
 
 def _area(f: pd.DataFrame) -> pd.DataFrame:
@@ -200,20 +195,19 @@ def _dtype(f: pd.DataFrame) -> pd.DataFrame:
     return f.assign(TotalCon=f["TotalCon"].astype("string").mask(f.index == 7, "n/a"))
 
 
-def _missing_hours(f: pd.DataFrame) -> pd.DataFrame:
-    series = (f["PriceArea"] == "DK2") & (f["ConsumerType_DE35"] == "441")
-    hours = f["HourUTC"].between("2023-01-16T05:00:00", "2023-01-16T09:00:00")
-    return f[~(series & hours)]
+def _stale(f: pd.DataFrame) -> pd.DataFrame:
+    """Every value of the window's last day is 0 (quarantined): nothing recent to start from."""
+    late = f["HourUTC"] >= "2023-01-17T00:00:00"
+    return f.assign(TotalCon=f["TotalCon"].mask(late, 0))
 
 
 BAD_INPUTS: dict[str, tuple[Callable[[pd.DataFrame], pd.DataFrame], str, str]] = {
-    "null": (_null, "gap_limit", "DK1/111: 2023-01-16T01:00:00+00:00 .. 2023-01-16T05:00:00+00:00 (5 h)"),
-    "negative": (_negative, "value_range", "energy_consumption"),
+    "mostly_null": (_mostly_null, "bad_share", "are missing or quarantined"),
     "unknown_area": (_area, "area_in_set", "DK3"),
     "unknown_consumer_type": (_consumer, "consumer_type_in_set", "'000'"),
     "duplicate_key": (_duplicate, "unique_key", "area, consumer_type, datetime_utc"),
     "wrong_dtype": (_dtype, "column_dtype", "n/a"),
-    "missing_hours": (_missing_hours, "gap_limit", "DK2/441: 2023-01-16T05:00:00+00:00 .. "),
+    "stale": (_stale, "recent_data", "in the window's last 24 h"),
 }
 
 
@@ -250,6 +244,31 @@ def test_bad_input_stops_at_validate(
     assert after is not None
     assert after.generation == pointer.generation and after.body == pointer.body
     assert generations(store) == before  # nothing of W2 was written
+
+
+def test_point_faults_reach_the_store_quarantined_and_listed(
+    settings: Settings, store: ObjectStore, snapshot_path: Path, tmp_path: Path
+) -> None:
+    """A negative hour and five null hours of one series: the run goes on; the snapshot has the
+    negative hour filled, the null run missing, and the manifest lists every quarantined point."""
+    raw = pd.read_parquet(snapshot_path)
+    one = (raw["PriceArea"] == "DK1") & (raw["ConsumerType_DE35"] == "111")
+    nulls = one & raw["HourUTC"].between("2023-01-16T01:00:00", "2023-01-16T05:00:00")
+    negative = one & (raw["HourUTC"] == "2023-01-17T12:00:00")
+    bad = raw.assign(TotalCon=raw["TotalCon"].astype("float64").mask(nulls).mask(negative, -12.0))
+    bad.to_parquet(tmp_path / "faults.parquet", index=False)
+    written = run_stages(settings.model_copy(update={"snapshot": tmp_path / "faults.parquet"}), store, 0)
+    manifest = load_manifest(store, settings, written.run_id)
+    report = manifest.validation_result
+    assert report is not None and report.success
+    assert sorted((p.rule, p.hour.isoformat(), p.replacement is None) for p in report.quarantined) == [
+        *[("null_value", f"2023-01-16T0{h}:00:00+00:00", True) for h in range(1, 6)],
+        ("value_range", "2023-01-17T12:00:00+00:00", False),
+    ]
+    assert [(g.series, g.hours) for g in report.long_gaps] == [(["DK1", "111"], 5)]
+    frame, _ = load_snapshot(store, settings, run=written.run_id)
+    series = frame[(frame["area"] == "DK1") & (frame["consumer_type"] == "111")].set_index("datetime_utc")
+    assert len(series) == 72 - 5 and (series["energy_consumption"] > 0).all()
 
 
 def test_a_manifest_written_before_the_typed_report_still_loads(

@@ -11,10 +11,10 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from components.model.backtest import backtest, seasonal_naive, truncate
+from components.model.backtest import backtest, daily_origins, seasonal_naive, truncate, usable_origins
 from components.model.baselines import naive_forecast, to_hierarchical
 from components.model.core import GlobalModel
-from components.model.design import Panel, build_design, feature_names, panel_from_long
+from components.model.design import FrameError, Panel, build_design, feature_names, panel_from_long
 from components.model.forecaster import GlobalLGBMForecaster
 from tests import de35_schema as schemas
 
@@ -181,3 +181,21 @@ def test_forecast_contract_with_ragged_series(snapshot_path: Path) -> None:
     assert firsts.loc[("DK2", "111")] == last - pd.Timedelta(hours=2)
     assert (firsts.drop(("DK2", "111")) == last + pd.Timedelta(hours=1)).all()
     assert np.isfinite(out["forecast"]).all()
+
+
+def test_backtest_origins_skip_a_long_gap() -> None:
+    """41 h missing for every series (a long gap the validate step left missing): the daily origins
+    inside it are skipped and earlier days taken instead, so the backtest keeps its number of origins."""
+    hours = 24 * 12
+    values = np.tile(1000 + 100 * np.sin(np.arange(hours) * 2 * np.pi / 24), (2, 1))
+    last = hours - 1 - 24
+    gap = slice(last - 24 - 40, last - 24 + 1)  # the second-last daily origin and the 40 h before it
+    values[:, gap] = np.nan
+    panel = Panel((("a",), ("b",)), pd.date_range("2023-01-01", periods=hours, freq="h", tz="UTC"), values)
+    usable = usable_origins(panel, 24)
+    picked = daily_origins(hours, 3, 24, usable)
+    assert list(picked) == [last - 96, last - 72, last]  # last - 24 and last - 48 lie in the gap
+    assert usable[picked].all() and not usable[gap].any()
+    assert list(daily_origins(hours, 3, 24)) == [last - 48, last - 24, last]  # without the mask: every day
+    with pytest.raises(FrameError, match="outside the long gaps"):
+        daily_origins(hours, 11, 24, usable)

@@ -21,17 +21,16 @@ from components.model.registry import ForecasterPyfunc, pip_requirements, signat
 from components.model.statistical import StatParams
 from components.model.training import train_and_register
 from components.settings import Settings
-from tests.conftest import SHARED_DATA
+from tests.conftest import EBN_2019 as EB_2019
 from tests.de35_schema import short_frame
 
-EB_2019 = SHARED_DATA / "energidataservice" / "ElectricityBalanceNonv_DK1DK2_2019-01-01T00_2019-10-31T23.csv"
 SMALL = {"n_estimators": 30, "origin_stride": 6, "quantile_n_estimators": 10}
 
 
 def eb_frame(end: str = "2019-06-20", days: int = 36) -> pd.DataFrame:
     """The real 2019 export (UTF-8 with BOM, newest first) as a clean one-key frame, a window of it."""
     if not EB_2019.exists():
-        pytest.fail(f"shared export missing at {EB_2019} (set EF_SHARED_DATA)")
+        pytest.fail(f"the 2019 export is missing at {EB_2019}")
     raw = pd.read_csv(EB_2019, encoding="utf-8-sig", usecols=["HourUTC", "PriceArea", "TotalLoad"])
     frame = pd.DataFrame(
         {

@@ -11,7 +11,7 @@ import pandas as pd
 import pytest
 
 from components import layout
-from components.contracts import MonitoringPointer, MonitoringSummary
+from components.contracts import FilledGap, MonitoringPointer, MonitoringSummary, QuarantinedPoint
 from components.monitoring import (
     MonitoringResult,
     error_metrics,
@@ -137,6 +137,41 @@ def test_figures_equal_a_direct_computation(
 
     pointer = MonitoringPointer.model_validate(store.read_json(layout.MONITORING_LATEST))
     assert pointer.run_id == result.run_id and pointer.summary == layout.monitoring_summary(result.run_id)
+
+
+def test_filled_and_quarantined_hours_are_not_actuals(
+    store: ObjectStore, model_settings: Settings, snapshot_path: Path
+) -> None:
+    """Values the validate step invented (a filled gap, a quarantined point's replacement) are no
+    observations: the forecast hours they cover are not scored."""
+    for day in range(2):
+        run = store_cut_snapshot(
+            store, model_settings, clean_frame(snapshot_path, FIRST + day * DAY, HISTORY_HOURS)
+        )
+        predict_and_publish(store, model_settings, run, FIRST + day * DAY)
+    frame = clean_frame(snapshot_path, FIRST + 2 * DAY, HISTORY_HOURS)
+    newest = store_cut_snapshot(
+        store,
+        model_settings,
+        frame,
+        filled_gaps=[FilledGap(series=["DK1", "111"], start=FIRST + DAY + timedelta(hours=5), hours=3)],
+        quarantined=[
+            QuarantinedPoint(
+                series=["DK2", "441"],
+                hour=FIRST + timedelta(hours=10),
+                value=0.0,
+                rule="impossible_zero",
+                replacement=1.0,
+            )
+        ],
+    )
+    result = monitor_and_publish(store, model_settings, newest, FIRST + 2 * DAY)
+    summary = MonitoringSummary.model_validate(store.read_json(layout.monitoring_summary(result.run_id)))
+    assert summary.evaluated_pairs == 2 * 76 * 24 - 3 - 1
+    pairs = store.read_parquet(summary.tables["pairs"])
+    scored = set(zip(pairs["area"], pairs["consumer_type"], pairs["datetime_utc"], strict=True))
+    assert ("DK2", "441", pd.Timestamp(FIRST + timedelta(hours=10))) not in scored
+    assert ("DK2", "441", pd.Timestamp(FIRST + timedelta(hours=11))) in scored
 
 
 def test_repeated_run_changes_nothing(

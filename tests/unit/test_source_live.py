@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import time
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
 from typing import Any
 
 import pandas as pd
@@ -16,7 +15,7 @@ from components.extract import extract, source_data_end
 from components.settings import Settings
 from components.source.client import ApiClient, RequestBudgetSpent, SourceUnreachable, check_resolvable
 from components.storage import ObjectStore
-from tests.conftest import EBN_2019, SHARED_DATA
+from tests.conftest import EBN_2019, EBN_2024
 from tests.replay_api import load_records, serve
 
 EBN = get_spec("ElectricityBalanceNonv")
@@ -141,9 +140,7 @@ def test_reference_in_the_past_is_one_request(settings: Settings, ebn_records: l
 
 
 def test_snapshot_of_the_site_download_format(settings: Settings) -> None:
-    path = Path(
-        SHARED_DATA / "energidataservice" / "ElectricityBalanceNonv_DK2_2024-08-28T22_2024-11-06T22.csv"
-    )
+    path = EBN_2024
     result = extract(settings.model_copy(update={"dataset": EBN.name, "snapshot": path}), "now", 0, 7)
     assert result.newest_hour == datetime(2024, 11, 6, 22, tzinfo=UTC)
     assert len(result.frame) == 7 * 24 and set(result.frame["PriceArea"]) == {"DK2"}
@@ -151,6 +148,6 @@ def test_snapshot_of_the_site_download_format(settings: Settings) -> None:
 
 def test_backfill_ends_at_the_exports_last_complete_hour(settings: Settings) -> None:
     """What ``python -m devtools backfill`` plans from with ``ENERGY_SNAPSHOT`` set to a dataset's export."""
-    path = SHARED_DATA / "energidataservice" / "ElectricityBalanceNonv_DK1DK2_2019-01-01T00_2019-10-31T23.csv"
+    path = EBN_2019
     export = settings.model_copy(update={"dataset": EBN.name, "snapshot": path})
     assert source_data_end(export) == datetime(2019, 11, 1, 0, tzinfo=UTC)

@@ -16,12 +16,11 @@ from components.extract import Window, extract_snapshot
 from components.settings import Settings
 from components.storage import ObjectStore
 from components.validation import DataContractError, check_contract, clean_frame, enforce
-from tests.conftest import SHARED_DATA
+from tests.conftest import EBN_2019
 from tests.pipeline_fixtures import run_feature_stages
 
 DE35 = get_spec("ConsumptionDE35Hour")
 EBN = get_spec("ElectricityBalanceNonv")
-EBN_2019 = SHARED_DATA / "energidataservice" / "ElectricityBalanceNonv_DK1DK2_2019-01-01T00_2019-10-31T23.csv"
 WINDOW = Window(datetime(2023, 1, 15, tzinfo=UTC), datetime(2023, 1, 18, tzinfo=UTC))
 
 
@@ -73,9 +72,16 @@ def test_good_window_holds_and_result_is_json(raw: pd.DataFrame) -> None:
         "value_range",
         "inside_window",
         "unique_key",
-        "gap_limit",
+        "null_value",
+        "impossible_zero",
+        "stuck_value",
+        "spike",
         "short_gaps_filled",
+        "long_gaps_skipped",
+        "bad_share",
+        "recent_data",
     }
+    assert result["quarantined"] == [] and result["long_gaps"] == []
     assert result["great_expectations"]["result"]["success"] is True
     assert outcome.report.blocking == [] and outcome.report.notes == []
     assert enforce(outcome) is outcome.clean
@@ -85,8 +91,7 @@ def test_good_window_holds_and_result_is_json(raw: pd.DataFrame) -> None:
     ("change", "rule"),
     [
         (lambda f: f.assign(PriceArea=f["PriceArea"].where(f.index != 5, "DK9")), "area_in_set"),
-        (lambda f: f.assign(TotalCon=f["TotalCon"].where(f.index != 7, -1)), "value_range"),
-        (lambda f: f.assign(TotalCon=f["TotalCon"].where(f.index != 7, 1e12)), "value_range"),
+        (lambda f: f.assign(TotalCon=f["TotalCon"].where(f["HourUTC"] < "2023-01-16", None)), "bad_share"),
         (lambda f: pd.concat([f, f.head(2)], ignore_index=True), "unique_key"),
         (
             lambda f: f.assign(HourUTC=f["HourUTC"].where(f.index != 3, "2023-01-20T00:00:00")),
@@ -100,6 +105,28 @@ def test_hard_failures_block(raw: pd.DataFrame, change: object, rule: str) -> No
     assert rule in outcome.report.failed_rules
     with pytest.raises(DataContractError, match=f"rule {rule}"):
         enforce(outcome)
+
+
+@pytest.mark.parametrize(
+    ("value", "rule"), [(-1.0, "value_range"), (1e12, "value_range"), (0.0, "impossible_zero")]
+)
+def test_an_impossible_value_is_quarantined_not_fatal(raw: pd.DataFrame, value: float, rule: str) -> None:
+    hour, area, consumer = raw.loc[7, ["HourUTC", "PriceArea", "ConsumerType_DE35"]]
+    outcome = check_contract(raw.assign(TotalCon=raw["TotalCon"].where(raw.index != 7, value)), WINDOW, DE35)
+    assert outcome.success, outcome.report.failed_rules
+    (point,) = outcome.report.quarantined
+    assert (point.series, point.value, point.rule) == ([area, consumer], value / 1000, rule)
+    assert point.hour == pd.Timestamp(hour, tz="UTC")
+    clean = outcome.clean.set_index(["area", "consumer_type", "datetime_utc"])["energy_consumption"]
+    assert clean[(area, consumer, point.hour)] == pytest.approx(point.replacement)
+    assert 0 < point.replacement < DE35.value_max  # filled from its neighbours, not the bad value
+    assert rule in outcome.report.warnings and not outcome.report.blocking
+
+
+def test_no_recent_data_blocks(raw: pd.DataFrame) -> None:
+    stale = raw.assign(TotalCon=raw["TotalCon"].where(raw["HourUTC"] < "2023-01-17", None))
+    outcome = check_contract(stale, WINDOW, DE35)
+    assert "recent_data" in outcome.report.failed_rules
 
 
 def test_unparseable_values_are_contract_failures_not_crashes(raw: pd.DataFrame) -> None:
@@ -127,7 +154,13 @@ def test_short_real_gaps_are_filled_and_reported() -> None:
     raw, window = ebn_raw("2019-11-01T00:00+00:00", 35)
     outcome = check_contract(raw, window, EBN)
     assert outcome.success, outcome.report.failed_rules
-    assert outcome.report.warnings == ["short_gaps_filled"]
+    assert outcome.report.warnings == ["null_value", "short_gaps_filled"]
+    nulls = {(tuple(p.series), p.hour.isoformat()) for p in outcome.report.quarantined}
+    assert nulls == {
+        (area, hour)
+        for area in (("DK1",), ("DK2",))
+        for hour in ("2019-09-29T07:00:00+00:00", "2019-10-27T00:00:00+00:00")
+    }
     filled = {(tuple(g.series), g.start.isoformat(), g.hours) for g in outcome.report.filled_gaps}
     assert filled == {
         (("DK1",), "2019-09-29T07:00:00+00:00", 2),
@@ -142,28 +175,47 @@ def test_short_real_gaps_are_filled_and_reported() -> None:
     assert min(before, after) <= dk1[pd.Timestamp("2019-09-29T07:00Z")] <= max(before, after)
     rule = next(r for r in outcome.report.rules if r.rule == "short_gaps_filled")
     assert rule.severity == "warning" and rule.unexpected_count == 8 and not rule.blocking
-    assert outcome.report.notes == [rule]
+    assert rule in outcome.report.notes
     assert "DK1: 2019-09-29T07:00:00+00:00 .. 2019-09-29T08:00:00+00:00 (2 h)" in rule.sample_values
 
 
-def test_the_long_real_gap_fails_naming_it() -> None:
-    raw, window = ebn_raw("2019-06-10T00:00+00:00", 21)
+def test_the_long_real_gap_is_skipped_not_fatal() -> None:
+    """14 h + 19 h missing on 2019-05-29/30: the run goes on, the hours stay missing and are named."""
+    raw, window = ebn_raw("2019-06-10T00:00+00:00", 120)
     outcome = check_contract(raw, window, EBN)
-    assert not outcome.success and outcome.report.failed_rules == ["gap_limit"]
-    message = str(DataContractError(outcome.report))
-    assert "DK1: 2019-05-29T06:00:00+00:00 .. 2019-05-29T19:00:00+00:00 (14 h)" in message
-    assert "DK2: 2019-05-29T21:00:00+00:00 .. 2019-05-30T15:00:00+00:00 (19 h)" in message
+    assert outcome.success and "long_gaps_skipped" in outcome.report.warnings
+    gaps = {(tuple(g.series), g.start.isoformat(), g.hours) for g in outcome.report.long_gaps}
+    assert gaps == {
+        (area, start, hours)
+        for area in (("DK1",), ("DK2",))
+        for start, hours in (("2019-05-29T06:00:00+00:00", 14), ("2019-05-29T21:00:00+00:00", 19))
+    }
+    inside = outcome.clean["datetime_utc"].between(
+        pd.Timestamp("2019-05-29T06:00Z"), pd.Timestamp("2019-05-30T15:00Z")
+    )
+    assert set(outcome.clean.loc[inside, "datetime_utc"]) == {
+        pd.Timestamp("2019-05-29T20:00Z")
+    }  # the one observed hour
+
+
+def test_too_large_a_share_of_missing_hours_fails_naming_it() -> None:
+    """The same gap in a 3-day window is 47 % of the hours: nothing to trust, the run stops."""
+    raw, window = ebn_raw("2019-05-31T00:00+00:00", 3)
+    outcome = check_contract(raw, window, EBN)
+    assert outcome.report.failed_rules == ["bad_share"]
+    assert "rule bad_share" in str(DataContractError(outcome.report))
 
 
 def test_a_blocked_run_leaves_the_previous_snapshot_as_it_was(settings: Settings, store: ObjectStore) -> None:
     live = settings.model_copy(
         update={"dataset": EBN.name, "feature_group": EBN.feature_group, "snapshot": EBN_2019}
     )
+    live = live.model_copy(update={"days_export": 3})
     first = run_feature_stages(live, "2019-05-28T00:00Z", ObjectStore.from_settings(live))
     live_store = ObjectStore.from_settings(live)
     before = {name: live_store.generation(name) for name in live_store.list("")}
-    with pytest.raises(DataContractError, match="gap_limit"):
-        run_feature_stages(live, "2019-06-01T00:00Z", live_store)
+    with pytest.raises(DataContractError, match="bad_share"):
+        run_feature_stages(live, "2019-05-31T00:00Z", live_store)
     assert {name: live_store.generation(name) for name in live_store.list("")} == before
     pointer = live_store.read_json(f"features/{EBN.feature_group}/v1/latest.json")
     assert pointer["run_id"] == first.run_id == "20190528T0000Z"
