@@ -204,8 +204,10 @@ def run_pipeline_locally(
     on_step: Callable[[int, str, str, float], None] | None = None,
     warm: bool | Path = True,
     env: Mapping[str, str] | None = None,
+    runner: Any = None,
 ) -> RunResult:
-    """Run the whole DAG once with ``kfp.local.SubprocessRunner(use_venv=False)``.
+    """Run the whole DAG once with ``kfp.local.SubprocessRunner(use_venv=False)``, or ``runner``
+    (e.g. a ``kfp.local.DockerRunner``: every step in the image, see :mod:`devtools.containers`).
 
     ``warm``: True starts a warm-interpreter server for this run (see :mod:`devtools.warm`), a
     path uses the launcher of one that is already running (a backfill shares one), False starts
@@ -213,7 +215,7 @@ def run_pipeline_locally(
     for the steps, e.g. ``EF_BUCKET``) on top of this process's environment. Raises RuntimeError
     naming the failed step when a step fails.
     """
-    if warm is True:
+    if warm is True and runner is None:
         from devtools.warm import warm_interpreter
 
         with warm_interpreter() as launcher:
@@ -229,12 +231,14 @@ def run_pipeline_locally(
     before = pointer_generations(store, settings)
     settings.data_dir.mkdir(parents=True, exist_ok=True)
     local.init(
-        runner=local.SubprocessRunner(use_venv=False), pipeline_root=str(pipeline_root), raise_on_error=True
+        runner=runner or local.SubprocessRunner(use_venv=False),
+        pipeline_root=str(pipeline_root),
+        raise_on_error=True,
     )
     pipeline = build_pipeline(settings, env={**task_env(settings), **(env or {})})
     known = _run_dirs(pipeline_root)
     started = time.perf_counter()
-    executable = warm if isinstance(warm, Path) else None
+    executable = warm if isinstance(warm, Path) and runner is None else None
     with step_timer(on_step) as steps, warnings.catch_warnings(), python_executable(executable):
         # Expected locally: cluster-only settings (resources, display names) and the project image
         # that the subprocess runner replaces with this very environment.
