@@ -78,10 +78,9 @@ def debian_base(reference: str = BASE_REFERENCE) -> str:
         )
         if bootstrap.returncode != 0:
             raise RuntimeError(f"debootstrap failed: {bootstrap.stdout[-2000:]}{bootstrap.stderr[-2000:]}")
-        for cache in ("var/cache/apt/archives", "var/lib/apt/lists"):
-            for item in (rootfs / cache).glob("*"):
-                if item.is_file():
-                    item.unlink()
+        for pattern in ("var/cache/apt/archives/*.deb", "var/cache/apt/*.bin", "var/lib/apt/lists/*_*"):
+            for item in rootfs.glob(pattern):
+                item.unlink()
         tar = subprocess.Popen(["tar", "-C", str(rootfs), "-c", "."], stdout=subprocess.PIPE)
         imported = subprocess.run(
             ["podman", "import", "-", reference],
