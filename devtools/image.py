@@ -15,7 +15,7 @@ import re
 import subprocess
 import sys
 from collections.abc import Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 
 from devtools import engine
@@ -83,7 +83,6 @@ class BuildPlan:
     """What the image is tagged and the build prints: ``Settings().image_uri``."""
     build_args: dict[str, str]
     ca_bundle: Path | None = None
-    extra_tags: list[str] = field(default_factory=list)
 
     @property
     def cache_tag(self) -> str:
@@ -138,10 +137,9 @@ def build(build_plan: BuildPlan) -> str:
         done = subprocess.run([*command, str(engine.REPO)], env=engine.engine_env(), check=False)
         if done.returncode != 0:
             raise RuntimeError(f"{tool} build failed (exit {done.returncode})")
-    for tag in (build_plan.reference, *build_plan.extra_tags):
-        tagged = engine.run([tool, "tag", cache_tag, tag])
-        if tagged.returncode != 0:
-            raise RuntimeError(f"{tool} tag {cache_tag} {tag}: {tagged.stderr.strip()}")
+    tagged = engine.run([tool, "tag", cache_tag, build_plan.reference])
+    if tagged.returncode != 0:
+        raise RuntimeError(f"{tool} tag {cache_tag} {build_plan.reference}: {tagged.stderr.strip()}")
     return build_plan.reference
 
 
