@@ -131,6 +131,10 @@ def build(build_plan: BuildPlan) -> str:
             command += ["--isolation", "chroot"]
         for key, value in build_plan.build_args.items():
             command += ["--build-arg", f"{key}={value}"]
+        # buildah's layer cache ignores a changed ARG value, so a cached LABEL step would keep the
+        # previous build's version and revision; labels given here always apply.
+        for key in ("VERSION", "REVISION"):
+            command += ["--label", f"org.opencontainers.image.{key.lower()}={build_plan.build_args[key]}"]
         if build_plan.ca_bundle:
             command += ["--volume", f"{build_plan.ca_bundle}:{HOST_CA_BUNDLE}:ro"]
         log.info("building: %s", " ".join(command))
