@@ -205,8 +205,10 @@ def run_pipeline_locally(
     warm: bool | Path = True,
     env: Mapping[str, str] | None = None,
     verbose: bool = False,
+    runner: Any = None,
 ) -> RunResult:
-    """Run the whole DAG once with ``kfp.local.SubprocessRunner(use_venv=False)``.
+    """Run the whole DAG once with ``kfp.local.SubprocessRunner(use_venv=False)``, or ``runner``
+    (e.g. a ``kfp.local.DockerRunner``: every step in the image, see :mod:`devtools.containers`).
 
     ``warm``: True starts a warm-interpreter server for this run (see :mod:`devtools.warm`), a
     path uses the launcher of one that is already running (a backfill shares one), False starts
@@ -215,7 +217,7 @@ def run_pipeline_locally(
     held back unless ``verbose`` (see :mod:`devtools.task_output`); a failed step raises
     :class:`devtools.task_output.StepFailed`, naming the step and the exception it ended with.
     """
-    if warm is True:
+    if warm is True and runner is None:
         from devtools.warm import warm_interpreter
 
         with warm_interpreter() as launcher:
@@ -232,12 +234,14 @@ def run_pipeline_locally(
     before = pointer_generations(store, settings)
     settings.data_dir.mkdir(parents=True, exist_ok=True)
     local.init(
-        runner=local.SubprocessRunner(use_venv=False), pipeline_root=str(pipeline_root), raise_on_error=True
+        runner=runner or local.SubprocessRunner(use_venv=False),
+        pipeline_root=str(pipeline_root),
+        raise_on_error=True,
     )
     pipeline = build_pipeline(settings, env={**task_env(settings), **(env or {})})
     known = _run_dirs(pipeline_root)
     started = time.perf_counter()
-    executable = warm if isinstance(warm, Path) else None
+    executable = warm if isinstance(warm, Path) and runner is None else None
     with (
         task_output(verbose) as output,
         step_timer(on_step) as steps,
