@@ -11,6 +11,8 @@ EMULATOR_PORT="${EF_EMULATOR_PORT:-4443}"
 API_PORT="${EF_API_PORT:-8000}"
 DASHBOARD_PORT="${EF_DASHBOARD_PORT:-8501}"
 BACKFILL_DAYS="${DEMO_BACKFILL_DAYS:-4}"
+# an invalid EF_* setting ends the demo here, in one line, before anything starts
+"${RUN[@]}" python -m devtools check >/dev/null
 mkdir -p "$EF_DATA_DIR"
 pids=()
 cleanup() { for pid in "${pids[@]}"; do kill "$pid" 2>/dev/null || true; done; wait 2>/dev/null || true; }

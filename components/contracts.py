@@ -7,7 +7,7 @@ is caught at the boundary. Imports no ML library. Frame columns live in ``compon
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any, Literal
+from typing import Any, Literal, get_args
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
@@ -185,6 +185,19 @@ class ValidationReport(_Contract):
     def notes(self) -> list[RuleResult]:
         """Rules that do not block but have findings, most findings first."""
         return sorted((r for r in self.rules if r.is_note), key=lambda r: -r.unexpected_count)
+
+    def quarantine_counts(self) -> dict[str, int]:
+        """Quarantined points per quarantine rule, every rule named (0 when it found none): what the
+        contract report, the API's quality answer and its Prometheus gauge count."""
+        counts = dict.fromkeys(get_args(QuarantineRule), 0)
+        for point in self.quarantined:
+            counts[point.rule] += 1
+        return counts
+
+    @property
+    def long_gap_hours(self) -> int:
+        """Hours left missing inside the long gaps."""
+        return sum(gap.hours for gap in self.long_gaps)
 
 
 class FeatureManifest(_Contract):

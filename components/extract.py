@@ -212,7 +212,7 @@ def source_data_end(settings: SourceSettings) -> datetime:
         if ends is None:
             raise ExtractError(f"snapshot file {path} has no {spec.value_column} values")
         return ends[1]
-    check_resolvable(settings.source_url)
+    check_resolvable(settings.source_url, spec)
     with ApiClient(settings.source_url, spec, timeout_s=settings.source_timeout_s) as client:
         newest = client.newest_hour()
     if newest is None:

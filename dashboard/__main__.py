@@ -8,18 +8,18 @@ import os
 import sys
 from pathlib import Path
 
-from pydantic import ValidationError
-
+from components.inputs import Parser, port_number, settings_or_exit
 from dashboard.settings import DashboardSettings
 
+PROG = "python -m dashboard"
 APP = Path(__file__).resolve().parent / "app.py"
 
 log = logging.getLogger("dashboard")
 
 
 def build_parser(defaults: DashboardSettings) -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
-        prog="python -m dashboard",
+    parser = Parser(
+        prog=PROG,
         description=(
             "Serve the energy-forecasting dashboard (Forecasts, Monitoring, Data quality). "
             "It talks only to the forecasts API at --api-url (EF_API_URL)."
@@ -28,7 +28,7 @@ def build_parser(defaults: DashboardSettings) -> argparse.ArgumentParser:
     )
     parser.add_argument("--host", default=defaults.host, help="interface to bind (EF_DASHBOARD_HOST)")
     parser.add_argument(
-        "--port", type=int, default=defaults.port, help="port to serve on (EF_DASHBOARD_PORT)"
+        "--port", type=port_number, default=defaults.port, help="port to serve on (EF_DASHBOARD_PORT)"
     )
     parser.add_argument(
         "--api-url", default=defaults.api_url, help="base URL of the forecasts API (EF_API_URL)"
@@ -65,23 +65,11 @@ def command(host: str, port: int, extra: list[str]) -> list[str]:
 
 def main(argv: list[str] | None = None) -> int:
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
-    try:
-        defaults = DashboardSettings()
-    except ValidationError as err:
-        print(f"python -m dashboard: invalid settings: {err}", file=sys.stderr)
-        return 2
+    defaults = settings_or_exit(PROG, DashboardSettings)
     args = build_parser(defaults).parse_args(argv)
-    if not 1 <= args.port <= 65535:
-        print(f"python -m dashboard: --port must be 1..65535, got {args.port}", file=sys.stderr)
-        return 2
-    try:
-        api_url = DashboardSettings(api_url=args.api_url).api_url
-    except ValidationError as err:
-        print(
-            f"python -m dashboard: invalid --api-url {args.api_url!r}: {err.errors()[0]['msg']}",
-            file=sys.stderr,
-        )
-        return 2
+    api_url = settings_or_exit(
+        PROG, DashboardSettings, {"api_url": "--api-url"}, api_url=args.api_url
+    ).api_url
     cmd = command(args.host, args.port, list(args.streamlit_args))
     if args.print_command:
         print(" ".join(cmd))

@@ -347,22 +347,35 @@ def pairs_frame(pairs: Iterable[dict[str, Any]]) -> pd.DataFrame:
     return frame.sort_values(["datetime_utc", "horizon"]).reset_index(drop=True)
 
 
-def pairs_figure(pairs: pd.DataFrame, name: str, unit: str) -> go.Figure:
-    """Observed consumption (line) against every stored forecast of those hours (markers)."""
-    scale, other = factor(unit), factor(_other(unit))
-    observed = pairs.drop_duplicates("datetime_utc").sort_values("datetime_utc")
+def _observed_figure(times: pd.Series, values: pd.Series, name: str, unit: str) -> go.Figure:
+    """A figure with a series' observed values (MWh) as a line, laid out for one series' detail."""
     fig = go.Figure()
     fig.add_trace(
         go.Scatter(
-            x=observed["datetime_utc"],
-            y=observed["observed"] * scale,
-            customdata=observed["observed"] * other,
+            x=times,
+            y=values * factor(unit),
+            customdata=values * factor(_other(unit)),
             mode="lines",
             name=f"{name} — observed",
             line={"color": "#222", "width": 2},
             hovertemplate=_hover(unit),
         )
     )
+    fig.update_layout(
+        height=420,
+        margin={"l": 10, "r": 10, "t": 30, "b": 10},
+        xaxis_title="hour (UTC)",
+        yaxis_title=f"consumption ({unit})",
+        legend={"orientation": "h", "y": 1.1, "x": 0},
+    )
+    return fig
+
+
+def pairs_figure(pairs: pd.DataFrame, name: str, unit: str) -> go.Figure:
+    """Observed consumption (line) against every stored forecast of those hours (markers)."""
+    scale = factor(unit)
+    observed = pairs.drop_duplicates("datetime_utc").sort_values("datetime_utc")
+    fig = _observed_figure(observed["datetime_utc"], observed["observed"], name, unit)
     fig.add_trace(
         go.Scatter(
             x=pairs["datetime_utc"],
@@ -384,11 +397,37 @@ def pairs_figure(pairs: pd.DataFrame, name: str, unit: str) -> go.Figure:
             ),
         )
     )
-    fig.update_layout(
-        height=420,
-        margin={"l": 10, "r": 10, "t": 30, "b": 10},
-        xaxis_title="hour (UTC)",
-        yaxis_title=f"consumption ({unit})",
-        legend={"orientation": "h", "y": 1.1, "x": 0},
+    return fig
+
+
+def _fate(value: float, replacement: float) -> str:
+    said = "the source said null" if pd.isna(value) else f"the source said {value:,.2f} {BASE_UNIT}"
+    became = "left missing" if pd.isna(replacement) else f"replaced by {replacement:,.2f} {BASE_UNIT}"
+    return f"{said}; {became}"
+
+
+def quarantine_figure(observed: pd.DataFrame, points: pd.DataFrame, name: str, unit: str) -> go.Figure:
+    """A series' served observations (line: the clean values, quarantined hours already replaced)
+    with its quarantined points marked where the source put them (a null at its replacement), the
+    hover naming the rule. ``observed`` is a ``series_frame``'s observed rows, ``points`` rows of
+    ``validation.quarantine_table``; values in MWh."""
+    scale = factor(unit)
+    digits = _DIGITS.get(unit, ",.2f")
+    marked = points.assign(shown=points["value"].fillna(points["replacement"])).dropna(subset=["shown"])
+    fates = [_fate(v, r) for v, r in zip(marked["value"], marked["replacement"], strict=True)]
+    fig = _observed_figure(observed["datetime_utc"], observed["value"], name, unit)
+    fig.add_trace(
+        go.Scatter(
+            x=marked["hour"],
+            y=marked["shown"] * scale,
+            customdata=list(zip(marked["rule"], fates, strict=True)),
+            mode="markers",
+            name="quarantined",
+            marker={"symbol": "x", "size": 11, "color": "#d62728", "line": {"width": 1}},
+            hovertemplate=(
+                "<b>quarantined: %{customdata[0]}</b><br>%{x|%Y-%m-%d %H:%M} UTC<br>"
+                f"%{{y:{digits}}} {unit}<br>%{{customdata[1]}}<extra></extra>"
+            ),
+        )
     )
     return fig

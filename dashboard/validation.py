@@ -2,17 +2,21 @@
 route serves it) as a table of rules and a list of notes.
 
 A rule that does not block but has findings (a ``warning`` rule, or one that passed with unexpected
-values, e.g. ``short_gaps_filled``: the missing hours the validate step filled) is a *note*.
+values, e.g. ``short_gaps_filled``: the missing hours the validate step filled) is a *note*. The
+quarantined points and the long gaps left missing are tables of their own.
 """
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pandas as pd
 from pydantic import ValidationError
 
 from components.contracts import RuleResult, ValidationReport, problems
+
+if TYPE_CHECKING:
+    from dashboard.client import Dataset
 
 VALIDATION_COLUMNS = ("rule", "check", "column", "passed", "unexpected", "checked", "observed", "samples")
 SAMPLES_SHOWN = 5
@@ -66,3 +70,35 @@ def note_text(rule: RuleResult) -> str:
         return f"**{rule.unexpected_count} missing hourly values were filled (imputed)**{detail}."
     where = f" in `{rule.column}`" if rule.column else ""
     return f"**{rule.rule}**{where}: {rule.unexpected_count} findings{detail}."
+
+
+QUARANTINE_COLUMNS = ("series", "hour", "value", "rule", "replacement", "codes")
+LONG_GAP_COLUMNS = ("series", "start", "hours", "codes")
+
+
+def _series_name(dataset: Dataset, codes: list[str]) -> str:
+    """The series' readable name; its bare codes if they do not fit the dataset's keys."""
+    return dataset.series(codes) if len(codes) == len(dataset.keys) else " / ".join(codes)
+
+
+def quarantine_table(report: ValidationReport, dataset: Dataset) -> pd.DataFrame:
+    """One row per quarantined point, oldest first: ``value`` what the source said (empty: null),
+    ``replacement`` what the clean frame has (empty: left missing in a long gap); ``codes`` the
+    series' codes, to pick its observations."""
+    rows = [
+        (_series_name(dataset, p.series), p.hour, p.value, p.rule, p.replacement, tuple(p.series))
+        for p in sorted(report.quarantined, key=lambda p: (p.hour, p.series))
+    ]
+    frame = pd.DataFrame(rows, columns=list(QUARANTINE_COLUMNS))
+    frame["hour"] = pd.to_datetime(frame["hour"], utc=True)
+    for column in ("value", "replacement"):
+        frame[column] = pd.to_numeric(frame[column], errors="coerce").astype("float64")
+    return frame
+
+
+def long_gap_table(report: ValidationReport, dataset: Dataset) -> pd.DataFrame:
+    """One row per long gap left missing: its series, first missing hour and length."""
+    rows = [(_series_name(dataset, g.series), g.start, g.hours, tuple(g.series)) for g in report.long_gaps]
+    frame = pd.DataFrame(rows, columns=list(LONG_GAP_COLUMNS))
+    frame["start"] = pd.to_datetime(frame["start"], utc=True)
+    return frame

@@ -13,6 +13,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from components.inputs import UsageError, whole_number
 from devtools import emulator
 from pipelines.cli import command_parser, run_command
 
@@ -50,13 +51,34 @@ def parse_every(value: str) -> int:
     return hours
 
 
+at_least_one = whole_number(1)
+"""``--last-days``, ``--n-trials``."""
+
+OVERRIDES = {
+    "days_delay": "--days-delay",
+    "days_export": "--days-export",
+    "feature_group_version": "--feature-group-version",
+}
+"""Settings a local run takes as options too: checked by the settings' own rules before it starts."""
+
+
+def run_settings(args: argparse.Namespace) -> Settings:
+    """The settings of a local run: the environment's, with the run's options checked by the same
+    rules (:class:`components.inputs.InvalidSettings` names the option or variable at fault)."""
+    from components.inputs import read_settings
+    from components.settings import Settings
+
+    given = {name: getattr(args, name) for name in OVERRIDES if getattr(args, name) is not None}
+    return read_settings(Settings, OVERRIDES, **given)
+
+
 def _pipeline_parameters(args: argparse.Namespace) -> dict[str, Any]:
     params: dict[str, Any] = {
         "run_tuning": args.tuning,
         "tuning_backend": args.tuning_backend,
         "n_trials": args.n_trials,
     }
-    for name in ("days_delay", "days_export", "feature_group_version"):
+    for name in OVERRIDES:
         if getattr(args, name) is not None:
             params[name] = getattr(args, name)
     return params
@@ -70,7 +92,7 @@ def _add_run_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--feature-group-version", type=int, default=None)
     parser.add_argument("--tuning", action="store_true", help="run the hyper-parameter search first")
     parser.add_argument("--tuning-backend", choices=("optuna", "katib"), default="optuna")
-    parser.add_argument("--n-trials", type=int, default=10, help="tuning budget (trials)")
+    parser.add_argument("--n-trials", type=at_least_one, default=10, help="tuning budget (trials)")
     parser.add_argument(
         "--cold-start",
         action="store_true",
@@ -99,7 +121,9 @@ def _run_once(
     root = args.pipeline_root or settings.data_dir / "kfp"
     print(f"==> pipeline run, reference time {params['reference_time'] or 'now'}", flush=True)
     warm: bool | Path = launcher if launcher is not None else not args.cold_start
-    result = run_pipeline_locally(params, settings, root, on_step=_print_step, warm=warm)
+    result = run_pipeline_locally(
+        params, settings, root, on_step=_print_step, warm=warm, verbose=args.verbose
+    )
     summary = {
         "reference_time": params["reference_time"] or "now",
         "seconds": round(result.seconds, 1),
@@ -125,20 +149,30 @@ def _print_reports(result: Any) -> None:
         print(f"==> report {report.task}/{report.name} ({kind}): {report.view or report.path or report.uri}")
 
 
-def preflight(settings: Any) -> None:
-    """Fail in seconds, naming the setting that runs offline, when the live source cannot be reached
-    (rather than after minutes of client and task retries)."""
+def preflight(settings: Settings) -> None:
+    """Fail in seconds, before anything starts: when the snapshot file named is not there (one line
+    naming the variable), or, without one, when the live source cannot be reached (naming the
+    setting that runs offline)."""
+    import os
+
+    from components.inputs import InvalidSettings, variable_name
+    from components.settings import Settings
     from components.source.client import check_resolvable
 
     if settings.snapshot is None:
-        check_resolvable(settings.source_url)
+        check_resolvable(settings.source_url, settings.spec)
+        return
+    path = settings.snapshot
+    problem = "no such file" if not path.is_file() else None if os.access(path, os.R_OK) else "not readable"
+    if problem:
+        name = variable_name(Settings, "snapshot")
+        raise InvalidSettings(f"invalid setting {name}={str(path)!r}: {problem}")
 
 
 def cmd_run(args: argparse.Namespace) -> int:
-    from components.settings import Settings
     from devtools.local_run import local_storage
 
-    settings = Settings()
+    settings = run_settings(args)
     preflight(settings)
     with local_storage(settings) as local:
         _run_once(args.reference_time, args, local)
@@ -149,20 +183,21 @@ def cmd_backfill(args: argparse.Namespace) -> int:
     from contextlib import ExitStack
     from datetime import timedelta
 
-    from components.settings import Settings
     from devtools.local_run import iso_hours, local_storage
     from devtools.warm import warm_interpreter
 
-    settings = Settings()
+    if args.last_days is not None and (args.start or args.end):
+        raise UsageError("give either --last-days or --start/--end, not both")
+    if args.last_days is None and not (args.start and args.end):
+        raise UsageError("give --start and --end, or --last-days N")
+    if args.start and args.end and args.start > args.end:
+        raise UsageError(f"--start {args.start.isoformat()} is after --end {args.end.isoformat()}")
+    settings = run_settings(args)
     if args.last_days is not None:
-        if args.start or args.end:
-            raise SystemExit("error: give either --last-days or --start/--end, not both")
         from components.extract import source_data_end
 
         args.end = source_data_end(settings)
         args.start = args.end - timedelta(days=args.last_days - 1)
-    elif not (args.start and args.end):
-        raise SystemExit("error: give --start and --end, or --last-days N")
     preflight(settings)
     times = iso_hours(args.start, args.end, args.every)
     print(f"==> backfill: {len(times)} runs from {times[0].isoformat()} to {times[-1].isoformat()}")
@@ -174,6 +209,20 @@ def cmd_backfill(args: argparse.Namespace) -> int:
             print(f"==> backfill run {index}/{len(times)}", flush=True)
             summaries.append(_run_once(reference, args, local, launcher))
     print(json.dumps({"runs": len(summaries), "last": summaries[-1]}, default=str))
+    return 0
+
+
+def cmd_check(args: argparse.Namespace) -> int:
+    """The ``EF_*`` settings of the pipeline, the API and the dashboard, as each reads them: the
+    first one that is invalid ends the command with its one line (``make demo`` runs this first)."""
+    from components.inputs import read_settings
+    from components.settings import Settings
+    from dashboard.settings import DashboardSettings
+    from serving.settings import ApiSettings
+
+    for model in (Settings, ApiSettings, DashboardSettings):
+        read_settings(model)
+    print("settings ok")
     return 0
 
 
@@ -211,7 +260,7 @@ def build_parser() -> argparse.ArgumentParser:
     backfill_parser.add_argument("--end", type=parse_utc, default=None, help="last reference time")
     backfill_parser.add_argument(
         "--last-days",
-        type=int,
+        type=at_least_one,
         default=None,
         metavar="N",
         help="instead of --start/--end: the N days ending at the source's "
@@ -220,6 +269,14 @@ def build_parser() -> argparse.ArgumentParser:
     backfill_parser.add_argument("--every", type=parse_every, default=24, help="step, e.g. 24h (default)")
     _add_run_options(backfill_parser)
     backfill_parser.set_defaults(func=cmd_backfill)
+
+    check_parser = sub.add_parser(
+        "check",
+        help="check the EF_* settings of the pipeline, the API and the dashboard",
+        description="Read the settings of every surface from the environment; an invalid one is one "
+        "line naming the variable, its value and what is allowed (exit status 2).",
+    )
+    check_parser.set_defaults(func=cmd_check)
 
     emulator_parser = sub.add_parser(
         "emulator",
@@ -232,4 +289,5 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None) -> int:
-    return run_command(build_parser().parse_args(argv))
+    parser = build_parser()
+    return run_command(parser.parse_args(argv), parser.prog)

@@ -204,23 +204,28 @@ def run_pipeline_locally(
     on_step: Callable[[int, str, str, float], None] | None = None,
     warm: bool | Path = True,
     env: Mapping[str, str] | None = None,
+    verbose: bool = False,
+    runner: Any = None,
 ) -> RunResult:
-    """Run the whole DAG once with ``kfp.local.SubprocessRunner(use_venv=False)``.
+    """Run the whole DAG once with ``kfp.local.SubprocessRunner(use_venv=False)``, or ``runner``
+    (e.g. a ``kfp.local.DockerRunner``: every step in the image, see :mod:`devtools.containers`).
 
     ``warm``: True starts a warm-interpreter server for this run (see :mod:`devtools.warm`), a
     path uses the launcher of one that is already running (a backfill shares one), False starts
     every task in a fresh interpreter. Every step gets :func:`task_env` and ``env`` (more settings
-    for the steps, e.g. ``EF_BUCKET``) on top of this process's environment. Raises RuntimeError
-    naming the failed step when a step fails.
+    for the steps, e.g. ``EF_BUCKET``) on top of this process's environment. A step's traceback is
+    held back unless ``verbose`` (see :mod:`devtools.task_output`); a failed step raises
+    :class:`devtools.task_output.StepFailed`, naming the step and the exception it ended with.
     """
-    if warm is True:
+    if warm is True and runner is None:
         from devtools.warm import warm_interpreter
 
         with warm_interpreter() as launcher:
-            return run_pipeline_locally(parameters, settings, pipeline_root, on_step, launcher, env)
+            return run_pipeline_locally(parameters, settings, pipeline_root, on_step, launcher, env, verbose)
 
     from kfp import local
 
+    from devtools.task_output import StepFailed, task_output
     from devtools.warm import python_executable
     from pipelines.pipeline import build_pipeline
 
@@ -229,13 +234,20 @@ def run_pipeline_locally(
     before = pointer_generations(store, settings)
     settings.data_dir.mkdir(parents=True, exist_ok=True)
     local.init(
-        runner=local.SubprocessRunner(use_venv=False), pipeline_root=str(pipeline_root), raise_on_error=True
+        runner=runner or local.SubprocessRunner(use_venv=False),
+        pipeline_root=str(pipeline_root),
+        raise_on_error=True,
     )
     pipeline = build_pipeline(settings, env={**task_env(settings), **(env or {})})
     known = _run_dirs(pipeline_root)
     started = time.perf_counter()
-    executable = warm if isinstance(warm, Path) else None
-    with step_timer(on_step) as steps, warnings.catch_warnings(), python_executable(executable):
+    executable = warm if isinstance(warm, Path) and runner is None else None
+    with (
+        task_output(verbose) as output,
+        step_timer(on_step) as steps,
+        warnings.catch_warnings(),
+        python_executable(executable),
+    ):
         # Expected locally: cluster-only settings (resources, display names) and the project image
         # that the subprocess runner replaces with this very environment.
         warnings.filterwarnings(
@@ -244,7 +256,11 @@ def run_pipeline_locally(
         warnings.filterwarnings(
             "ignore", message=r"You may be attemping to run a task", category=RuntimeWarning
         )
-        pipeline(**parameters)
+        try:
+            pipeline(**parameters)
+        except RuntimeError as err:
+            output.close_traceback()
+            raise StepFailed.from_kfp(err, output.error) from None
     elapsed = time.perf_counter() - started
     after = pointer_generations(store, settings)
     changes = {
@@ -257,7 +273,12 @@ def run_pipeline_locally(
     finished = {name: index for index, name in enumerate(steps.order)}
     artifacts.sort(key=lambda a: finished.get(a.task, len(finished)))
     return RunResult(
-        parameters, elapsed, steps, {**summarize(settings), "pointers": changes}, run_dir, artifacts
+        parameters,
+        elapsed,
+        steps,
+        {**summarize(settings, artifacts), "pointers": changes},
+        run_dir,
+        artifacts,
     )
 
 
@@ -273,25 +294,29 @@ def pointer_generations(store: ObjectStore, settings: Settings) -> dict[str, int
     return {key: store.generation(name) for key, name in names.items()}
 
 
-def summarize(settings: Settings) -> dict[str, Any]:
-    """Where the newest forecast and monitoring objects are, the champion model and its metrics."""
-    from components import layout
+def summarize(settings: Settings, artifacts: list[LocalArtifact]) -> dict[str, Any]:
+    """What this run wrote or kept, read from its own output artifacts: its feature snapshot, the
+    forecast of its reference hour and the model version that forecast was made with (written now,
+    or kept as published before), its monitoring summary; and the champion model as it is now.
 
+    Not the newest ``latest.json`` pointers: a backfill of an earlier hour over a bucket that has
+    later runs leaves them alone, and the summary of that hour must not name the later runs' objects.
+    """
     store = ObjectStore.from_settings(settings)
+    own = {(artifact.task, artifact.name): artifact for artifact in artifacts}
     summary: dict[str, Any] = {"bucket": f"gs://{settings.bucket}/{settings.prefix}".rstrip("/")}
-    feature = store.read_pointer(
-        layout.feature_latest(settings.feature_group, settings.feature_group_version)
-    )
-    if feature:
-        summary["feature_snapshot"] = store.uri(feature.body["snapshot"])
-    forecast = store.read_pointer(layout.FORECAST_LATEST)
-    if forecast:
-        summary["forecast"] = store.uri(forecast.body["forecast"])
-        summary["model_version"] = forecast.body.get("model_version")
-    monitoring = store.read_pointer(layout.MONITORING_LATEST)
-    if monitoring:
-        body = store.read_json(monitoring.body["summary"])
-        summary["monitoring"] = store.uri(monitoring.body["summary"])
+    if snapshot := own.get(("features", "snapshot")):
+        summary["feature_snapshot"] = snapshot.uri
+    if forecast := own.get(("predict", "forecast")):
+        summary["forecast"] = forecast.uri
+        summary["forecast_kept"] = not forecast.metadata.get("created", True)
+        summary["model_version"] = forecast.metadata.get("model_version")
+    monitoring = own.get(("monitor", "summary"))
+    if monitoring and monitoring.metadata.get("summary"):
+        uri = str(monitoring.metadata["summary"])
+        folder = f"{store.prefix}/" if store.prefix else ""
+        body = store.read_json(uri.removeprefix(f"gs://{store.bucket_name}/{folder}"))
+        summary["monitoring"] = uri
         for key in ("overall_wape", "overall_mape", "rolling_wape", "needs_attention", "reason"):
             summary[f"monitoring_{key}"] = body.get(key)
     summary.update(_champion_metrics(settings))

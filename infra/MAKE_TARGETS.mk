@@ -18,6 +18,12 @@ MLFLOW_PORT    ?= 5000
 CRON           ?= 0 0 * * * *
 GKE_OVERLAY    ?= build/kubeflow-gke
 TF_OUT          = $(TERRAFORM) -chdir=$(TF_DIR) output -raw
+# make image: the bases (auto = the official images if they can be pulled, else a Debian-made base and
+# uv from PyPI), explicit base images, and the CA bundle mounted into the build (empty: none).
+IMAGE_BASES    ?= auto
+PYTHON_IMAGE   ?=
+UV_IMAGE       ?=
+CA_BUNDLE      ?= /etc/ssl/certs/ca-certificates.crt
 IMAGE_TAG       = $$($(RUN) python -c 'from components.settings import Settings; print(Settings().image_tag)')
 
 .PHONY: check-deploy image infra-init infra-plan infra-apply cluster-credentials cluster-up \
@@ -26,10 +32,9 @@ IMAGE_TAG       = $$($(RUN) python -c 'from components.settings import Settings;
 check-deploy: setup ## offline checks of every deploy artifact (hadolint, helm, kubernetes-validate, kustomize, checkov, actionlint)
 	$(RUN) pytest -q tests/deploy
 
-image: ## build the project image (needs a Docker engine), tagged Settings().image_uri
-	docker build --file Dockerfile.base \
-	  --build-arg VERSION="$(IMAGE_TAG)" --build-arg REVISION="$$(git rev-parse HEAD)" \
-	  --tag "$$(EF_IMAGE="$$($(TF_OUT) image)" $(RUN) python -c 'from components.settings import Settings; print(Settings().image_uri)')" .
+image: setup ## build Dockerfile.base (podman/buildah), tagged Settings().image_uri, printed last (IMAGE_BASES=auto|official|debian)
+	$(RUN) python -m devtools.image --bases "$(IMAGE_BASES)" --python-image "$(PYTHON_IMAGE)" \
+	  --uv-image "$(UV_IMAGE)" --ca-bundle "$(CA_BUNDLE)"
 
 infra-init: ## terraform init with the GCS state bucket (TF_STATE_BUCKET=...)
 	@test -n "$(TF_STATE_BUCKET)" || { echo "set TF_STATE_BUCKET=<bucket holding the Terraform state>"; exit 2; }

@@ -11,6 +11,8 @@ import sys
 from pathlib import Path
 from typing import Any
 
+from components.inputs import InvalidSettings, Parser, UsageError, fail
+
 log = logging.getLogger("pipelines")
 DEFAULT_PACKAGE = Path("build/pipeline.yaml")
 MOVED = ("run", "backfill")
@@ -20,12 +22,16 @@ MOVED = ("run", "backfill")
 def cmd_compile(args: argparse.Namespace) -> int:
     from kfp import compiler
 
+    from components.inputs import read_settings
     from components.settings import Settings
     from pipelines.pipeline import build_pipeline
 
-    settings = Settings()
-    args.output.parent.mkdir(parents=True, exist_ok=True)
-    compiler.Compiler().compile(build_pipeline(settings), package_path=str(args.output))
+    settings = read_settings(Settings)
+    try:
+        args.output.parent.mkdir(parents=True, exist_ok=True)
+        compiler.Compiler().compile(build_pipeline(settings), package_path=str(args.output))
+    except OSError as err:
+        raise UsageError(f"cannot write --output {args.output}: {err.strerror or err}") from None
     print(f"compiled pipeline (image {settings.image_uri}) to {args.output}")
     return 0
 
@@ -33,7 +39,7 @@ def cmd_compile(args: argparse.Namespace) -> int:
 def command_parser(prog: str, description: str) -> tuple[argparse.ArgumentParser, Any]:
     """A parser with ``-v`` and a required COMMAND, and the subparsers to add the commands to
     (``python -m pipelines`` and ``python -m devtools``; :func:`run_command` runs the result)."""
-    parser = argparse.ArgumentParser(prog=prog, description=description)
+    parser = Parser(prog=prog, description=description)
     parser.add_argument("-v", "--verbose", action="store_true", help="debug logging")
     return parser, parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
@@ -77,11 +83,12 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     if unknown:
         parser.error(f"unrecognized arguments: {' '.join(unknown)}")
-    return run_command(args)
+    return run_command(args, parser.prog)
 
 
-def run_command(args: argparse.Namespace) -> int:
-    """Configure logging and run the parsed command; a RuntimeError ends it with one line, status 1."""
+def run_command(args: argparse.Namespace, prog: str) -> int:
+    """Configure logging and run the parsed command. Input it cannot use (a setting, an argument, an
+    output path) ends it with one line and status 2; a RuntimeError with one line and status 1."""
     logging.basicConfig(
         level=logging.DEBUG if args.verbose else logging.INFO,
         format="%(asctime)s %(levelname)s %(name)s: %(message)s",
@@ -91,6 +98,8 @@ def run_command(args: argparse.Namespace) -> int:
     except KeyboardInterrupt:
         print("interrupted", file=sys.stderr)
         return 130
+    except (InvalidSettings, UsageError) as err:
+        fail(prog, str(err))
     except RuntimeError as err:
-        print(f"error: {err}", file=sys.stderr)
+        print(f"error: {' '.join(str(err).split())}", file=sys.stderr)
         return 1

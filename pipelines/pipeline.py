@@ -1,8 +1,14 @@
 """The whole DAG: extract → validate → features → [tune] → train → resolve_model → predict → monitor.
 
 Thin wiring only: every step is a component from ``components.steps``. Cluster-side settings
-(the image, ConfigMap env, node selector, retries, resources) are applied here, from the settings the
+(the image, ConfigMap env, node selector, resources) are applied here, from the settings the
 pipeline is built with, so the components stay generic.
+
+No task is retried by KFP (no ``set_retry``): KFP cannot tell a transient fault from one
+that every retry repeats (a missing snapshot, a bad setting, a broken data contract), and retrying
+those only adds minutes and cost. Transient faults are retried where they are recognised: the source
+client (rate limits, 5xx, dropped connections; ``EF_SOURCE_MAX_RETRIES``) and the storage client
+(``google.cloud.storage``'s default retry of 429, 5xx and connection errors).
 
 What travels between the steps is what each step really uses: the feature snapshot ``Dataset``
 (``uri`` = its ``gs://`` object) from ``features`` to ``tune``, ``train``, ``predict`` and ``monitor``; the
@@ -40,8 +46,6 @@ RESOURCES: dict[str, tuple[str, str, str, str]] = {
     "predict": ("1", "2", "2G", "4G"),
     "monitor": ("500m", "1", "1G", "2G"),
 }
-IO_STEPS = ("extract", "features", "predict", "monitor")
-"""Steps that talk to the outside world and are retried on failure."""
 
 
 def _configure(
@@ -53,8 +57,6 @@ def _configure(
     task.set_caching_options(enable_caching=False)  # every step depends on the time or on storage
     task.set_cpu_request(cpu).set_cpu_limit(cpu_limit)
     task.set_memory_request(memory).set_memory_limit(memory_limit)
-    if step in IO_STEPS:
-        task.set_retry(num_retries=3, backoff_duration="30s", backoff_factor=2.0, backoff_max_duration="600s")
     configmap_keys = {name: name for name in settings_env_names()}
     kubernetes.use_config_map_as_env(task, settings.k8s_settings_configmap, configmap_keys, optional=True)
     for name, value in sorted((env or {}).items()):

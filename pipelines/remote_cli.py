@@ -46,15 +46,10 @@ def parse_param(text: str) -> tuple[str, Any]:
 
 def settings_from(args: argparse.Namespace) -> KfpSettings:
     """The ``EF_KFP_*`` settings with the command line's ``--host`` and ``--namespace`` over them."""
-    from pydantic import ValidationError
-
-    from components.contracts import problems
+    from components.inputs import read_settings
 
     overrides = {key: getattr(args, key) for key in ("host", "namespace") if getattr(args, key) is not None}
-    try:
-        settings = KfpSettings(**overrides)
-    except ValidationError as err:
-        raise RemoteError(f"invalid Kubeflow Pipelines settings: {problems(err, 'EF_KFP_*')}") from err
+    settings = read_settings(KfpSettings, {"host": "--host", "namespace": "--namespace"}, **overrides)
     if not settings.host:
         raise RemoteError(
             "no Kubeflow Pipelines host: pass --host or set EF_KFP_HOST (or KF_PIPELINES_ENDPOINT)"

@@ -2,16 +2,18 @@
 
 from __future__ import annotations
 
-import argparse
 import logging
 
+from components.inputs import Parser, port_number, settings_or_exit
 from serving.settings import ApiSettings
+
+PROG = "python -m serving"
 
 
 def main(argv: list[str] | None = None) -> int:
-    defaults = ApiSettings()
-    parser = argparse.ArgumentParser(
-        prog="python -m serving",
+    defaults = settings_or_exit(PROG, ApiSettings)
+    parser = Parser(
+        prog=PROG,
         description=(
             f"Serve the energy-forecasting API of one dataset (EF_DATASET, now {defaults.dataset}): "
             "its routes and models follow the dataset's series keys. Every option defaults to its "
@@ -21,7 +23,7 @@ def main(argv: list[str] | None = None) -> int:
     )
     parser.add_argument("--host", default=defaults.api_host, help=f"interface (default {defaults.api_host})")
     parser.add_argument(
-        "--port", type=int, default=defaults.api_port, help=f"port (default {defaults.api_port})"
+        "--port", type=port_number, default=defaults.api_port, help=f"port (default {defaults.api_port})"
     )
     parser.add_argument(
         "--log-level",

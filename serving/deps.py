@@ -123,6 +123,12 @@ def _rfc3339(value: object) -> object:
 Rfc3339 = Annotated[datetime, BeforeValidator(_rfc3339)]
 
 
+EARLIEST = datetime.min.replace(tzinfo=UTC)
+LATEST = datetime.max.replace(tzinfo=UTC)
+TIME_RANGE = f"{EARLIEST.isoformat()} to {LATEST.isoformat()}"
+"""The times a window can name: those whose UTC time is a ``datetime``."""
+
+
 @dataclass(frozen=True)
 class Window:
     first: datetime
@@ -130,15 +136,18 @@ class Window:
 
     @property
     def everything(self) -> bool:
-        return self.first == datetime.min.replace(tzinfo=UTC) and self.last == datetime.max.replace(
-            tzinfo=UTC
-        )
+        return self.first == EARLIEST and self.last == LATEST
 
 
-def _utc(moment: datetime | None, default: datetime) -> datetime:
+def _utc(name: str, moment: datetime | None, default: datetime) -> datetime:
+    """``moment`` in UTC; 422 when it has none (e.g. 0001-01-01T00:00:00+01:00 is in year 0)."""
     if moment is None:
         return default
-    return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
+    try:
+        return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
+    except OverflowError:
+        message = f"{name} is out of range: in UTC it must be within {TIME_RANGE}"
+        raise bad_query(name, message, moment.isoformat()) from None
 
 
 StartQuery = Annotated[Rfc3339 | None, Query(description="keep points at or after this time")]
@@ -147,8 +156,8 @@ EndQuery = Annotated[Rfc3339 | None, Query(description="keep points at or before
 
 def window(start: datetime | None, end: datetime | None) -> Window:
     """The window ``[start, end]`` (either end open); 422 when start is after end."""
-    first = _utc(start, datetime.min.replace(tzinfo=UTC))
-    last = _utc(end, datetime.max.replace(tzinfo=UTC))
+    first = _utc("start", start, EARLIEST)
+    last = _utc("end", end, LATEST)
     if first > last:
         raise bad_query("start", "start must not be after end", str(start))
     return Window(first, last)

@@ -21,6 +21,7 @@ from components.storage import ObjectStore
 from components.version import __version__
 from serving import refresher
 from serving.deps import KeyParams, Service
+from serving.docs import add_docs
 from serving.errors import ApiError, handle
 from serving.fastpath import SeriesFastPath
 from serving.http_cache import HttpCache
@@ -72,7 +73,10 @@ def create_app(settings: ApiSettings | None = None, store: ObjectStore | None = 
             f"Source data: {SOURCE}."
         ),
         lifespan=lifespan,
+        docs_url=None,
+        redoc_url=None,
     )
+    add_docs(app)
     app.state.service = Service(settings, spec, models, builder, state, cache, metrics)
     app.add_exception_handler(ApiError, handle)
     for router in routers(params):

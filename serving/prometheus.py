@@ -1,4 +1,5 @@
-"""Prometheus metrics of the API: request counts and latencies, storage checks, loads, gauges."""
+"""Prometheus metrics of the API: request counts and latencies, storage checks, loads, gauges (of
+the served data too: the monitoring summary, the feature snapshot's quarantined points)."""
 
 from __future__ import annotations
 
@@ -10,6 +11,7 @@ from prometheus_client.core import GaugeMetricFamily
 from prometheus_client.registry import Collector
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from components.contracts import ValidationReport
 from serving.refresher import SOURCES, ServingState, Source
 
 
@@ -94,12 +96,32 @@ class StateCollector(Collector):
             generation.add_metric([source], -1 if data is None else data.generation)
         yield failing
         yield generation
+        observations = loaded["observations"]
+        if observations is not None:
+            yield from _validation_gauges(observations.manifest.validation_result)
         monitoring = loaded["monitoring"]
         if monitoring is not None:
             for name, value in monitoring.summary.metrics().items():
                 yield GaugeMetricFamily(
                     f"ef_monitoring_{name}", f"{name} of the served monitoring summary", value=value
                 )
+
+
+def _validation_gauges(report: ValidationReport) -> Iterator[GaugeMetricFamily]:
+    """The served snapshot's quarantined points per rule and the hours its long gaps left missing."""
+    quarantined = GaugeMetricFamily(
+        "ef_validation_quarantined_points",
+        "points of the served feature snapshot the validate step quarantined, by rule",
+        labels=["rule"],
+    )
+    for rule, count in report.quarantine_counts().items():
+        quarantined.add_metric([rule], count)
+    yield quarantined
+    yield GaugeMetricFamily(
+        "ef_validation_long_gap_hours",
+        "hours of the served feature snapshot left missing in long gaps",
+        value=report.long_gap_hours,
+    )
 
 
 class MetricsMiddleware:

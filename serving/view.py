@@ -294,6 +294,8 @@ class ViewBuilder:
             series=manifest.series,
             sha256=pointer.sha256,
             validation=manifest.validation_result,
+            quarantined_by_rule=manifest.validation_result.quarantine_counts(),
+            long_gap_hours=manifest.validation_result.long_gap_hours,
             manifest=manifest.model_dump(mode="json", exclude={"validation_result"}),
             coverage=[
                 self.models.series_quality(

@@ -14,7 +14,7 @@ import itertools
 import math
 import threading
 import time
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -125,9 +125,11 @@ def write_observations(
     hours: int = 192,
     series: Sequence[Key] | None = None,
     rules: Sequence[RuleResult] | None = None,
+    report_facts: Mapping[str, Any] | None = None,
 ) -> FeaturePointer:
     """A feature snapshot of ``hours`` hours ending at ``end`` (inclusive), its manifest (with a
-    validation report of ``rules``, by default two that pass), the pointer."""
+    validation report of ``rules``, by default two that pass, and ``report_facts``, e.g. its
+    quarantined points), the pointer."""
     spec = settings.spec
     series = SMALL[spec.name] if series is None else series
     times = _hours(end, hours)
@@ -143,7 +145,7 @@ def write_observations(
     sha = hashlib.sha256(data).hexdigest()
     store.create(snapshot, data, "application/vnd.apache.parquet")
     window_start, window_end = times[0], end + timedelta(hours=1)
-    report = validation_report(spec, window_start, window_end, len(frame), len(series), rules)
+    report = validation_report(spec, window_start, window_end, len(frame), len(series), rules, report_facts)
     manifest = FeatureManifest(
         group=group,
         version=version,
@@ -206,6 +208,7 @@ def validation_report(
     rows: int,
     series: int,
     rules: Sequence[RuleResult] | None = None,
+    facts: Mapping[str, Any] | None = None,
 ) -> ValidationReport:
     """A report as the validate step writes it, its counts derived from ``rules``."""
     return ValidationReport.from_rules(
@@ -215,6 +218,7 @@ def validation_report(
         window=ValidationWindow(start=start, end=end),
         rows=rows,
         series=series,
+        **(facts or {}),
     )
 
 

@@ -37,10 +37,24 @@ log = logging.getLogger(__name__)
 
 API_TIME_FORMAT = "%Y-%m-%dT%H:%M"
 _TRY_AGAIN = re.compile(r"try again in\s+(\d+(?:\.\d+)?)\s*seconds?", re.IGNORECASE)
-OFFLINE_HINT = (
-    "offline? set ENERGY_SNAPSHOT to an export of the dataset, or leave EF_DATASET unset to run on the "
-    "sample shipped with the package"
-)
+
+
+def offline_hint(spec: DatasetSpec) -> str:
+    """What runs ``spec`` without the network: an export of it in ``ENERGY_SNAPSHOT`` (the sample
+    shipped with the package, for the dataset that has one), or else the default dataset on its
+    sample (which needs ``EF_DATASET`` unset: it is set, to another dataset)."""
+    from components.datasets import DEFAULT_DATASET, SPECS, sample_path
+
+    hint = f"offline? set ENERGY_SNAPSHOT to an export of {spec.name}"
+    if spec.sample is not None:
+        return f"{hint}, e.g. the sample shipped with the package: ENERGY_SNAPSHOT={sample_path(spec)}"
+    default = SPECS[DEFAULT_DATASET]
+    if default.sample is None:
+        return hint
+    return (
+        f"{hint}, or run {default.name} on the sample shipped with the package: "
+        f"unset EF_DATASET and set ENERGY_SNAPSHOT={sample_path(default)}"
+    )
 
 
 class SourceError(RuntimeError):
@@ -246,7 +260,8 @@ class ApiClient:
         except requests.ConnectionError as err:
             if _unresolvable(err):
                 host = urlparse(self.url).hostname
-                raise SourceUnreachable(f"cannot resolve {host} ({self.url}): {OFFLINE_HINT}") from err
+                hint = offline_hint(self.spec)
+                raise SourceUnreachable(f"cannot resolve {host} ({self.url}): {hint}") from err
             raise _Retryable(f"{type(err).__name__}: {err}") from err
         except (
             requests.Timeout,
@@ -327,7 +342,7 @@ def _retry_after(response: requests.Response) -> float | None:
     return max(seconds, 0.0)
 
 
-def check_resolvable(api_url: str) -> None:
+def check_resolvable(api_url: str, spec: DatasetSpec) -> None:
     """Fail within a second, with the setting that runs offline, when the API's host does not resolve.
 
     Costs no request (the API's rate limit is not touched): a name lookup only.
@@ -338,4 +353,5 @@ def check_resolvable(api_url: str) -> None:
     try:
         socket.getaddrinfo(host, None)
     except OSError as err:
-        raise SourceUnreachable(f"cannot resolve {host} (EF_SOURCE_URL={api_url}): {OFFLINE_HINT}") from err
+        hint = offline_hint(spec)
+        raise SourceUnreachable(f"cannot resolve {host} (EF_SOURCE_URL={api_url}): {hint}") from err

@@ -77,6 +77,8 @@ def snapshot_metadata(
         "evaluated_rules": report.statistics.evaluated_rules,
         "failed_rules": report.failed_rules,
         "warnings": report.warnings,
+        "quarantined_points": len(report.quarantined),
+        "long_gap_hours": report.long_gap_hours,
     }
     return {
         SNAPSHOT_RUN: manifest.run_id,

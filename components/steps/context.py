@@ -34,8 +34,10 @@ def step_context(**overrides: Any) -> StepContext:
 
     A field read from a variable of its own name (``snapshot`` from ``ENERGY_SNAPSHOT``,
     ``emulator_host`` from ``STORAGE_EMULATOR_HOST``) cannot be overridden by field name, so it is
-    refused here rather than silently ignored.
+    refused here rather than silently ignored. A value that breaks a setting's rule is
+    :class:`components.inputs.InvalidSettings`: one line naming the variable (or parameter).
     """
+    from components.inputs import read_settings
     from components.settings import Settings
 
     unknown = sorted(set(overrides) - set(Settings.model_fields))
@@ -44,7 +46,7 @@ def step_context(**overrides: Any) -> StepContext:
     aliased = sorted(n for n in overrides if Settings.model_fields[n].validation_alias is not None)
     if aliased:
         raise ValueError(f"settings {aliased} are read from their own variables; a step cannot override them")
-    return StepContext(Settings(**overrides))
+    return StepContext(read_settings(Settings, {name: name for name in overrides}, **overrides))
 
 
 def snapshot_context(metadata: dict[str, Any]) -> tuple[Settings, ObjectStore, str]:

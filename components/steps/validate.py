@@ -17,8 +17,10 @@ def validate(
     """Clean the raw records and check the contract. The validation report (JSON, a
     ``components.contracts.ValidationReport``) goes to
     ``report`` and the same result as a readable Markdown page (every rule, its counts, the failed
-    rules' samples) to ``contract`` first; then the step raises ``DataContractError`` if the contract
-    is broken, else it writes the clean frame (Parquet) to ``clean``."""
+    rules' samples, the quarantined points and long gaps) to ``contract`` first; both artifacts'
+    metadata carry the outcome and the number of quarantined points; then the step raises
+    ``DataContractError`` if the contract is broken, else it writes the clean frame (Parquet) to
+    ``clean``."""
     import logging
 
     import pandas as pd
@@ -44,6 +46,8 @@ def validate(
         "success": result.success,
         "failed_rules": ", ".join(result.failed_rules),
         "warnings": ", ".join(result.warnings),
+        "quarantined_points": len(result.quarantined),
+        "long_gap_hours": result.long_gap_hours,
         "window_start": window.start.isoformat(),
         "window_end": window.end.isoformat(),
     }

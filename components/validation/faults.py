@@ -29,15 +29,18 @@ On the real exports in ``tests/data`` the defaults flag exactly the known glitch
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Final
+from typing import TYPE_CHECKING, Final, get_args
 
 import numpy as np
+
+from components.contracts import QuarantineRule
 
 if TYPE_CHECKING:
     from components.datasets import FaultPolicy
 
-RULES: Final = ("null_value", "value_range", "impossible_zero", "stuck_value", "spike")
-"""Rule of each fault code: code ``i + 1`` is ``RULES[i]``; 0 is a good point (or no record)."""
+RULES: Final[tuple[QuarantineRule, ...]] = get_args(QuarantineRule)
+"""Rule of each fault code, in the order they apply: code ``i + 1`` is ``RULES[i]``; 0 is a good
+point (or no record). The names are the report's (``components.contracts.QuarantineRule``)."""
 CHUNK_SERIES: Final = 256
 """Series per block of the spike rule, whose neighbour stacks cost 2 * (days + hours) * the block."""
 

@@ -7,8 +7,9 @@ from typing import Any
 import pandas as pd
 import streamlit as st
 
+from components.contracts import ValidationReport
 from dashboard import charts, ui, validation
-from dashboard.client import ApiError, ApiNotReadyError
+from dashboard.client import ApiClient, ApiError, ApiNotReadyError, Dataset
 
 
 def render() -> None:
@@ -25,7 +26,9 @@ def render() -> None:
         return
 
     manifest: dict[str, Any] = quality["manifest"]
-    _validation_section(quality.get("validation"))
+    report = _validation_section(quality.get("validation"))
+    if report is not None:
+        _quarantine_section(report, dataset, api)
 
     st.subheader("Feature snapshot")
     keys = list(dataset.key_names)
@@ -83,14 +86,14 @@ def render() -> None:
         st.json(manifest, expanded=False)
 
 
-def _validation_section(served: Any) -> None:
+def _validation_section(served: Any) -> ValidationReport | None:
     """The data contract's report: verdict, counts, notes and the table of rules."""
     st.subheader("Latest validation")
     try:
         report = validation.parse_report(served)
     except validation.ReportError as err:
         ui.show_error(err)  # the snapshot's facts below are still worth showing
-        return
+        return None
     stats = report.statistics
     if report.success:
         st.success(
@@ -119,6 +122,81 @@ def _validation_section(served: Any) -> None:
             width="stretch",
             column_config={"passed": st.column_config.CheckboxColumn("passed")},
         )
+    return report
+
+
+def _quarantine_section(report: ValidationReport, dataset: Dataset, api: ApiClient) -> None:
+    """The points the contract did not believe, listed and marked on a chosen series, and the long gaps."""
+    st.subheader("Quarantined points")
+    points = validation.quarantine_table(report, dataset)
+    if points.empty and not report.long_gaps:
+        st.caption("No point was quarantined and no long gap was left missing.")
+        return
+    counts = ", ".join(f"{rule}: {n}" for rule, n in report.quarantine_counts().items() if n)
+    st.markdown(
+        f"**{len(points)} point{'' if len(points) == 1 else 's'} quarantined**"
+        + (f" ({counts})" if counts else "")
+        + ": each became missing, then was filled like a short gap or, inside a long gap, left missing."
+    )
+    if not points.empty:
+        st.dataframe(
+            points.drop(columns=["codes"]),
+            hide_index=True,
+            width="stretch",
+            column_config={
+                "hour": st.column_config.DatetimeColumn("hour (UTC)", format="YYYY-MM-DD HH:mm"),
+                "value": st.column_config.NumberColumn(
+                    f"value ({report.unit})", format="%.2f", help="what the source said; empty: null"
+                ),
+                "replacement": st.column_config.NumberColumn(
+                    f"replacement ({report.unit})", format="%.2f", help="empty: left missing (long gap)"
+                ),
+            },
+        )
+        _quarantine_chart(points, dataset, api)
+    gaps = validation.long_gap_table(report, dataset)
+    if not gaps.empty:
+        st.markdown(f"**{len(gaps)} long gaps left missing** ({report.long_gap_hours} h)")
+        st.dataframe(
+            gaps.drop(columns=["codes"]),
+            hide_index=True,
+            width="stretch",
+            column_config={
+                "start": st.column_config.DatetimeColumn(
+                    "first missing hour (UTC)", format="YYYY-MM-DD HH:mm"
+                )
+            },
+        )
+
+
+def _quarantine_chart(points: pd.DataFrame, dataset: Dataset, api: ApiClient) -> None:
+    """The chosen series' served observations with its quarantined points marked."""
+    names = dict(zip(points["series"], points["codes"], strict=True))
+    name = st.selectbox("Series", list(names), key="dq_quarantine_series")
+    if name is None:
+        return
+    try:
+        payload = api.series_forecast(names[name])
+    except ApiError as err:
+        st.info(f"No observations of {name} are served: {err}", icon=":material/info:")
+        return
+    observed = charts.series_frame(payload, dataset)
+    observed = observed[observed["kind"] == "observed"]
+    chosen = points[points["series"] == name]
+    if not observed.empty:
+        first, last = observed["datetime_utc"].min(), observed["datetime_utc"].max()
+        inside = chosen["hour"].between(first, last)
+        chosen, older = chosen[inside], int((~inside).sum())
+    else:
+        older = 0
+    st.plotly_chart(
+        charts.quarantine_figure(observed, chosen, name, dataset.unit), width="stretch", key="dq_quarantined"
+    )
+    st.caption(
+        f"The observations the API serves with the forecast (the last {len(observed)} h); the line shows the "
+        "clean values, the crosses what the source said (a null at its replacement)."
+        + (f" {older} older quarantined points of this series are in the table only." if older else "")
+    )
 
 
 ui.run_page(render)

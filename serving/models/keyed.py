@@ -15,7 +15,7 @@ from typing import Any
 
 from pydantic import BaseModel, Field, create_model
 
-from components.contracts import ValidationReport
+from components.contracts import QuarantineRule, ValidationReport
 from components.datasets import DatasetSpec, SeriesKey
 from serving.models.common import (
     API_PREFIX,
@@ -83,8 +83,13 @@ class QualityHead(Model):
     series: int = Field(ge=0, description="series in the snapshot")
     sha256: str
     validation: ValidationReport = Field(
-        description="the validate step's report: every rule with its severity, counts and samples"
+        description="the validate step's report: every rule with its severity, counts and samples, "
+        "every quarantined point (`quarantined`) and every long gap left missing (`long_gaps`)"
     )
+    quarantined_by_rule: dict[QuarantineRule, int] = Field(
+        description="points of `validation.quarantined` per quarantine rule, every rule named (0: none)"
+    )
+    long_gap_hours: int = Field(ge=0, description="hours left missing in `validation.long_gaps`")
     manifest: dict[str, Any] = Field(
         description="the snapshot's manifest as the feature step wrote it (a ``FeatureManifest``), "
         "without its `validation_result`, which is `validation`"

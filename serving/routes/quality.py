@@ -17,7 +17,8 @@ def router(params: KeyParams) -> APIRouter:
         summary="Data quality of the latest feature snapshot",
         description=(
             "Window, rows, checksum and validation result (as the feature step wrote it: every rule, "
-            "including the gaps the validate step filled) of the snapshot the observations come from, "
+            "the gaps the validate step filled, the points it quarantined and the long gaps it left "
+            "missing) of the snapshot the observations come from, the quarantined points per rule, "
             "and the per-series coverage of the served window."
         ),
         responses={**NOT_MODIFIED, **UNAVAILABLE},

@@ -80,6 +80,7 @@ def test_extract_validate_features_under_kfp_local(
     assert meta["rows"] == 5472 and meta["series"] == 76 and meta["created"] is True
     assert meta["sha256"] == manifest["sha256"]
     assert meta["contract"]["success"] is True and meta["contract"]["failed_rules"] == []
+    assert meta["contract"]["quarantined_points"] == 0 and meta["contract"]["long_gap_hours"] == 0
     assert meta["manifest"] == store.uri(layout.feature_manifest(group, 1, run))
     assert not (run_dir / "features" / "snapshot").exists(), "nothing is written at the snapshot's path"
 
@@ -112,6 +113,7 @@ def test_validate_component_raises_after_saving_the_report(
     bad = pd.read_parquet(snapshot_path)
     bad = bad[(bad["HourUTC"] >= "2023-01-15") & (bad["HourUTC"] < "2023-01-18")].copy()
     bad.loc[bad.index[3], "PriceArea"] = "DK9"
+    bad.loc[bad.index[7], "TotalCon"] = -1.0  # a point fault: quarantined, counted, not the failure
     bad.to_parquet(tmp_path / "raw", index=False)
     raw = dsl.Dataset(name="raw", uri=str(tmp_path / "raw"), metadata={"source": "snapshot:bad"})
     clean = dsl.Dataset(name="clean", uri=str(tmp_path / "clean"))
@@ -129,5 +131,8 @@ def test_validate_component_raises_after_saving_the_report(
     assert result["success"] is False and result["failed_rules"] == ["area_in_set"]
     assert result["source"] == "snapshot:bad"
     assert report.metadata["failed_rules"] == "area_in_set"
+    assert contract.metadata["quarantined_points"] == report.metadata["quarantined_points"] == 1
+    assert [p["rule"] for p in result["quarantined"]] == ["value_range"]
+    assert "## Quarantined points (1)" in markdown
     assert not (tmp_path / "clean").exists()  # nothing for the features step
     assert store.list("features/") == []

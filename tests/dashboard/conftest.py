@@ -11,6 +11,7 @@ The browser test (``tests/dashboard/test_browser.py``) shows real pipeline outpu
 
 from __future__ import annotations
 
+import base64
 import json
 import uuid
 from collections.abc import Callable, Iterator, Sequence
@@ -18,6 +19,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pytest
 from streamlit.testing.v1 import AppTest
 
@@ -124,6 +126,18 @@ def open_app(page: str | None = None) -> AppTest:
 
 def figures(at: AppTest) -> list[dict[str, Any]]:
     return [json.loads(node.proto.spec) for node in at.get("plotly_chart")]
+
+
+def array(value: Any) -> np.ndarray:
+    """A figure array as Plotly serialises it: a list, or base64 ``bdata`` with a dtype (and shape)."""
+    if isinstance(value, dict) and "bdata" in value:
+        flat = np.frombuffer(base64.b64decode(value["bdata"]), dtype=value["dtype"])
+        shape = value.get("shape")
+        if shape is None:
+            return flat
+        dims = tuple(int(d) for d in shape.split(",")) if isinstance(shape, str) else tuple(shape)
+        return flat.reshape(dims)
+    return np.asarray(value)
 
 
 def trace_names(figure: dict[str, Any]) -> list[str]:

@@ -6,8 +6,8 @@ Pages run under ``streamlit.testing.v1.AppTest`` from the real entry point (``da
 
 from __future__ import annotations
 
-import base64
 import io
+import os
 import subprocess
 import sys
 from collections.abc import Callable, Iterator
@@ -16,7 +16,6 @@ from pathlib import Path
 from typing import Any
 
 import httpx
-import numpy as np
 import pandas as pd
 import pytest
 from streamlit.testing.v1 import AppTest
@@ -34,6 +33,7 @@ from tests.dashboard.conftest import (
     WORST,
     DashboardData,
     api_settings,
+    array,
     figures,
     label,
     new_store,
@@ -49,18 +49,6 @@ PAGES = {"forecasts": None, "monitoring": "views/monitoring.py", "quality": "vie
 
 def open_page(page: str) -> AppTest:
     return open_app(PAGES[page])
-
-
-def array(value: Any) -> np.ndarray:
-    """A figure array as Plotly serialises it: a list, or base64 ``bdata`` with a dtype (and shape)."""
-    if isinstance(value, dict) and "bdata" in value:
-        flat = np.frombuffer(base64.b64decode(value["bdata"]), dtype=value["dtype"])
-        shape = value.get("shape")
-        if shape is None:
-            return flat
-        dims = tuple(int(d) for d in shape.split(",")) if isinstance(shape, str) else tuple(shape)
-        return flat.reshape(dims)
-    return np.asarray(value)
 
 
 # --- settings and client ---------------------------------------------------------------------------
@@ -486,8 +474,33 @@ def test_python_m_dashboard_help_and_command(capsys: pytest.CaptureFixture[str])
     printed = capsys.readouterr().out
     assert "streamlit run" in printed and str(APP) in printed and "--server.port 8599" in printed
     assert "--server.address 0.0.0.0" in printed and "--browser.gatherUsageStats false" in printed
-    assert dashboard_main(["--api-url", "localhost:8000", "--print-command"]) == 2
-    assert "invalid --api-url" in capsys.readouterr().err
+    with pytest.raises(SystemExit) as done:
+        dashboard_main(["--api-url", "localhost:8000", "--print-command"])
+    assert done.value.code == 2
+    assert capsys.readouterr().err.splitlines() == [
+        "python -m dashboard: error: invalid setting --api-url='localhost:8000': "
+        "EF_API_URL must be an http(s) URL like http://127.0.0.1:8000, got 'localhost:8000'"
+    ]
+
+
+def test_python_m_dashboard_refuses_a_bad_setting_in_one_line(tmp_path: Path) -> None:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("EF_")}
+    done = subprocess.run(
+        [sys.executable, "-m", "dashboard", "--print-command"],
+        capture_output=True,
+        text=True,
+        cwd=tmp_path,
+        env={**env, "EF_DASHBOARD_PORT": "0"},
+        check=False,
+        timeout=60,
+    )
+    assert (done.returncode, done.stderr.splitlines()) == (
+        2,
+        [
+            "python -m dashboard: error: invalid setting EF_DASHBOARD_PORT='0': "
+            "Input should be greater than or equal to 1"
+        ],
+    )
 
 
 @pytest.fixture(autouse=True)

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import itertools
 from collections.abc import Callable, Iterator
+from datetime import timedelta
 from pathlib import Path
 
 import pytest
@@ -20,6 +21,7 @@ from tests.api_fixtures import (
     BALANCE,
     DE35,
     INDUSTRY,
+    REFERENCE,
     SMALL,
     learned_labels,
     serve_api,
@@ -30,6 +32,7 @@ from tests.dashboard.conftest import (
     SELECTORS,
     DashboardData,
     api_settings,
+    array,
     figures,
     label,
     new_store,
@@ -161,3 +164,61 @@ def test_quality_page_shows_filled_gaps(
         rules = at.dataframe[0].value
         filled = rules[rules["rule"] == "short_gaps_filled"].iloc[0]
         assert bool(filled["passed"]) and int(filled["unexpected"]) == 3 and gaps[1] in filled["samples"]
+
+
+@pytest.mark.parametrize("dataset", list(SERIES))
+def test_quality_page_lists_and_marks_the_quarantined_points(
+    dataset: str, gcs_emulator: GcsEmulator, tmp_path: Path, use_api: Callable[[str], None]
+) -> None:
+    """Points of the first series: two inside the served observations (one a null, marked at its
+    replacement), one older (in the table only), one null left missing in a long gap (not drawn)."""
+    first, second = SERIES[dataset][:2]
+    hour = REFERENCE - timedelta(hours=30)
+    quarantined = [
+        {"series": list(first), "hour": hour, "value": 41_653.78, "rule": "value_range", "replacement": 5.5},
+        {"series": list(first), "hour": hour + timedelta(hours=2), "value": None, "rule": "null_value",
+         "replacement": 6.25},
+        {"series": list(first), "hour": REFERENCE - timedelta(hours=180), "value": 0.0,
+         "rule": "impossible_zero", "replacement": 4.0},
+        {"series": list(first), "hour": hour + timedelta(hours=9), "value": None, "rule": "null_value",
+         "replacement": None},
+        {"series": list(second), "hour": hour, "value": 9.0, "rule": "spike", "replacement": 7.0},
+    ]  # fmt: skip
+    gaps = [{"series": list(first), "start": hour + timedelta(hours=8), "hours": 6}]
+    settings = api_settings(unique_bucket("quar"), tmp_path, dataset)
+    store = new_store(settings)
+    series = SERIES[dataset]
+    write_observations(
+        store, settings, series=series, report_facts={"quarantined": quarantined, "long_gaps": gaps}
+    )
+    write_forecast(store, settings, series=series)
+    with serve_api(settings) as url:
+        use_api(url)
+        at = open_app("views/quality.py")
+        no_failure(at)
+        table = next(d.value for d in at.dataframe if "replacement" in d.value.columns)
+        assert list(table.columns) == ["series", "hour", "value", "rule", "replacement"]
+        assert list(table["rule"]) == ["impossible_zero", "value_range", "spike", "null_value", "null_value"]
+        assert set(table["series"]) == {label(first, dataset), label(second, dataset)}
+        assert table["value"].isna().sum() == 2 and table["replacement"].isna().sum() == 1
+        long_gaps = next(
+            d.value for d in at.dataframe if "hours" in d.value.columns and "start" in d.value.columns
+        )
+        assert long_gaps.to_dict("records")[0]["hours"] == 6
+        assert any("5 points quarantined" in m.value and "null_value: 2" in m.value for m in at.markdown)
+
+        [chart] = [f for f in figures(at) if "quarantined" in trace_names(f)]
+        name = at.selectbox(key="dq_quarantine_series").value
+        assert name == label(first, dataset)
+        assert trace_names(chart) == [f"{name} — observed", "quarantined"]
+        observed, marks = chart["data"]
+        assert len(array(observed["x"])) == 168
+        assert list(array(marks["y"])) == [41_653.78, 6.25]  # the source's value; a null at its replacement
+        assert [c[0] for c in marks["customdata"]] == ["value_range", "null_value"]
+        assert "replaced by 5.50 MWh" in marks["customdata"][0][1]
+        assert any("1 older quarantined points" in c.value for c in at.caption)
+
+        at.selectbox(key="dq_quarantine_series").set_value(label(second, dataset)).run()
+        no_failure(at)
+        [chart] = [f for f in figures(at) if "quarantined" in trace_names(f)]
+        assert list(array(chart["data"][1]["y"])) == [9.0]

@@ -77,14 +77,18 @@ def test_hadolint_catches_a_bad_dockerfile(tmp_path: Path) -> None:
 
 def test_multi_stage_locked_non_root_runtime() -> None:
     stages = _stages()
-    assert list(stages) == ["uv", "build", "runtime"], list(stages)
+    assert list(stages) == ["uv-wheel", "uv", "build", "runtime"], list(stages)
     build = " ".join(rest for keyword, rest in stages["build"] if keyword == "RUN")
     assert "uv sync --frozen --no-dev --no-install-project" in build  # locked deps first (cache layer)
     assert "uv sync --frozen --no-dev --no-editable" in build  # then the project as a wheel
 
     runtime = stages["runtime"]
     runs = [rest for keyword, rest in runtime if keyword == "RUN"]
-    assert all(not re.search(r"\b(apt-get|apk|pip|uv|gcc|make)\b", run) for run in runs), runs
+    assert all(not re.search(r"\b(apk|pip|uv|gcc|make)\b", run) for run in runs), runs
+    installs = [" ".join(i.split()) for run in runs for i in re.findall(r"apt-get install [^&]*", run)]
+    # the only system package: lightgbm's OpenMP runtime; the apt lists do not stay in the image
+    assert installs == ["apt-get install --yes --no-install-recommends libgomp1"], installs
+    assert all("rm -rf /var/lib/apt/lists/* /var/cache/apt/*.bin" in run for run in runs if "apt-get" in run)
     copies = [rest for keyword, rest in runtime if keyword == "COPY"]
     assert copies == ["--from=build /opt/venv /opt/venv"], copies  # only the venv, no sources or tools
     users = [rest for keyword, rest in runtime if keyword == "USER"]
@@ -99,17 +103,32 @@ def test_multi_stage_locked_non_root_runtime() -> None:
     assert cmd == ['["python", "-m", "serving"]'], cmd
 
 
+def _arg_defaults() -> dict[str, str]:
+    return dict(rest.split("=", 1) for keyword, rest in _instructions() if keyword == "ARG" and "=" in rest)
+
+
 def test_pinned_base_images_match_the_project() -> None:
-    bases = [rest.split()[0] for keyword, rest in _instructions() if keyword == "FROM"]
-    uv_image, python_image, runtime_image = bases
-    assert python_image == runtime_image  # the venv's interpreter is the runtime's
+    """The bases are build arguments (``make image`` chooses them); their defaults are the pinned
+    official images, and the Python one is used by the build and the runtime stages alike."""
+    args = _arg_defaults()
+    bases = {
+        name: rest.split()[0]
+        for name, rest in ((r.split()[-1], r) for k, r in _instructions() if k == "FROM")
+    }
+    assert bases == {
+        "uv-wheel": "${PYTHON_IMAGE}",
+        "uv": "${UV_IMAGE}",
+        "build": "${PYTHON_IMAGE}",
+        "runtime": "${PYTHON_IMAGE}",
+    }, bases
     makefile_uv = re.search(r"^UV_VERSION := (\S+)$", (REPO / "Makefile").read_text(), flags=re.MULTILINE)
     assert makefile_uv is not None
-    assert uv_image.endswith(f":{makefile_uv.group(1)}"), (uv_image, makefile_uv.group(1))
-    match = re.fullmatch(r"python:(3\.\d+)\.\d+-slim-\w+", python_image)
-    assert match, python_image
+    assert args["UV_IMAGE"].endswith(f":{makefile_uv.group(1)}"), (args["UV_IMAGE"], makefile_uv.group(1))
+    assert args["UV_VERSION"] == makefile_uv.group(1)
+    match = re.fullmatch(r"(?:[\w.-]+/)*python:(3\.\d+)\.\d+-slim-bookworm", args["PYTHON_IMAGE"])
+    assert match, args["PYTHON_IMAGE"]
     requires = tomllib.loads((REPO / "pyproject.toml").read_text())["project"]["requires-python"]
-    assert f">={match.group(1)}" in requires or match.group(1) in requires, (python_image, requires)
+    assert f">={match.group(1)}" in requires or match.group(1) in requires, (args["PYTHON_IMAGE"], requires)
 
 
 def _copied() -> set[str]:

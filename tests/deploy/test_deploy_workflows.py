@@ -115,17 +115,16 @@ def test_cd_builds_publishes_schedules_and_deploys() -> None:
     (job,) = workflow["jobs"].values()
     assert job["environment"] == "production"  # the WIF provider trusts this environment only
     uses = [action.split("@")[0] for action in _uses(workflow)]
-    assert {"google-github-actions/auth", "docker/build-push-action"} <= set(uses)
+    assert "google-github-actions/auth" in uses
     auth = next(
         step for step in _steps(workflow) if step.get("uses", "").startswith("google-github-actions/auth@")
     )
     assert set(auth["with"]) >= {"workload_identity_provider", "service_account"}
     assert "credentials_json" not in auth["with"]
-    build = next(
-        step for step in _steps(workflow) if step.get("uses", "").startswith("docker/build-push-action@")
-    )
-    assert build["with"]["file"] == "Dockerfile.base" and build["with"]["push"] is True
     runs = _runs(workflow)
+    # the image is built as on every machine (make image), then pushed with its digest
+    assert "make --no-print-directory image IMAGE_BASES=official" in runs
+    assert runs.index("make --no-print-directory image") < runs.index("podman push --digestfile")
     order = [
         runs.index("python -m pipelines upload --host"),
         runs.index("python -m pipelines schedule --host"),
@@ -152,7 +151,8 @@ def test_e2e_runs_kind_kubeflow_pipeline_and_helm_test() -> None:
     for path in applied:
         assert (REPO / path / "kustomization.yaml").exists(), path
     assert "create_run_from_pipeline_package" in runs and "wait_for_run_completion" in runs
-    assert "helm test" in runs and "kind load docker-image" in runs
+    assert "helm test" in runs and "kind load image-archive" in runs
+    assert "make --no-print-directory image IMAGE_BASES=official" in runs  # the image as CD builds it
 
 
 def test_make_targets_for_the_lead_parse_and_expand() -> None:

@@ -68,3 +68,16 @@ def test_a_live_dataset_without_network_fails_at_once_naming_the_setting(tmp_pat
     assert "cannot resolve api.energidataservice.invalid" in errors[0]
     assert "ENERGY_SNAPSHOT" in errors[0] and "EF_DATASET" in errors[0]
     assert "Traceback" not in done.stderr
+
+
+def test_an_invalid_setting_ends_the_demo_in_one_line_before_anything_starts(tmp_path: Path) -> None:
+    env = bare_environment(tmp_path, EF_DATASET="Nope")
+    done = subprocess.run(
+        ["bash", str(DEMO)], cwd=REPO, env=env, capture_output=True, text=True, timeout=120, check=False
+    )
+    assert done.returncode == 2
+    assert done.stderr.splitlines() == [
+        "python -m devtools: error: invalid setting EF_DATASET='Nope': unknown dataset 'Nope'; "
+        "supported: ConsumptionDE35Hour, ConsumptionDK3619IndustryHour, ElectricityBalanceNonv"
+    ]
+    assert done.stdout == "" and not (tmp_path / "data").exists()

@@ -4,8 +4,10 @@ runs, the emulator): argument parsing and help (the runs themselves are in test_
 from __future__ import annotations
 
 import argparse
+import os
 import subprocess
 import sys
+import time
 import urllib.request
 from datetime import UTC, datetime
 from pathlib import Path
@@ -56,7 +58,7 @@ def _commands(parser: argparse.ArgumentParser) -> set[str]:
     ("package", "parser", "expected"),
     [
         ("pipelines", pipelines_cli.build_parser(), {"compile", "upload", "schedule", "unschedule"}),
-        ("devtools", devtools_cli.build_parser(), {"run", "backfill", "emulator"}),
+        ("devtools", devtools_cli.build_parser(), {"run", "backfill", "emulator", "check"}),
     ],
 )
 def test_every_command_has_help(package: str, parser: argparse.ArgumentParser, expected: set[str]) -> None:
@@ -121,3 +123,112 @@ def test_devtools_emulator_serves_until_terminated(tmp_path: Path) -> None:
         process.terminate()
         assert process.wait(timeout=20) == 0
     assert GcsEmulator(tmp_path / "gcs", port=port).is_up() is False  # the server binary stopped too
+
+
+# --- every bad input is one line, at once ----------------------------------------------------------
+RUN_ERROR = "python -m devtools: error: "
+SUPPORTED = "supported: ConsumptionDE35Hour, ConsumptionDK3619IndustryHour, ElectricityBalanceNonv"
+BAD_INPUTS: list[tuple[list[str], dict[str, str], str]] = [
+    (
+        ["devtools", "run"],
+        {"ENERGY_SNAPSHOT": "/nonexistent/export.parquet"},
+        f"{RUN_ERROR}invalid setting ENERGY_SNAPSHOT='/nonexistent/export.parquet': no such file",
+    ),
+    (
+        ["devtools", "run", "--days-export", "-3"],
+        {},
+        f"{RUN_ERROR}invalid setting --days-export=-3: Input should be greater than or equal to 0",
+    ),
+    (
+        ["devtools", "run"],
+        {"EF_DATASET": "Nope"},
+        f"{RUN_ERROR}invalid setting EF_DATASET='Nope': unknown dataset 'Nope'; {SUPPORTED}",
+    ),
+    (
+        ["devtools", "run"],
+        {"EF_DAYS_EXPORT": "-3"},
+        f"{RUN_ERROR}invalid setting EF_DAYS_EXPORT='-3': Input should be greater than or equal to 0",
+    ),
+    (
+        ["devtools", "run"],
+        {"EF_DAYS_EXPORT": "abc"},
+        f"{RUN_ERROR}invalid setting EF_DAYS_EXPORT='abc': "
+        "Input should be a valid integer, unable to parse string as an integer",
+    ),
+    (
+        ["devtools", "backfill", "--last-days", "-1"],
+        {},
+        "python -m devtools backfill: error: argument --last-days: must be at least 1, got -1 "
+        "(see python -m devtools backfill --help)",
+    ),
+    (
+        ["devtools", "backfill", "--start", "2023-01-10", "--end", "2023-01-05"],
+        {},
+        f"{RUN_ERROR}--start 2023-01-10T00:00:00+00:00 is after --end 2023-01-05T00:00:00+00:00",
+    ),
+    (
+        ["pipelines", "compile", "--output", "/proc/nope/x.yaml"],
+        {},
+        "python -m pipelines: error: cannot write --output /proc/nope/x.yaml: No such file or directory",
+    ),
+    (
+        ["pipelines", "compile"],
+        {"EF_DATASET": "Nope"},
+        f"python -m pipelines: error: invalid setting EF_DATASET='Nope': unknown dataset 'Nope'; {SUPPORTED}",
+    ),
+    (
+        ["devtools", "check"],
+        {"EF_API_CORS_ORIGINS": "*"},
+        f"{RUN_ERROR}invalid setting EF_API_CORS_ORIGINS='*': a wildcard is not allowed; list the origins",
+    ),
+]
+
+
+def _environment(**extra: str) -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("EF_", "ENERGY_", "STORAGE_EMULATOR"))}
+    return {**env, **extra}
+
+
+@pytest.mark.parametrize(("command", "env", "line"), BAD_INPUTS, ids=lambda v: str(v)[:40])
+def test_a_bad_input_is_one_line_and_status_2_at_once(
+    command: list[str], env: dict[str, str], line: str, tmp_path: Path
+) -> None:
+    started = time.monotonic()
+    done = subprocess.run(
+        [sys.executable, "-m", *command],
+        capture_output=True,
+        text=True,
+        check=False,
+        cwd=tmp_path,
+        env=_environment(EF_DATA_DIR=str(tmp_path / "data"), **env),
+        timeout=60,
+    )
+    assert time.monotonic() - started < 20
+    assert (done.returncode, done.stderr.splitlines(), done.stdout) == (2, [line], "")
+
+
+def test_a_step_that_fails_ends_the_run_with_its_cause_on_the_last_line(tmp_path: Path) -> None:
+    """A corrupt snapshot: the extract step fails once (no task retries), its traceback is held back,
+    and the last line names the step and its exception, without colour codes."""
+    corrupt = tmp_path / "export.parquet"
+    corrupt.write_text("not parquet\n")
+    started = time.monotonic()
+    done = subprocess.run(
+        [sys.executable, "-m", "devtools", "run", "--cold-start"],
+        capture_output=True,
+        text=True,
+        check=False,
+        cwd=tmp_path,
+        env=_environment(EF_DATA_DIR=str(tmp_path / "data"), ENERGY_SNAPSHOT=str(corrupt)),
+        timeout=120,
+    )
+    assert time.monotonic() - started < 60
+    assert done.returncode == 1
+    assert done.stderr.splitlines()[-1] == (
+        f"error: step extract failed: ExtractError: snapshot file {corrupt} is not readable: ArrowInvalid: "
+        "Could not open Parquet input source '<Buffer>': Parquet magic bytes not found in footer. "
+        "Either the file is corrupted or this is not a parquet file."
+    )
+    output = done.stdout + done.stderr
+    assert "Traceback" not in output and "\x1b[" not in output
+    assert output.count("Executing task 'extract'") == 1  # not retried

@@ -420,9 +420,12 @@ def test_cli_commands(
     assert capsys.readouterr().err.startswith("error: no Kubeflow Pipelines host: pass --host")
     monkeypatch.setenv("EF_KFP_EXISTING_TOKEN", "a")
     monkeypatch.setenv("EF_KFP_CLIENT_ID", "b")
-    assert cli.main(["unschedule", "--host", kfp.url]) == 1
+    with pytest.raises(SystemExit) as done:
+        cli.main(["unschedule", "--host", kfp.url])
+    assert done.value.code == 2
     err = capsys.readouterr().err
-    assert err.startswith("error: invalid Kubeflow Pipelines settings") and "one way to authenticate" in err
+    assert err.startswith("python -m pipelines: error: invalid setting EF_KFP_*: ") and err.count("\n") == 1
+    assert "one way to authenticate" in err
     assert cli.main(["schedule", "--host", kfp.url, "--cron", "0 * * * *"]) == 1
     assert "six fields" in capsys.readouterr().err
 

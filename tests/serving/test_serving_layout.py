@@ -1,9 +1,10 @@
 """What ``serving`` and ``dashboard`` may import, and how large a serving module may grow.
 
 ``serving`` imports only the shared contracts of ``components`` (settings, datasets, schemas,
-contracts, layout, storage; and the package version) and never an ML or pipeline library;
-``dashboard`` speaks HTTP to the API: of ``components`` it imports only ``contracts`` (the JSON
-shapes the API serves, e.g. the validation report), and nothing of ``serving``.
+contracts, layout, storage; the package version; ``inputs``, how a bad input is reported) and never
+an ML or pipeline library; ``dashboard`` speaks HTTP to the API: of ``components`` it imports only
+``contracts`` (the JSON shapes the API serves, e.g. the validation report) and, to start,
+``inputs``, and nothing of ``serving``.
 Checked in a fresh interpreter, so what other tests imported does not count.
 """
 
@@ -18,7 +19,7 @@ import pytest
 
 REPO = Path(__file__).resolve().parents[2]
 HEAVY = ("lightgbm", "sktime", "mlflow", "great_expectations", "kfp", "optuna", "kubernetes")
-CONTRACTS = ("settings", "datasets", "schemas", "contracts", "layout", "storage", "version")
+CONTRACTS = ("settings", "datasets", "schemas", "contracts", "layout", "storage", "version", "inputs")
 MAX_LINES = 500
 
 
@@ -45,6 +46,11 @@ def test_dashboard_imports_only_the_contracts_of_components() -> None:
     loaded = imported_after("dashboard.client", "dashboard.charts", "dashboard.validation", "dashboard.ui")
     assert not {m for m in loaded if m.split(".")[0] in ("serving", *HEAVY)}
     assert {m for m in loaded if m.split(".")[0] == "components"} == {"components", "components.contracts"}
+    started = imported_after("dashboard.__main__")
+    assert {m for m in started if m.split(".")[0] in ("components", "serving")} == {
+        "components",
+        "components.inputs",
+    }
 
 
 @pytest.mark.parametrize("path", sorted((REPO / "serving").rglob("*.py")), ids=lambda p: p.name)

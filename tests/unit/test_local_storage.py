@@ -1,5 +1,6 @@
 """``devtools.local_run``: a local run's emulator and MLflow reach the steps as task environment,
-and this process's ``os.environ`` is never written (``local_storage``, ``task_env``)."""
+and this process's ``os.environ`` is never written (``local_storage``, ``task_env``); a run's summary
+names what that run wrote or kept (``summarize``)."""
 
 from __future__ import annotations
 
@@ -8,10 +9,11 @@ from pathlib import Path
 
 import pytest
 
+from components import layout
 from components.settings import Settings
 from components.storage import ObjectStore
 from devtools.emulator import GcsEmulator
-from devtools.local_run import local_storage, task_env
+from devtools.local_run import LocalArtifact, local_storage, summarize, task_env
 
 
 @pytest.fixture()
@@ -61,3 +63,36 @@ def test_task_env_without_an_emulator_makes_the_default_mlflow_uri_absolute(
     settings = Settings(data_dir=Path("relative"))
     expected = f"sqlite:///{tmp_path / 'relative' / 'mlflow.db'}"
     assert task_env(settings) == {"EF_MLFLOW_TRACKING_URI": expected}
+
+
+def test_the_summary_names_this_runs_objects_not_the_newest_pointers(
+    settings: Settings, store: ObjectStore
+) -> None:
+    """A backfill of an earlier hour over a bucket with later runs keeps the later pointers; its
+    summary names its own snapshot, forecast and model version (here: kept, made with v1)."""
+    early, late = "20230115T0000Z", "20230118T0000Z"
+    store.create_json(layout.FORECAST_LATEST, {"forecast": layout.forecast_run(late), "model_version": "4"})
+    store.create_json(layout.monitoring_summary(early), {"overall_wape": 0.08, "needs_attention": False})
+    artifacts = [
+        LocalArtifact("features", "snapshot", "system.Dataset", store.uri(f"features/{early}.parquet"), {}),
+        LocalArtifact(
+            "predict",
+            "forecast",
+            "system.Dataset",
+            store.uri(layout.forecast_run(early)),
+            {"model_version": "1", "created": False},
+        ),
+        LocalArtifact(
+            "monitor",
+            "summary",
+            "system.HTML",
+            "/kfp/monitor/summary",
+            {"summary": store.uri(layout.monitoring_summary(early))},
+        ),
+    ]
+    summary = summarize(settings, artifacts)
+    assert summary["feature_snapshot"] == store.uri(f"features/{early}.parquet")
+    assert summary["forecast"] == store.uri(layout.forecast_run(early))
+    assert (summary["model_version"], summary["forecast_kept"]) == ("1", True)
+    assert summary["monitoring"] == store.uri(layout.monitoring_summary(early))
+    assert (summary["monitoring_overall_wape"], summary["monitoring_needs_attention"]) == (0.08, False)

@@ -25,6 +25,7 @@ from components.reports.monitoring import monitoring_html
 from components.reports.names import MONITOR_METRICS, TRAIN_METRICS, backtest_metric
 from components.reports.svg import PALETTE, Line, line_chart, nice_ticks, time_ticks
 from tests.browser_fixtures import chromium_or_skip
+from tests.conftest import EBN_2019
 from tests.report_rendering import markdown_page, pixels_of, screenshot
 
 KEYS = ("region", "code")
@@ -342,3 +343,78 @@ def test_reports_render_in_chromium(backtest_page: str, tmp_path: Path) -> None:
         shot = screenshot(chromium, path, name, tmp_path / "profile")
         if name != "report-synthetic-contract":
             assert pixels_of(shot, PALETTE[0]) > 500, f"no plotted line in {shot}"
+
+
+@pytest.fixture(scope="module")
+def spike_report() -> ValidationReport:
+    """The real 2019 export around DK1's 41,653.78 MWh on 2019-08-16 08:00 UTC."""
+    from components.datasets import get_spec
+    from components.extract import extract_snapshot
+    from components.validation import check_contract
+
+    spec = get_spec("ElectricityBalanceNonv")
+    raw = extract_snapshot(EBN_2019, spec, datetime(2019, 8, 20, tzinfo=UTC), 0, 21)
+    return check_contract(raw.frame, raw.window, spec).report
+
+
+def test_contract_report_lists_the_real_quarantined_point(spike_report: ValidationReport) -> None:
+    from markdown_it import MarkdownIt
+
+    text = contract_markdown(spike_report)
+    assert text.startswith("# Data contract holds: 1 point quarantined\n")
+    assert "| quarantined points | 1 |" in text
+    section = text.split("## Quarantined points (1)")[1]
+    assert "(value_range: 1)" in section
+    row = next(line for line in section.splitlines() if line.startswith("| DK1 "))
+    cells = [c.strip() for c in row.strip("|").split("|")]
+    replacement = spike_report.quarantined[0].replacement
+    assert replacement is not None and 1_000 < replacement < 5_000
+    assert cells == ["DK1", "2019-08-16T08:00:00+00:00", "41,653.78", "value_range", f"{replacement:,.2f}"]
+    tokens = MarkdownIt("commonmark").enable("table").parse(text)
+    assert sum(t.type == "table_open" for t in tokens) == 3  # facts, rules, quarantined points
+
+
+def test_contract_report_bounds_the_listed_points_and_gaps() -> None:
+    from components.reports.contract import MAX_LISTED
+
+    hour = datetime(2024, 3, 2, tzinfo=UTC)
+    points = [
+        {"series": ["A"], "hour": hour + timedelta(hours=i), "value": None, "rule": "null_value",
+         "replacement": None if i % 2 else 1.5}
+        for i in range(MAX_LISTED + 3)
+    ]  # fmt: skip
+    gaps = [{"series": ["A"], "start": hour, "hours": 5}, {"series": ["B"], "start": hour, "hours": 7}]
+    report = RESULT.model_validate({**RESULT.model_dump(), "quarantined": points, "long_gaps": gaps})
+    text = contract_markdown(report)
+    assert text.startswith("# Data contract BROKEN")
+    assert f"… and 3 more (the JSON report lists all {MAX_LISTED + 3})." in text
+    listed = text.split("## Quarantined points")[1].split("## Long gaps")[0]
+    assert listed.count("| null_value |") == MAX_LISTED
+    assert "| A | 2024-03-02T01:00:00+00:00 | null | null_value | left missing |" in listed
+    assert "| A | 2024-03-02T00:00:00+00:00 | null | null_value | 1.50 |" in listed
+    assert "## Long gaps, left missing (2, 12 h)" in text and "| B | 2024-03-02T00:00:00+00:00 | 7 |" in text
+    assert report.quarantine_counts() == {
+        "null_value": MAX_LISTED + 3, "value_range": 0, "impossible_zero": 0, "stuck_value": 0, "spike": 0
+    }  # fmt: skip
+
+
+@pytest.mark.parametrize("label", ["x`|`y", "`edge`", "a``b", " lead"])
+def test_contract_report_survives_backticks_and_pipes_from_upstream(label: str) -> None:
+    """Labels and samples come from the source: a backtick or a pipe in them breaks no code span or cell."""
+    from markdown_it import MarkdownIt
+
+    point = {"series": [label], "hour": "2024-03-02T05:00:00+00:00", "value": 0.0, "rule": "impossible_zero",
+             "replacement": 2.0}  # fmt: skip
+    rules = [
+        r.model_copy(update={"sample_values": [label]}) if r.rule == "code_in_set" else r
+        for r in RESULT.rules
+    ]
+    report = RESULT.model_validate({**RESULT.model_dump(), "rules": rules, "quarantined": [point]})
+    tokens = MarkdownIt("commonmark").enable("table").parse(contract_markdown(report))
+    inline = [t for t in tokens if t.type == "inline"]
+    codes = [c.content for t in inline for c in t.children or [] if c.type == "code_inline"]
+    assert label in codes  # the sample, as one whole code span
+    rows = [t for t in tokens if t.type == "tr_open"]
+    assert len(rows) == (1 + 8) + (1 + 4) + (1 + 1)  # no row split by the pipe
+    shown = ["".join(c.content for c in t.children or []) for t in inline]
+    assert label.strip() in shown  # the series cell shows the label as the source wrote it

@@ -10,7 +10,7 @@ from typing import Any
 import pandas as pd
 import pytest
 
-from components.datasets import get_spec
+from components.datasets import DEFAULT_DATASET, SPECS, get_spec, sample_path
 from components.extract import extract, source_data_end
 from components.settings import Settings
 from components.source.client import ApiClient, RequestBudgetSpent, SourceUnreachable, check_resolvable
@@ -88,12 +88,27 @@ def test_a_spent_budget_writes_nothing(
     assert store.list("") == []
 
 
+def test_the_offline_hint_of_the_default_dataset_names_its_sample_not_ef_dataset() -> None:
+    """With EF_DATASET unset, "leave EF_DATASET unset" would not help: the sample's path does."""
+    with pytest.raises(SourceUnreachable) as err:
+        check_resolvable("https://api.energidataservice.invalid/dataset", SPECS[DEFAULT_DATASET])
+    assert str(err.value).endswith(
+        f"offline? set ENERGY_SNAPSHOT to an export of {DEFAULT_DATASET}, e.g. the sample shipped with "
+        f"the package: ENERGY_SNAPSHOT={sample_path(SPECS[DEFAULT_DATASET])}"
+    )
+    assert "EF_DATASET" not in str(err.value)
+
+
 def test_unresolvable_host_fails_at_once_naming_the_offline_setting() -> None:
     started = time.monotonic()
     with pytest.raises(SourceUnreachable) as err:
-        check_resolvable("https://api.energidataservice.invalid/dataset")
+        check_resolvable("https://api.energidataservice.invalid/dataset", EBN)
     assert time.monotonic() - started < 10
-    assert "ENERGY_SNAPSHOT" in str(err.value) and "EF_DATASET" in str(err.value)
+    # EBN ships no sample: an export of it, or the default dataset on its sample (EF_DATASET unset)
+    assert f"set ENERGY_SNAPSHOT to an export of {EBN.name}, or run {DEFAULT_DATASET} on the sample" in str(
+        err.value
+    )
+    assert f"unset EF_DATASET and set ENERGY_SNAPSHOT={sample_path(SPECS[DEFAULT_DATASET])}" in str(err.value)
     with pytest.raises(SourceUnreachable, match=r"cannot resolve api\.energidataservice\.invalid"):
         ApiClient("https://api.energidataservice.invalid/dataset", EBN, max_retries=5).newest_hour()
 
