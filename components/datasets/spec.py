@@ -81,7 +81,7 @@ class FaultPolicy:
     """
 
     spike_ratio: float = 2.0
-    """A spike is at least this many times above (or below 1/this of) *both* references: the median
+    """A spike is at least this many times above *both* references: the median
     of the same hour on the ``spike_days`` days either side, and the median of the ``spike_hours``
     hours either side. The daily reference keeps normal ramps, the local one real level shifts and
     holidays (a whole day low) from being flagged."""

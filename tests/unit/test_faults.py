@@ -60,8 +60,8 @@ def test_a_stuck_run_keeps_its_first_value() -> None:
     assert rules_at(values) == {(0, t): "stuck_value" for t in range(240, 250)}
 
 
-@pytest.mark.parametrize("factor", [3.0, 20.0, 1 / 3])
-def test_a_spike_either_way_is_found(factor: float) -> None:
+@pytest.mark.parametrize("factor", [3.0, 20.0])
+def test_an_upward_spike_is_found(factor: float) -> None:
     values = daily_profile()
     values[1, 300] *= factor
     assert rules_at(values) == {(1, 300): "spike"}
