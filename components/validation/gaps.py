@@ -184,29 +184,21 @@ def gap_rules(grid: Grid, series: int, window: Window, spec: DatasetSpec) -> lis
     ]
     return [
         *rules,
-        rule(
+        _gap_rule(
             "short_gaps_filled",
             TARGET,
-            not grid.short,
-            severity="warning",
-            check=f"gaps of at most {limit} h are filled (interpolated) and flagged",
-            engine="pandas",
-            unexpected_count=sum(g.hours for g in grid.short),
-            element_count=cells,
-            sample_values=[g.describe() for g in grid.short[:SAMPLE_SIZE]],
-            observed={"filled": [g.as_dict() for g in grid.short]},
+            grid.short,
+            cells,
+            f"gaps of at most {limit} h are filled (interpolated) and flagged",
+            "filled",
         ),
-        rule(
+        _gap_rule(
             "long_gaps_skipped",
             DATETIME,
-            not grid.long,
-            severity="warning",
-            check=f"gaps longer than {limit} h stay missing: no target, lag or actual inside them",
-            engine="pandas",
-            unexpected_count=sum(g.hours for g in grid.long),
-            element_count=cells,
-            sample_values=[g.describe() for g in grid.long[:SAMPLE_SIZE]],
-            observed={"long_gaps": [g.as_dict() for g in grid.long]},
+            grid.long,
+            cells,
+            f"gaps longer than {limit} h stay missing: no target, lag or actual inside them",
+            "long_gaps",
         ),
         rule(
             "bad_share",
@@ -230,6 +222,22 @@ def gap_rules(grid: Grid, series: int, window: Window, spec: DatasetSpec) -> lis
             observed={"series_with_recent_data": grid.recent_series},
         ),
     ]
+
+
+def _gap_rule(name: str, column: str, gaps: list[Gap], cells: int, check: str, key: str) -> RuleResult:
+    """A warning rule listing runs of missing hours (``observed[key]`` has them all)."""
+    return rule(
+        name,
+        column,
+        not gaps,
+        severity="warning",
+        check=check,
+        engine="pandas",
+        unexpected_count=sum(g.hours for g in gaps),
+        element_count=cells,
+        sample_values=[g.describe() for g in gaps[:SAMPLE_SIZE]],
+        observed={key: [g.as_dict() for g in gaps]},
+    )
 
 
 QUARANTINE_CHECKS = {
